@@ -1,0 +1,61 @@
+// Package bus is eventhub's EventBridge contract: the sources, detail types and details
+// of the entries the pipeline puts on its bus, and a publisher that survives PutEvents'
+// partial failures and EventBridge's entry size limit.
+package bus
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Sources and detail types of the entries on the bus (DESIGN.md §2).
+const (
+	SourceIngest    = "eventhub.ingest"
+	SourceNormalize = "eventhub.normalize"
+	SourcePersist   = "eventhub.persist"
+	SourceNotify    = "eventhub.notify"
+
+	Received       = "Event Received"
+	Normalized     = "Event Normalized"
+	Stored         = "Event Stored"
+	DeliveryFailed = "Delivery Failed"
+)
+
+// Hub is the pipeline's metadata about one event, carried through every stage.
+type Hub struct {
+	Key         string    `json:"key"`                   // storage key (cloudevent.Key)
+	SourceID    string    `json:"sourceId,omitempty"`    // the producer source that sent it
+	Format      string    `json:"format,omitempty"`      // the adapter that reads it
+	ContentType string    `json:"contentType,omitempty"` // of the producer's request
+	ReceivedAt  time.Time `json:"receivedAt"`
+	RequestID   string    `json:"requestId,omitempty"`
+}
+
+// ReceivedDetail is the detail of an Event Received entry: the producer's event as sent.
+// Raw is the event's JSON, or a JSON string holding a non-JSON payload.
+type ReceivedDetail struct {
+	Raw    json.RawMessage `json:"raw"`
+	Format string          `json:"format"`
+	Hub    Hub             `json:"hub"`
+}
+
+// EventDetail is the detail of Event Normalized and Event Stored entries: the canonical
+// CloudEvent and the pipeline's metadata.
+type EventDetail struct {
+	Event json.RawMessage `json:"event"`
+	Hub   Hub             `json:"hub"`
+}
+
+// DeliveryFailedDetail is the detail of a Delivery Failed entry.
+type DeliveryFailedDetail struct {
+	Key            string    `json:"key"`
+	EventID        string    `json:"eventId"`
+	EventSource    string    `json:"eventSource"`
+	EventType      string    `json:"eventType"`
+	SubscriptionID string    `json:"subscriptionId"`
+	URL            string    `json:"url"`
+	Attempts       int       `json:"attempts"`
+	LastStatus     int       `json:"lastStatus,omitempty"`
+	LastError      string    `json:"lastError,omitempty"`
+	FailedAt       time.Time `json:"failedAt"`
+}
