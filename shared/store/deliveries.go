@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
+
+// Delivery is the state of one event's delivery to one subscription. Attempts are
+// claimed one at a time: Attempt is the number of the latest attempt and InFlight says
+// whether it is still running (until LeaseUntil) or has finished.
+type Delivery struct {
+	Key            string    `dynamodbav:"key" json:"key"`
+	SubscriptionID string    `dynamodbav:"subscriptionId" json:"subscriptionId"`
+	WebhookID      string    `dynamodbav:"webhookId" json:"webhookId"`
+	Status         string    `dynamodbav:"status" json:"status"`
+	Attempt        int       `dynamodbav:"attempt" json:"attempts"`
+	InFlight       bool      `dynamodbav:"inFlight" json:"-"`
+	LeaseUntil     int64     `dynamodbav:"leaseUntil" json:"-"`
+	NextAt         time.Time `dynamodbav:"nextAt,omitempty" json:"nextAt,omitzero"`
+	LastStatus     int       `dynamodbav:"lastStatus,omitempty" json:"lastStatus,omitempty"`
+	LastError      string    `dynamodbav:"lastError,omitempty" json:"lastError,omitempty"`
+	UpdatedAt      time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+}
+
+type deliveryItem struct {
+	keyAttrs
+	Delivery
+	GSI1PK    string `dynamodbav:"gsi1pk"`
+	GSI1SK    string `dynamodbav:"gsi1sk"`
+	ExpiresAt int64  `dynamodbav:"expiresAt,omitempty"`
+}
+
+func deliveryKey(eventKey, subID string) map[string]types.AttributeValue {
+	return key(pkEvent+eventKey, skDelivery+subID)
+}
+
+// ClaimAttempt takes attempt number attempt of the delivery of event eventKey to
+// subscription subID for the duration of lease. It succeeds when the previous attempt
+// has finished and the delivery is still pending, or when the same attempt was claimed
+// by an invocation that died (its lease ran out). Attempt 1 creates the delivery. A
+// false result means another invocation owns this step or it is already done: the
+// caller must not deliver.
+func (s *Store) ClaimAttempt(ctx context.Context, eventKey, subID, webhookID string, attempt int, lease time.Duration) (bool, error) {
+	now := s.now()
+	vals := map[string]types.AttributeValue{
+		":k":       num(attempt),
+		":prev":    num(attempt - 1),
+		":t":       &types.AttributeValueMemberBOOL{Value: true},
+		":f":       &types.AttributeValueMemberBOOL{Value: false},
+		":now":     num64(now.Unix()),
+		":lease":   num64(now.Add(lease).Unix()),
+		":pending": str(DeliveryPending),
+		":updated": str(ts(now)),
+		":gsi1sk":  str(DeliveryPending + "#" + sortable(now)),
+	}
+	set := "SET attempt = :k, inFlight = :t, leaseUntil = :lease, updatedAt = :updated, gsi1sk = :gsi1sk"
+	cond := "#st = :pending AND ((attempt = :prev AND inFlight = :f) OR (attempt = :k AND inFlight = :t AND leaseUntil < :now))"
+	if attempt == 1 {
+		set += ", #st = if_not_exists(#st, :pending), webhookId = if_not_exists(webhookId, :wh), #key = :key, subscriptionId = :sub, gsi1pk = :gsi1pk, expiresAt = if_not_exists(expiresAt, :exp)"
+		cond = "attribute_not_exists(pk) OR (" + cond + ")"
+		vals[":wh"] = str(webhookID)
+		vals[":key"] = str(eventKey)
+		vals[":sub"] = str(subID)
+		vals[":gsi1pk"] = str("SUBDLV#" + subID)
+		vals[":exp"] = num64(s.expiry(now))
+	}
+	names := map[string]string{"#st": "status"}
+	if attempt == 1 {
+		names["#key"] = "key"
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       deliveryKey(eventKey, subID),
+		UpdateExpression:          &set,
+		ConditionExpression:       &cond,
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim attempt %d of %s to %s: %w", attempt, eventKey, subID, err)
+	}
+	return true, nil
+}
+
+// Outcome is how a delivery attempt ended.
+type Outcome struct {
+	Status     string    // DeliveryDelivered, DeliveryPending (a retry is scheduled) or DeliveryFailed
+	NextAt     time.Time // when the retry is due, for DeliveryPending
+	HTTPStatus int
+	Error      string
+}
+
+// FinishAttempt records the end of an attempt claimed with ClaimAttempt.
+func (s *Store) FinishAttempt(ctx context.Context, eventKey, subID string, attempt int, o Outcome) error {
+	now := s.now()
+	vals := map[string]types.AttributeValue{
+		":k":       num(attempt),
+		":t":       &types.AttributeValueMemberBOOL{Value: true},
+		":f":       &types.AttributeValueMemberBOOL{Value: false},
+		":status":  str(o.Status),
+		":updated": str(ts(now)),
+		":gsi1sk":  str(o.Status + "#" + sortable(now)),
+		":ls":      num(o.HTTPStatus),
+		":le":      str(o.Error),
+		":next":    str(ts(o.NextAt)),
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       deliveryKey(eventKey, subID),
+		UpdateExpression:          ptr("SET #st = :status, inFlight = :f, updatedAt = :updated, gsi1sk = :gsi1sk, lastStatus = :ls, lastError = :le, nextAt = :next"),
+		ConditionExpression:       ptr("attempt = :k AND inFlight = :t"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: vals,
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("finish attempt %d of %s to %s: attempt no longer owned", attempt, eventKey, subID)
+	}
+	if err != nil {
+		return fmt.Errorf("finish attempt %d of %s to %s: %w", attempt, eventKey, subID, err)
+	}
+	return nil
+}
+
+// GetDelivery returns the delivery of an event to a subscription.
+func (s *Store) GetDelivery(ctx context.Context, eventKey, subID string) (*Delivery, error) {
+	var it deliveryItem
+	if err := s.get(ctx, pkEvent+eventKey, skDelivery+subID, &it); err != nil {
+		return nil, fmt.Errorf("delivery of %s to %s: %w", eventKey, subID, err)
+	}
+	return &it.Delivery, nil
+}
+
+func num(n int) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.Itoa(n)} }
+func num64(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }

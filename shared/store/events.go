@@ -1,0 +1,309 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Event is a stored CloudEvent with the pipeline's metadata.
+type Event struct {
+	Key        string          `dynamodbav:"key" json:"key"`
+	Source     string          `dynamodbav:"source" json:"source"`
+	ID         string          `dynamodbav:"id" json:"id"`
+	Type       string          `dynamodbav:"type" json:"type"`
+	Subject    string          `dynamodbav:"subject,omitempty" json:"subject,omitempty"`
+	Time       string          `dynamodbav:"time,omitempty" json:"time,omitempty"`
+	SourceID   string          `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
+	Format     string          `dynamodbav:"format,omitempty" json:"format,omitempty"`
+	ReceivedAt time.Time       `dynamodbav:"receivedAt" json:"receivedAt"`
+	StoredAt   time.Time       `dynamodbav:"storedAt" json:"storedAt"`
+	Event      json.RawMessage `dynamodbav:"-" json:"event"`
+	Published  bool            `dynamodbav:"published" json:"-"`
+	Duplicates int             `dynamodbav:"duplicates" json:"duplicates"`
+	ExpiresAt  int64           `dynamodbav:"expiresAt,omitempty" json:"-"`
+}
+
+type eventItem struct {
+	keyAttrs
+	Event
+	Body   string `dynamodbav:"body"`
+	GSI1PK string `dynamodbav:"gsi1pk"`
+	GSI1SK string `dynamodbav:"gsi1sk"`
+	GSI2PK string `dynamodbav:"gsi2pk"`
+	GSI2SK string `dynamodbav:"gsi2sk"`
+}
+
+// TimelineEntry is one step in an event's life: a pipeline stage or a delivery attempt.
+type TimelineEntry struct {
+	At             time.Time `dynamodbav:"at" json:"at"`
+	Stage          string    `dynamodbav:"stage" json:"stage"`
+	Message        string    `dynamodbav:"message,omitempty" json:"message,omitempty"`
+	SubscriptionID string    `dynamodbav:"subscriptionId,omitempty" json:"subscriptionId,omitempty"`
+	Attempt        int       `dynamodbav:"attempt,omitempty" json:"attempt,omitempty"`
+	Status         int       `dynamodbav:"status,omitempty" json:"status,omitempty"`
+	LatencyMs      int64     `dynamodbav:"latencyMs,omitempty" json:"latencyMs,omitempty"`
+	Response       string    `dynamodbav:"response,omitempty" json:"response,omitempty"`
+	Error          string    `dynamodbav:"error,omitempty" json:"error,omitempty"`
+	Outcome        string    `dynamodbav:"outcome,omitempty" json:"outcome,omitempty"`
+}
+
+// Timeline stages.
+const (
+	StageReceived   = "received"
+	StageNormalized = "normalized"
+	StageStored     = "stored"
+	StageAttempt    = "attempt"
+	StageDelivered  = "delivered"
+	StageFailed     = "failed"
+)
+
+type timelineItem struct {
+	keyAttrs
+	TimelineEntry
+	ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
+}
+
+// timelineSK is deterministic so that a repeated write of the same step is idempotent.
+func timelineSK(e TimelineEntry) string {
+	sk := skTimeline + sortable(e.At) + "#" + e.Stage
+	if e.SubscriptionID != "" {
+		sk += "#" + e.SubscriptionID + "#" + strconv.Itoa(e.Attempt)
+	}
+	return sk
+}
+
+// PutEvent stores ev with its first timeline entries unless an event with the same key
+// is already stored. It reports whether ev was stored now; when it was not, it returns
+// the event already stored, and the repeat is counted on it.
+func (s *Store) PutEvent(ctx context.Context, ev Event, timeline []TimelineEntry) (created bool, existing *Event, err error) {
+	now := s.now()
+	if ev.StoredAt.IsZero() {
+		ev.StoredAt = now
+	}
+	ev.ExpiresAt = s.expiry(ev.ReceivedAt)
+	item := eventItem{
+		keyAttrs: keyAttrs{PK: pkEvent + ev.Key, SK: skEvent},
+		Event:    ev,
+		Body:     string(ev.Event),
+		GSI1PK:   "SRC#" + ev.Source,
+		GSI1SK:   sortable(ev.ReceivedAt) + "#" + ev.Key,
+		GSI2PK:   "TYPE#" + ev.Type,
+		GSI2SK:   sortable(ev.ReceivedAt) + "#" + ev.Key,
+	}
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return false, nil, fmt.Errorf("encode event %s: %w", ev.Key, err)
+	}
+	items := []types.TransactWriteItem{{Put: &types.Put{
+		TableName:           &s.table,
+		Item:                av,
+		ConditionExpression: ptr("attribute_not_exists(pk)"),
+	}}}
+	for _, e := range timeline {
+		tav, err := attributevalue.MarshalMap(timelineItem{keyAttrs{pkEvent + ev.Key, timelineSK(e)}, e, ev.ExpiresAt})
+		if err != nil {
+			return false, nil, fmt.Errorf("encode timeline of %s: %w", ev.Key, err)
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: tav}})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return true, nil, nil
+	}
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) == 0 || ptrString(tce.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
+		return false, nil, fmt.Errorf("store event %s: %w", ev.Key, err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(pkEvent+ev.Key, skEvent),
+		UpdateExpression:          ptr("ADD duplicates :one"),
+		ConditionExpression:       ptr("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return false, nil, fmt.Errorf("count duplicate of %s: %w", ev.Key, err)
+	}
+	old, err := decodeEvent(out.Attributes)
+	if err != nil {
+		return false, nil, err
+	}
+	return false, old, nil
+}
+
+func ptrString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func decodeEvent(av map[string]types.AttributeValue) (*Event, error) {
+	var it eventItem
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return nil, fmt.Errorf("decode event: %w", err)
+	}
+	ev := it.Event
+	ev.Event = json.RawMessage(it.Body)
+	return &ev, nil
+}
+
+// MarkPublished records that Event Stored was put on the bus for the event.
+func (s *Store) MarkPublished(ctx context.Context, key string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       keyOf(key),
+		UpdateExpression:          ptr("SET published = :t"),
+		ConditionExpression:       ptr("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
+	})
+	if err != nil {
+		return fmt.Errorf("mark %s published: %w", key, err)
+	}
+	return nil
+}
+
+func keyOf(eventKey string) map[string]types.AttributeValue { return key(pkEvent+eventKey, skEvent) }
+
+// GetEvent returns the stored event with the key.
+func (s *Store) GetEvent(ctx context.Context, eventKey string) (*Event, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: keyOf(eventKey), ConsistentRead: ptr(true)})
+	if err != nil {
+		return nil, fmt.Errorf("get event %s: %w", eventKey, err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("event %s: %w", eventKey, ErrNotFound)
+	}
+	ev, err := decodeEvent(out.Item)
+	if err != nil {
+		return nil, err
+	}
+	if s.expired(ev.ExpiresAt) {
+		return nil, fmt.Errorf("event %s: %w", eventKey, ErrNotFound)
+	}
+	return ev, nil
+}
+
+// AddTimeline appends a step to an event's timeline. Writing the same step twice
+// leaves one entry.
+func (s *Store) AddTimeline(ctx context.Context, eventKey string, e TimelineEntry) error {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	if err := s.put(ctx, timelineItem{keyAttrs{pkEvent + eventKey, timelineSK(e)}, e, s.expiry(e.At)}, ""); err != nil {
+		return fmt.Errorf("add %s to timeline of %s: %w", e.Stage, eventKey, err)
+	}
+	return nil
+}
+
+// History is an event's timeline and the state of its deliveries.
+type History struct {
+	Timeline   []TimelineEntry `json:"timeline"`
+	Deliveries []Delivery      `json:"deliveries"`
+}
+
+// History returns the timeline of an event, oldest first, and its deliveries.
+func (s *Store) History(ctx context.Context, eventKey string) (*History, error) {
+	h := &History{Timeline: []TimelineEntry{}, Deliveries: []Delivery{}}
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:              &s.table,
+			KeyConditionExpression: ptr("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": &types.AttributeValueMemberS{Value: pkEvent + eventKey},
+			},
+			ExclusiveStartKey: start,
+			ConsistentRead:    ptr(true),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("query history of %s: %w", eventKey, err)
+		}
+		for _, av := range out.Items {
+			sk := av["sk"].(*types.AttributeValueMemberS).Value
+			switch {
+			case strings.HasPrefix(sk, skTimeline):
+				var it timelineItem
+				if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+					return nil, fmt.Errorf("decode timeline of %s: %w", eventKey, err)
+				}
+				h.Timeline = append(h.Timeline, it.TimelineEntry)
+			case strings.HasPrefix(sk, skDelivery):
+				var d deliveryItem
+				if err := attributevalue.UnmarshalMap(av, &d); err != nil {
+					return nil, fmt.Errorf("decode delivery of %s: %w", eventKey, err)
+				}
+				h.Deliveries = append(h.Deliveries, d.Delivery)
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	sort.SliceStable(h.Timeline, func(i, j int) bool { return h.Timeline[i].At.Before(h.Timeline[j].At) })
+	return h, nil
+}
+
+// claimItem holds a bus detail too large for EventBridge.
+type claimItem struct {
+	keyAttrs
+	Data      []byte `dynamodbav:"data"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+// PutClaim stores an oversized bus detail for a day.
+func (s *Store) PutClaim(ctx context.Context, id string, detail []byte) error {
+	it := claimItem{keyAttrs{pkClaim + id, "CLAIM"}, detail, s.now().Add(24 * time.Hour).Unix()}
+	if err := s.put(ctx, it, ""); err != nil {
+		return fmt.Errorf("put claim %s: %w", id, err)
+	}
+	return nil
+}
+
+// GetClaim returns a detail stored by PutClaim.
+func (s *Store) GetClaim(ctx context.Context, id string) ([]byte, error) {
+	var it claimItem
+	if err := s.get(ctx, pkClaim+id, "CLAIM", &it); err != nil {
+		return nil, fmt.Errorf("get claim %s: %w", id, err)
+	}
+	return it.Data, nil
+}
+
+// Quarantined is an event that could not be normalized, kept with the reason.
+type Quarantined struct {
+	At       time.Time       `dynamodbav:"at" json:"at"`
+	Key      string          `dynamodbav:"key,omitempty" json:"key,omitempty"`
+	SourceID string          `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
+	Format   string          `dynamodbav:"format,omitempty" json:"format,omitempty"`
+	Reason   string          `dynamodbav:"reason" json:"reason"`
+	Raw      json.RawMessage `dynamodbav:"-" json:"raw"`
+	RawText  string          `dynamodbav:"raw" json:"-"`
+	ID       string          `dynamodbav:"qid" json:"id"`
+}
+
+// Quarantine keeps an event that could not be normalized. id makes a repeated
+// quarantine of the same delivery idempotent.
+func (s *Store) Quarantine(ctx context.Context, q Quarantined) error {
+	q.RawText = string(q.Raw)
+	it := struct {
+		keyAttrs
+		Quarantined
+		ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
+	}{keyAttrs{pkQuar, q.ID}, q, s.expiry(q.At)}
+	if err := s.put(ctx, it, ""); err != nil {
+		return fmt.Errorf("quarantine %s: %w", q.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+// Package store keeps eventhub's state in one DynamoDB table: events stored once by
+// CloudEvents source and id, their timelines, delivery state, subscriptions, producer
+// sources and claim checks.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/eventhub/eventhub/shared/fault"
+)
+
+// DynamoAPI is the part of the DynamoDB client the store uses.
+type DynamoAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store is eventhub's table.
+type Store struct {
+	db        DynamoAPI
+	table     string
+	retention time.Duration
+	now       func() time.Time
+}
+
+// New returns a store on the named table; events expire after retention.
+func New(db DynamoAPI, table string, retention time.Duration) *Store {
+	return &Store{db: db, table: table, retention: retention, now: time.Now}
+}
+
+// WithClock returns a copy of the store that reads time from now (tests).
+func (s *Store) WithClock(now func() time.Time) *Store {
+	c := *s
+	c.now = now
+	return &c
+}
+
+// ErrNotFound is wrapped by lookups of items that do not exist or have expired.
+var ErrNotFound = fault.New(fault.NotFound, "not found")
+
+// Key prefixes. The table's pk/sk and two generic GSIs are shared by every item type.
+const (
+	pkEvent    = "EVT#"
+	skEvent    = "EVENT"
+	skTimeline = "TL#"
+	skDelivery = "DLV#"
+	pkSubs     = "SUBS"
+	pkSources  = "SRCS"
+	pkToken    = "TOKEN#"
+	pkClaim    = "CLAIM#"
+	pkQuar     = "QUAR"
+)
+
+type keyAttrs struct {
+	PK string `dynamodbav:"pk"`
+	SK string `dynamodbav:"sk"`
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: pk},
+		"sk": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func (s *Store) expiry(from time.Time) int64 {
+	if s.retention <= 0 {
+		return 0
+	}
+	return from.Add(s.retention).Unix()
+}
+
+// expired reports whether an item with the TTL attribute value exp is past it: DynamoDB
+// deletes expired items lazily, so reads filter them.
+func (s *Store) expired(exp int64) bool {
+	return exp > 0 && exp <= s.now().Unix()
+}
+
+func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(pk, sk),
+		ConsistentRead: ptr(true),
+	})
+	if err != nil {
+		return err
+	}
+	if out.Item == nil {
+		return ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, v); err != nil {
+		return fmt.Errorf("decode %s %s: %w", pk, sk, err)
+	}
+	return nil
+}
+
+func (s *Store) put(ctx context.Context, item any, condition string) error {
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return fmt.Errorf("encode item: %w", err)
+	}
+	in := &dynamodb.PutItemInput{TableName: &s.table, Item: av}
+	if condition != "" {
+		in.ConditionExpression = &condition
+	}
+	_, err = s.db.PutItem(ctx, in)
+	return err
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// sortable formats t so that lexical order is time order.
+func sortable(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }

@@ -1,0 +1,148 @@
+package webhook
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+func TestSignVerifiesWithStandardWebhooks(t *testing.T) {
+	old, cur := NewSecret(), NewSecret()
+	body := []byte(`{"specversion":"1.0","id":"1"}`)
+	at := time.Now()
+	sig, err := Sign([]string{old, cur}, "msg_1", at, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(strings.Fields(sig)); n != 2 {
+		t.Fatalf("signature header %q has %d signatures; want 2", sig, n)
+	}
+	h := http.Header{}
+	h.Set("webhook-id", "msg_1")
+	h.Set("webhook-timestamp", itoa(at.Unix()))
+	h.Set("webhook-signature", sig)
+	for _, s := range []string{old, cur} {
+		wh, err := standardwebhooks.NewWebhook(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wh.Verify(body, h); err != nil {
+			t.Errorf("Verify with one of the rotated secrets: %v", err)
+		}
+	}
+	wh, _ := standardwebhooks.NewWebhook(NewSecret())
+	if err := wh.Verify(body, h); err == nil {
+		t.Error("Verify with an unrelated secret succeeded")
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestGuard(t *testing.T) {
+	tests := []struct {
+		addr  string
+		allow bool // AllowPrivate
+		ok    bool
+	}{
+		{"93.184.216.34:443", false, true},
+		{"93.184.216.34:80", false, true},
+		{"93.184.216.34:8080", false, false},
+		{"127.0.0.1:443", false, false},
+		{"10.0.0.1:443", false, false},
+		{"172.16.3.4:443", false, false},
+		{"192.168.1.1:80", false, false},
+		{"169.254.169.254:80", false, false},
+		{"100.64.0.1:443", false, false},
+		{"0.0.0.0:443", false, false},
+		{"224.0.0.1:443", false, false},
+		{"255.255.255.255:443", false, false},
+		{"[::1]:443", false, false},
+		{"[::ffff:127.0.0.1]:443", false, false},
+		{"[::ffff:93.184.216.34]:443", false, false},
+		{"[fe80::1]:443", false, false},
+		{"[fd00::1]:443", false, false},
+		{"[64:ff9b::a00:1]:443", false, false},
+		{"[2002:a00:1::]:443", false, false},
+		{"[2606:4700::1111]:443", false, true},
+		{"127.0.0.1:9000", true, true},
+	}
+	for _, tc := range tests {
+		err := Guard{AllowPrivate: tc.allow}.Check(tc.addr)
+		if (err == nil) != tc.ok {
+			t.Errorf("Guard{AllowPrivate:%v}.Check(%s) = %v; want allowed %v", tc.allow, tc.addr, err, tc.ok)
+		}
+	}
+}
+
+func TestSend(t *testing.T) {
+	tests := []struct {
+		name       string
+		handler    http.HandlerFunc
+		timeout    time.Duration
+		wantOK     bool
+		wantStatus int
+		wantRetry  time.Duration
+		wantErr    string
+	}{
+		{name: "2xx", handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }, wantOK: true, wantStatus: 204},
+		{name: "redirect not followed", handler: func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		}, wantStatus: 302},
+		{name: "429 retry-after", handler: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(429)
+		}, wantStatus: 429, wantRetry: 7 * time.Second},
+		{name: "timeout", handler: func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(300 * time.Millisecond):
+			}
+		}, timeout: 50 * time.Millisecond, wantErr: "timed out"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			res := NewSender(Guard{AllowPrivate: true}).Send(context.Background(), Message{
+				URL: srv.URL, ID: "msg_1", Body: []byte(`{}`), ContentType: "application/cloudevents+json",
+				Secrets: []string{NewSecret()}, Timeout: tc.timeout,
+			})
+			if res.OK() != tc.wantOK || res.Status != tc.wantStatus || res.RetryAfter != tc.wantRetry {
+				t.Errorf("Send = %+v; want ok %v status %d retry %s", res, tc.wantOK, tc.wantStatus, tc.wantRetry)
+			}
+			if tc.wantErr != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tc.wantErr)) {
+				t.Errorf("Send error = %v; want %q", res.Err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestSendRefusedByGuardAndHeaders(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	res := NewSender(Guard{}).Send(context.Background(), Message{URL: srv.URL, ID: "m", Body: []byte("{}"), Secrets: []string{NewSecret()}})
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "not allowed") {
+		t.Errorf("Send to loopback without AllowPrivate = %+v; want refused", res)
+	}
+	res = NewSender(Guard{AllowPrivate: true}).Send(context.Background(), Message{
+		URL: srv.URL, ID: "m", Body: []byte("{}"), ContentType: "application/json", Secrets: []string{NewSecret()},
+		Headers: map[string]string{"X-Tenant": "a", "webhook-id": "forged", "X-Bad": "a\r\nInjected: 1"},
+	})
+	if !res.OK() {
+		t.Fatalf("Send = %+v", res)
+	}
+	if got.Get("X-Tenant") != "a" || got.Get("webhook-id") != "m" || got.Get("X-Bad") != "" || got.Get("Injected") != "" {
+		t.Errorf("headers = %v; want subscription headers without overrides or injection", got)
+	}
+}
