@@ -1,0 +1,434 @@
+package pattern
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Set is a named collection of patterns matched together. Match may be
+// called concurrently with itself and with Add/Remove: it works on an
+// immutable, indexed snapshot that is rebuilt after modifications.
+type Set struct {
+	mu       sync.Mutex
+	patterns map[string]*Pattern
+	version  atomic.Uint64 // bumped (under mu) by every modification
+	snap     atomic.Pointer[snapshot]
+}
+
+// NewSet returns an empty Set.
+func NewSet() *Set {
+	return &Set{patterns: make(map[string]*Pattern)}
+}
+
+// Add compiles p and stores it under name, replacing any pattern already
+// stored under that name. On error the set is unchanged.
+func (s *Set) Add(name string, p []byte) error {
+	c, err := Compile(p)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.patterns[name] = c
+	s.version.Add(1)
+	s.mu.Unlock()
+	return nil
+}
+
+// Remove deletes the pattern stored under name, if any.
+func (s *Set) Remove(name string) {
+	s.mu.Lock()
+	if _, ok := s.patterns[name]; ok {
+		delete(s.patterns, name)
+		s.version.Add(1)
+	}
+	s.mu.Unlock()
+}
+
+// Len returns the number of patterns in the set.
+func (s *Set) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.patterns)
+}
+
+// Match returns the names of the patterns that match event, sorted. It
+// returns an error if event is not valid JSON.
+func (s *Set) Match(event []byte) ([]string, error) {
+	sn := s.current()
+	sc := sn.scratch.Get().(*scratch)
+	defer sn.putScratch(sc)
+	d := &sc.d
+	root, err := d.parse(event)
+	if err != nil {
+		return nil, err
+	}
+	sc.epoch++
+	if sc.epoch == 0 { // wrapped: clear marks
+		clear(sc.seen)
+		sc.epoch = 1
+	}
+	sc.cands = sc.cands[:0]
+	if sn.index != nil {
+		sn.index.walk(sc, d, root)
+	}
+	sc.hits = sc.hits[:0]
+	for _, id := range sc.cands {
+		if d.matchObj(sn.patterns[id].root, root) {
+			sc.hits = append(sc.hits, id)
+		}
+	}
+	for _, id := range sn.residual {
+		if d.matchObj(sn.patterns[id].root, root) {
+			sc.hits = append(sc.hits, id)
+		}
+	}
+	if len(sc.hits) == 0 {
+		return nil, nil
+	}
+	slices.Sort(sc.hits)
+	out := make([]string, len(sc.hits))
+	for i, id := range sc.hits {
+		out[i] = sn.names[id]
+	}
+	return out, nil
+}
+
+// current returns an up-to-date snapshot, rebuilding it if the set changed.
+// The fast path takes no lock.
+func (s *Set) current() *snapshot {
+	if sn := s.snap.Load(); sn != nil && sn.version == s.version.Load() {
+		return sn
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.version.Load()
+	if sn := s.snap.Load(); sn != nil && sn.version == v {
+		return sn
+	}
+	sn := buildSnapshot(s.patterns, v)
+	s.snap.Store(sn)
+	return sn
+}
+
+// snapshot is an immutable, indexed view of the set's patterns. Pattern ids
+// are positions in names, which is sorted, so sorting ids sorts names.
+type snapshot struct {
+	version  uint64
+	names    []string
+	patterns []*Pattern
+	index    *idxNode // nil if no pattern is indexed
+	residual []int32  // patterns without an indexable constraint
+	scratch  sync.Pool
+}
+
+// scratch holds per-Match working memory.
+type scratch struct {
+	d     doc
+	seen  []uint32 // seen[id] == epoch: id already a candidate
+	epoch uint32
+	cands []int32
+	hits  []int32
+	fold  []byte
+}
+
+func (sn *snapshot) putScratch(sc *scratch) {
+	// Do not keep memory from unusually large events.
+	if cap(sc.d.nodes) > 1<<14 || cap(sc.d.buf) > 1<<20 {
+		return
+	}
+	sn.scratch.Put(sc)
+}
+
+// idxNode indexes patterns by constraints that any matching event must
+// satisfy at one path: children continue the path by object key, the other
+// fields hold the pattern ids keyed by the value the constraint requires.
+type idxNode struct {
+	children map[string]*idxNode
+
+	strs                   map[string][]int32
+	nums                   map[string][]int32 // by JSON text
+	trues, falses, nulls   []int32
+	folds                  map[string][]int32 // equals-ignore-case, folded
+	prefixes, suffixes     affixIndex
+	foldPrefix, foldSuffix affixIndex
+}
+
+// affixIndex maps prefixes (or suffixes) to patterns; lens lists the
+// distinct lengths so a lookup probes one map entry per length.
+type affixIndex struct {
+	m    map[string][]int32
+	lens []int
+}
+
+func (a *affixIndex) add(s string, id int32) {
+	if a.m == nil {
+		a.m = make(map[string][]int32)
+	}
+	if _, ok := a.m[s]; !ok {
+		if !slices.Contains(a.lens, len(s)) {
+			a.lens = append(a.lens, len(s))
+			slices.Sort(a.lens)
+		}
+	}
+	a.m[s] = append(a.m[s], id)
+}
+
+func buildSnapshot(patterns map[string]*Pattern, version uint64) *snapshot {
+	sn := &snapshot{version: version}
+	sn.names = make([]string, 0, len(patterns))
+	for name := range patterns {
+		sn.names = append(sn.names, name)
+	}
+	sort.Strings(sn.names)
+	sn.patterns = make([]*Pattern, len(sn.names))
+	for i, name := range sn.names {
+		sn.patterns[i] = patterns[name]
+	}
+	n := len(sn.names)
+	sn.scratch.New = func() any { return &scratch{seen: make([]uint32, n)} }
+
+	// Count how many patterns constrain each (path, value) so every pattern
+	// can be indexed under its most selective constraint.
+	counts := make(map[string]int)
+	anchors := make([][]anchor, n)
+	for id, p := range sn.patterns {
+		anchors[id] = collectAnchors(p.root, nil, nil)
+		for _, a := range anchors[id] {
+			for _, k := range a.keys() {
+				counts[k]++
+			}
+		}
+	}
+	for id := range sn.patterns {
+		best, bestScore := -1, 0
+		for i, a := range anchors[id] {
+			score := 0
+			for _, k := range a.keys() {
+				score += counts[k]
+			}
+			score = score*a.weight() + len(a.values)
+			if best < 0 || score < bestScore {
+				best, bestScore = i, score
+			}
+		}
+		if best < 0 {
+			sn.residual = append(sn.residual, int32(id))
+			continue
+		}
+		if sn.index == nil {
+			sn.index = &idxNode{}
+		}
+		sn.index.insert(anchors[id][best], int32(id))
+	}
+	return sn
+}
+
+// anchor is an indexable leaf: a path and the values (with their operator
+// kinds) one of which the event must hold there for the pattern to match.
+type anchor struct {
+	path   []string
+	values []anchorValue
+}
+
+type anchorValue struct {
+	kind opKind // opExactStr, opExactNum, opTrue, opFalse, opNull, opEqualsFold, opPrefix, opSuffix, opPrefixFold, opSuffixFold
+	s    string
+}
+
+func (a *anchor) keys() []string {
+	base := strings.Join(a.path, "\x00")
+	ks := make([]string, len(a.values))
+	for i, v := range a.values {
+		ks[i] = base + "\x01" + string(rune('A'+v.kind)) + v.s
+	}
+	return ks
+}
+
+// weight penalises affix anchors, which tend to match more events than
+// exact values.
+func (a *anchor) weight() int {
+	w := 1
+	for _, v := range a.values {
+		switch v.kind {
+		case opPrefix, opSuffix, opPrefixFold, opSuffixFold:
+			w = 3
+		}
+	}
+	return w
+}
+
+// collectAnchors lists the indexable leaves reachable from m through AND
+// only (leaves inside $or are not necessary conditions).
+func collectAnchors(m *objMatcher, path []string, out []anchor) []anchor {
+	for i := range m.fields {
+		f := &m.fields[i]
+		p := append(path[:len(path):len(path)], f.key)
+		if f.obj != nil {
+			out = collectAnchors(f.obj, p, out)
+			continue
+		}
+		if a, ok := leafAnchor(f.leaf, p); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func leafAnchor(l *leafMatcher, path []string) (anchor, bool) {
+	if l.existsTrue || l.existsFalse || len(l.ops) == 0 {
+		return anchor{}, false
+	}
+	a := anchor{path: path}
+	for i := range l.ops {
+		o := &l.ops[i]
+		switch o.kind {
+		case opExactStr:
+			if o.addr.IsValid() {
+				return anchor{}, false // also matches other spellings of the address
+			}
+		case opExactNum, opTrue, opFalse, opNull, opEqualsFold:
+		case opPrefix, opSuffix, opPrefixFold, opSuffixFold:
+			if o.str == "" {
+				return anchor{}, false // matches every string
+			}
+		default:
+			return anchor{}, false
+		}
+		a.values = append(a.values, anchorValue{o.kind, o.str})
+	}
+	return a, true
+}
+
+func (ix *idxNode) insert(a anchor, id int32) {
+	n := ix
+	for _, k := range a.path {
+		if n.children == nil {
+			n.children = make(map[string]*idxNode)
+		}
+		c := n.children[k]
+		if c == nil {
+			c = &idxNode{}
+			n.children[k] = c
+		}
+		n = c
+	}
+	for _, v := range a.values {
+		switch v.kind {
+		case opExactStr:
+			if n.strs == nil {
+				n.strs = make(map[string][]int32)
+			}
+			n.strs[v.s] = appendID(n.strs[v.s], id)
+		case opExactNum:
+			if n.nums == nil {
+				n.nums = make(map[string][]int32)
+			}
+			n.nums[v.s] = appendID(n.nums[v.s], id)
+		case opTrue:
+			n.trues = appendID(n.trues, id)
+		case opFalse:
+			n.falses = appendID(n.falses, id)
+		case opNull:
+			n.nulls = appendID(n.nulls, id)
+		case opEqualsFold:
+			if n.folds == nil {
+				n.folds = make(map[string][]int32)
+			}
+			n.folds[v.s] = appendID(n.folds[v.s], id)
+		case opPrefix:
+			n.prefixes.add(v.s, id)
+		case opSuffix:
+			n.suffixes.add(v.s, id)
+		case opPrefixFold:
+			n.foldPrefix.add(v.s, id)
+		case opSuffixFold:
+			n.foldSuffix.add(v.s, id)
+		}
+	}
+}
+
+// appendID appends id unless it is already the last element (a pattern may
+// list the same value twice).
+func appendID(ids []int32, id int32) []int32 {
+	if len(ids) > 0 && ids[len(ids)-1] == id {
+		return ids
+	}
+	return append(ids, id)
+}
+
+// walk visits the event alongside the index and records as candidates the
+// patterns whose anchor constraint the event satisfies.
+func (ix *idxNode) walk(sc *scratch, d *doc, ev int32) {
+	nd := &d.nodes[ev]
+	switch nd.kind {
+	case kObj:
+		if ix.children == nil {
+			return
+		}
+		for _, k := range d.children(ev) {
+			if c := ix.children[string(d.nodes[k].key)]; c != nil {
+				c.walk(sc, d, k)
+			}
+		}
+	case kArr:
+		for _, e := range d.children(ev) {
+			ix.walk(sc, d, e)
+		}
+	case kStr:
+		s := nd.val
+		if ix.strs != nil {
+			sc.add(ix.strs[string(s)])
+		}
+		ix.prefixes.lookup(sc, s, false)
+		ix.suffixes.lookup(sc, s, true)
+		if ix.folds != nil || ix.foldPrefix.m != nil || ix.foldSuffix.m != nil {
+			sc.fold = appendFold(sc.fold[:0], s)
+			f := sc.fold
+			if ix.folds != nil {
+				sc.add(ix.folds[string(f)])
+			}
+			ix.foldPrefix.lookup(sc, f, false)
+			ix.foldSuffix.lookup(sc, f, true)
+		}
+	case kNum:
+		if ix.nums != nil {
+			sc.add(ix.nums[string(nd.val)])
+		}
+	case kTrue:
+		sc.add(ix.trues)
+	case kFalse:
+		sc.add(ix.falses)
+	case kNull:
+		sc.add(ix.nulls)
+	}
+}
+
+func (a *affixIndex) lookup(sc *scratch, s []byte, suffix bool) {
+	if a.m == nil {
+		return
+	}
+	for _, l := range a.lens {
+		if l > len(s) {
+			break
+		}
+		var k []byte
+		if suffix {
+			k = s[len(s)-l:]
+		} else {
+			k = s[:l]
+		}
+		sc.add(a.m[string(k)])
+	}
+}
+
+func (sc *scratch) add(ids []int32) {
+	for _, id := range ids {
+		if sc.seen[id] != sc.epoch {
+			sc.seen[id] = sc.epoch
+			sc.cands = append(sc.cands, id)
+		}
+	}
+}
