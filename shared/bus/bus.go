@@ -23,12 +23,13 @@ const (
 
 // Hub is the pipeline's metadata about one event, carried through every stage.
 type Hub struct {
-	Key         string    `json:"key"`                   // storage key (cloudevent.Key)
-	SourceID    string    `json:"sourceId,omitempty"`    // the producer source that sent it
-	Format      string    `json:"format,omitempty"`      // the adapter that reads it
-	ContentType string    `json:"contentType,omitempty"` // of the producer's request
-	ReceivedAt  time.Time `json:"receivedAt"`
-	RequestID   string    `json:"requestId,omitempty"`
+	Key          string    `json:"key"`                   // storage key (cloudevent.Key)
+	SourceID     string    `json:"sourceId,omitempty"`    // the producer source that sent it
+	Format       string    `json:"format,omitempty"`      // the adapter that reads it
+	ContentType  string    `json:"contentType,omitempty"` // of the producer's request
+	ReceivedAt   time.Time `json:"receivedAt"`
+	NormalizedAt time.Time `json:"normalizedAt,omitzero"`
+	RequestID    string    `json:"requestId,omitempty"`
 }
 
 // ReceivedDetail is the detail of an Event Received entry: the producer's event as sent.

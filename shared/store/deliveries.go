@@ -47,9 +47,9 @@ func deliveryKey(eventKey, subID string) map[string]types.AttributeValue {
 }
 
 // ClaimAttempt takes attempt number attempt of the delivery of event eventKey to
-// subscription subID for the duration of lease. It succeeds when the previous attempt
-// has finished and the delivery is still pending, or when the same attempt was claimed
-// by an invocation that died (its lease ran out). Attempt 1 creates the delivery. A
+// subscription subID for the duration of lease. It succeeds while the delivery is
+// pending and the previous attempt has finished, or when the invocation holding the
+// previous or the same attempt died (its lease ran out). Attempt 1 creates the delivery. A
 // false result means another invocation owns this step or it is already done: the
 // caller must not deliver.
 func (s *Store) ClaimAttempt(ctx context.Context, eventKey, subID, webhookID string, attempt int, lease time.Duration) (bool, error) {
@@ -66,7 +66,9 @@ func (s *Store) ClaimAttempt(ctx context.Context, eventKey, subID, webhookID str
 		":gsi1sk":  str(DeliveryPending + "#" + sortable(now)),
 	}
 	set := "SET attempt = :k, inFlight = :t, leaseUntil = :lease, updatedAt = :updated, gsi1sk = :gsi1sk"
-	cond := "#st = :pending AND ((attempt = :prev AND inFlight = :f) OR (attempt = :k AND inFlight = :t AND leaseUntil < :now))"
+	// The previous attempt finished; or it died after scheduling this one (its lease ran
+	// out with the retry already queued); or this attempt's own claimant died.
+	cond := "#st = :pending AND ((attempt = :prev AND inFlight = :f) OR (attempt = :prev AND inFlight = :t AND leaseUntil < :now) OR (attempt = :k AND inFlight = :t AND leaseUntil < :now))"
 	if attempt == 1 {
 		set += ", #st = if_not_exists(#st, :pending), webhookId = if_not_exists(webhookId, :wh), #key = :key, subscriptionId = :sub, gsi1pk = :gsi1pk, expiresAt = if_not_exists(expiresAt, :exp)"
 		cond = "attribute_not_exists(pk) OR (" + cond + ")"

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/eventhub/eventhub/shared/apigw"
+	"github.com/eventhub/eventhub/shared/auth"
+	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/store"
+)
+
+type adminStore interface {
+	GetEvent(ctx context.Context, key string) (*store.Event, error)
+	History(ctx context.Context, key string) (*store.History, error)
+	CreateSubscription(ctx context.Context, sub store.Subscription) error
+	GetSubscription(ctx context.Context, id string) (*store.Subscription, error)
+	ListSubscriptions(ctx context.Context) ([]store.Subscription, error)
+	DeleteSubscription(ctx context.Context, id string) error
+	CreateSource(ctx context.Context, src store.Source) error
+	ListSources(ctx context.Context) ([]store.Source, error)
+}
+
+type handler struct {
+	store     adminStore
+	adminHash string
+	now       func() time.Time
+	log       *slog.Logger
+	newID     func(prefix string) string
+}
+
+type route func(ctx context.Context, req *apigw.Request) (apigw.Response, error)
+
+func (h *handler) routes() map[string]route {
+	return map[string]route{
+		"GET /events/{id}":           h.getEvent,
+		"POST /subscriptions":        h.createSubscription,
+		"GET /subscriptions":         h.listSubscriptions,
+		"GET /subscriptions/{id}":    h.getSubscription,
+		"DELETE /subscriptions/{id}": h.deleteSubscription,
+		"POST /sources":              h.createSource,
+		"GET /sources":               h.listSources,
+	}
+}
+
+func (h *handler) handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	resp, err := h.serve(ctx, &req)
+	if err != nil {
+		return apigw.Error(ctx, h.log, err), nil
+	}
+	return resp, nil
+}
+
+func (h *handler) serve(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	token := auth.Bearer(apigw.Header(req, "authorization"))
+	if token == "" {
+		return apigw.Response{}, fault.New(fault.Unauthorized, "missing bearer token: send Authorization: Bearer <admin token>")
+	}
+	if !auth.MatchHash(token, h.adminHash) {
+		return apigw.Response{}, fault.New(fault.Unauthorized, "wrong admin token")
+	}
+	r, ok := h.routes()[req.RouteKey]
+	if !ok {
+		return apigw.Response{}, fault.New(fault.NotFound, "no route %s", req.RouteKey)
+	}
+	return r(ctx, req)
+}
+
+func (h *handler) id(prefix string) string {
+	if h.newID != nil {
+		return h.newID(prefix)
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// decode reads a JSON request body into v, rejecting unknown fields.
+func decode(req *apigw.Request, v any) error {
+	body, err := apigw.Body(req)
+	if err != nil {
+		return err
+	}
+	if err := fault.UTF8(body); err != nil {
+		return err
+	}
+	if len(body) == 0 {
+		return fault.New(fault.Invalid, "empty body: expected a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if e, ok := fault.As(fault.JSON(body, err)); ok {
+			return e
+		}
+		return fault.New(fault.Invalid, "%v", err)
+	}
+	return nil
+}
+
+func noContent() apigw.Response { return apigw.Response{StatusCode: http.StatusNoContent} }

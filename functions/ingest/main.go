@@ -1,0 +1,33 @@
+// Command ingest is the eventhub function behind POST /events: it authenticates the
+// producer, validates what it sent and puts each accepted event on the bus.
+package main
+
+import (
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/eventhub/eventhub/shared/boot"
+	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/store"
+)
+
+func main() {
+	var env boot.Env
+	table := env.String("TABLE_NAME")
+	busName := env.String("EVENT_BUS_NAME")
+	retention := env.Days("RETENTION_DAYS", 30)
+	env.Check()
+
+	cfg := boot.AWS()
+	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
+	h := &handler{
+		sources: newTokenCache(st, 30*time.Second, time.Now),
+		pub:     bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
+		now:     time.Now,
+		log:     boot.Logger(),
+	}
+	lambda.Start(h.handle)
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/store"
+)
+
+type quarantiner interface {
+	Quarantine(ctx context.Context, q store.Quarantined) error
+}
+
+type publisher interface {
+	Publish(ctx context.Context, entries ...bus.Entry) error
+}
+
+type handler struct {
+	claims     bus.Claims
+	quarantine quarantiner
+	pub        publisher
+	now        func() time.Time
+	log        *slog.Logger
+}
+
+// handle normalizes one Event Received. An event that cannot be normalized is kept in
+// quarantine and the invocation succeeds; only infrastructure failures return an error
+// (and are retried by Lambda).
+func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error {
+	detail, err := bus.Resolve(ctx, in.Detail, h.claims)
+	if err != nil {
+		return err
+	}
+	var rec bus.ReceivedDetail
+	if err := json.Unmarshal(detail, &rec); err != nil {
+		return h.quarantineRaw(ctx, in.ID, bus.Hub{}, detail, fmt.Sprintf("unreadable %s detail: %v", bus.Received, err))
+	}
+	ev, err := normalize(rec)
+	if err != nil {
+		return h.quarantineRaw(ctx, in.ID, rec.Hub, rec.Raw, err.Error())
+	}
+	if k := ev.Key(); rec.Hub.Key != "" && k != rec.Hub.Key {
+		return h.quarantineRaw(ctx, in.ID, rec.Hub, rec.Raw, fmt.Sprintf("normalized key %s differs from the key %s given at ingest", k, rec.Hub.Key))
+	}
+	body, err := ev.MarshalJSON()
+	if err != nil {
+		return h.quarantineRaw(ctx, in.ID, rec.Hub, rec.Raw, err.Error())
+	}
+	hub := rec.Hub
+	hub.Key = ev.Key()
+	hub.NormalizedAt = h.now().UTC()
+	return h.pub.Publish(ctx, bus.Entry{
+		Source:     bus.SourceNormalize,
+		DetailType: bus.Normalized,
+		Detail:     bus.EventDetail{Event: body, Hub: hub},
+	})
+}
+
+// normalize runs the adapter of the event's format.
+func normalize(rec bus.ReceivedDetail) (*cloudevent.Event, error) {
+	switch rec.Format {
+	case "cloudevents":
+		return cloudevent.Parse(rec.Raw)
+	}
+	return nil, fault.New(fault.Invalid, "unknown format %q", rec.Format)
+}
+
+func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.Hub, raw json.RawMessage, reason string) error {
+	if !json.Valid(raw) {
+		raw, _ = json.Marshal(string(raw))
+	}
+	q := store.Quarantined{
+		ID:       busEventID,
+		At:       h.now().UTC(),
+		Key:      hub.Key,
+		SourceID: hub.SourceID,
+		Format:   hub.Format,
+		Reason:   reason,
+		Raw:      raw,
+	}
+	if err := h.quarantine.Quarantine(ctx, q); err != nil {
+		return err
+	}
+	h.log.WarnContext(ctx, "quarantined", "eventKey", hub.Key, "sourceId", hub.SourceID, "reason", reason)
+	return nil
+}

@@ -1,0 +1,35 @@
+// Command normalize is the eventhub function on the Event Received rule: it turns what a
+// producer sent into the canonical CloudEvent and puts Event Normalized on the bus, or
+// quarantines what cannot be normalized.
+package main
+
+import (
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/eventhub/eventhub/shared/boot"
+	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/store"
+)
+
+func main() {
+	var env boot.Env
+	table := env.String("TABLE_NAME")
+	busName := env.String("EVENT_BUS_NAME")
+	retention := env.Days("RETENTION_DAYS", 30)
+	env.Check()
+
+	cfg := boot.AWS()
+	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
+	h := &handler{
+		claims:     st,
+		quarantine: st,
+		pub:        bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
+		now:        time.Now,
+		log:        boot.Logger(),
+	}
+	lambda.Start(h.handle)
+}

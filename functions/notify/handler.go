@@ -1,0 +1,396 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/store"
+	"github.com/eventhub/eventhub/shared/webhook"
+)
+
+type deliveryStore interface {
+	ListSubscriptions(ctx context.Context) ([]store.Subscription, error)
+	GetSubscription(ctx context.Context, id string) (*store.Subscription, error)
+	GetEvent(ctx context.Context, key string) (*store.Event, error)
+	GetDelivery(ctx context.Context, key, subID string) (*store.Delivery, error)
+	ClaimAttempt(ctx context.Context, key, subID, webhookID string, attempt int, lease time.Duration) (bool, error)
+	FinishAttempt(ctx context.Context, key, subID string, attempt int, o store.Outcome) error
+	AddTimeline(ctx context.Context, key string, e store.TimelineEntry) error
+}
+
+type sender interface {
+	Send(ctx context.Context, m webhook.Message) webhook.Result
+}
+
+type queueAPI interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+type publisher interface {
+	Publish(ctx context.Context, entries ...bus.Entry) error
+}
+
+type handlerConfig struct {
+	store    deliveryStore
+	claims   bus.Claims
+	sender   sender
+	queue    queueAPI
+	retryURL string
+	dlqURL   string
+	pub      publisher
+	timeout  time.Duration // default per-attempt timeout
+	log      *slog.Logger
+	now      func() time.Time
+	jitter   func() float64 // in [-1, 1)
+}
+
+type handler struct {
+	handlerConfig
+	subs *matcher
+}
+
+func newHandler(c handlerConfig) *handler {
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.jitter == nil {
+		c.jitter = func() float64 { return rand.Float64()*2 - 1 }
+	}
+	return &handler{handlerConfig: c, subs: newMatcher()}
+}
+
+// DefaultSchedule is the delay before each retry: attempts at 0, 5 s, 5 min, 30 min,
+// 2 h, 5 h, 10 h and 10 h after the previous one, about 27.5 hours in all.
+var DefaultSchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// maxQueueDelay is SQS's longest DelaySeconds; longer waits are chained.
+const maxQueueDelay = 15 * time.Minute
+
+// retryMessage is the body of a delivery retry queue message.
+type retryMessage struct {
+	Key            string    `json:"key"`
+	SubscriptionID string    `json:"subscriptionId"`
+	Attempt        int       `json:"attempt"`
+	DueAt          time.Time `json:"dueAt"`
+}
+
+// deadLetter is the body of a message put on the delivery dead-letter queue when a
+// delivery has used up its schedule.
+type deadLetter struct {
+	Key            string    `json:"key"`
+	SubscriptionID string    `json:"subscriptionId"`
+	WebhookID      string    `json:"webhookId"`
+	Attempts       int       `json:"attempts"`
+	LastStatus     int       `json:"lastStatus,omitempty"`
+	LastError      string    `json:"lastError,omitempty"`
+	FailedAt       time.Time `json:"failedAt"`
+}
+
+// handle takes both of notify's triggers: Event Stored from EventBridge, and batches from
+// the retry queue.
+func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records    []json.RawMessage `json:"Records"`
+		DetailType string            `json:"detail-type"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("decode invocation: %w", err)
+	}
+	if probe.Records != nil {
+		var in events.SQSEvent
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return nil, fmt.Errorf("decode SQS event: %w", err)
+		}
+		return h.retries(ctx, in), nil
+	}
+	var in events.EventBridgeEvent
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, fmt.Errorf("decode EventBridge event: %w", err)
+	}
+	return nil, h.stored(ctx, in)
+}
+
+// stored makes the first attempt of every matching subscription, concurrently.
+func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error {
+	detail, err := bus.Resolve(ctx, in.Detail, h.claims)
+	if err != nil {
+		return err
+	}
+	var d bus.EventDetail
+	if err := json.Unmarshal(detail, &d); err != nil {
+		return fmt.Errorf("decode %s detail %s: %w", bus.Stored, in.ID, err)
+	}
+	subs, err := h.store.ListSubscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	matched, err := h.subs.match(ctx, h.log, subs, d.Event)
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(matched))
+	var wg sync.WaitGroup
+	for i, sub := range matched {
+		wg.Go(func() {
+			// A busy first attempt belongs to a concurrent invocation of the same
+			// Event Stored; if that one dies, Lambda invokes it again.
+			if err := h.attempt(ctx, d.Hub.Key, d.Event, sub, 1); !errors.Is(err, errBusy) {
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// webhookID is stable for one event and one subscription, across retries.
+func webhookID(key, subID string) string {
+	sum := sha256.Sum256([]byte(key + "\x00" + subID))
+	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16]))
+}
+
+func (h *handler) attemptTimeout(sub store.Subscription) time.Duration {
+	if sub.TimeoutMs > 0 {
+		return time.Duration(sub.TimeoutMs) * time.Millisecond
+	}
+	return h.timeout
+}
+
+// errBusy means another invocation holds the attempt or the one before it: try later.
+var errBusy = errors.New("delivery step is held by another invocation")
+
+// attempt makes attempt number n of delivering body to sub and schedules what follows.
+// A returned error means the outcome is not recorded and the caller must retry.
+func (h *handler) attempt(ctx context.Context, key string, body []byte, sub store.Subscription, n int) error {
+	log := h.log.With("eventKey", key, "subscriptionId", sub.ID, "attempt", n)
+	whID := webhookID(key, sub.ID)
+	timeout := h.attemptTimeout(sub)
+	ok, err := h.store.ClaimAttempt(ctx, key, sub.ID, whID, n, timeout+30*time.Second)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return h.whyNotClaimed(ctx, key, sub.ID, n)
+	}
+	var res webhook.Result
+	if !sub.Enabled {
+		res = webhook.Result{Err: errors.New("subscription is disabled")}
+	} else {
+		res = h.sender.Send(ctx, webhook.Message{
+			URL:         sub.URL,
+			ID:          whID,
+			Body:        body,
+			ContentType: "application/cloudevents+json",
+			Secrets:     sub.Secrets,
+			Headers:     sub.Headers,
+			Timeout:     timeout,
+		})
+	}
+	entry := store.TimelineEntry{
+		At: h.now().UTC(), Stage: store.StageAttempt, SubscriptionID: sub.ID, Attempt: n,
+		Status: res.Status, LatencyMs: res.Latency.Milliseconds(), Response: res.Response,
+	}
+	if res.Err != nil {
+		entry.Error = res.Err.Error()
+	}
+	if res.OK() {
+		entry.Outcome = store.DeliveryDelivered
+		if err := h.store.AddTimeline(ctx, key, entry); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "delivered", "status", res.Status, "latencyMs", entry.LatencyMs)
+		return h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryDelivered, HTTPStatus: res.Status})
+	}
+	schedule, err := retrySchedule(sub.Retry)
+	if err != nil {
+		log.WarnContext(ctx, "invalid retry schedule, using the default", "error", err)
+		schedule = DefaultSchedule
+	}
+	if sub.Enabled && n <= len(schedule) {
+		delay := h.jittered(schedule[n-1])
+		if res.RetryAfter > delay {
+			delay = res.RetryAfter
+		}
+		due := h.now().Add(delay).UTC()
+		entry.Outcome = "retry scheduled"
+		if err := h.store.AddTimeline(ctx, key, entry); err != nil {
+			return err
+		}
+		if err := h.schedule(ctx, retryMessage{Key: key, SubscriptionID: sub.ID, Attempt: n + 1, DueAt: due}); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "attempt failed, retry scheduled", "result", res.Describe(), "dueAt", due)
+		return h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryPending, NextAt: due, HTTPStatus: res.Status, Error: entry.Error})
+	}
+	entry.Outcome = store.DeliveryFailed
+	if err := h.store.AddTimeline(ctx, key, entry); err != nil {
+		return err
+	}
+	return h.fail(ctx, key, body, sub, n, whID, res, log)
+}
+
+func (h *handler) fail(ctx context.Context, key string, body []byte, sub store.Subscription, n int, whID string, res webhook.Result, log *slog.Logger) error {
+	now := h.now().UTC()
+	dl := deadLetter{Key: key, SubscriptionID: sub.ID, WebhookID: whID, Attempts: n, LastStatus: res.Status, FailedAt: now}
+	if res.Err != nil {
+		dl.LastError = res.Err.Error()
+	}
+	msg, err := json.Marshal(dl)
+	if err != nil {
+		return fmt.Errorf("encode dead letter: %w", err)
+	}
+	if _, err := h.queue.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &h.dlqURL, MessageBody: ptr(string(msg))}); err != nil {
+		return fmt.Errorf("dead-letter delivery of %s to %s: %w", key, sub.ID, err)
+	}
+	var ev struct{ ID, Source, Type string }
+	_ = json.Unmarshal(body, &ev) // stored events are valid CloudEvents
+	if err := h.pub.Publish(ctx, bus.Entry{
+		Source:     bus.SourceNotify,
+		DetailType: bus.DeliveryFailed,
+		Detail: bus.DeliveryFailedDetail{
+			Key: key, EventID: ev.ID, EventSource: ev.Source, EventType: ev.Type,
+			SubscriptionID: sub.ID, URL: sub.URL, Attempts: n, LastStatus: res.Status, LastError: dl.LastError, FailedAt: now,
+		},
+	}); err != nil {
+		return err
+	}
+	log.WarnContext(ctx, "delivery failed, dead-lettered", "result", res.Describe())
+	return h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryFailed, HTTPStatus: res.Status, Error: dl.LastError})
+}
+
+// whyNotClaimed tells a step that is already done (nil) from one that another
+// invocation still holds (errBusy).
+func (h *handler) whyNotClaimed(ctx context.Context, key, subID string, n int) error {
+	d, err := h.store.GetDelivery(ctx, key, subID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case d.Status != store.DeliveryPending, d.Attempt > n, d.Attempt == n && !d.InFlight:
+		return nil
+	}
+	return errBusy
+}
+
+func (h *handler) jittered(d time.Duration) time.Duration {
+	return d + time.Duration(float64(d)*0.2*h.jitter())
+}
+
+func (h *handler) schedule(ctx context.Context, m retryMessage) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode retry: %w", err)
+	}
+	delay := min(max(m.DueAt.Sub(h.now()), 0), maxQueueDelay)
+	_, err = h.queue.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:     &h.retryURL,
+		MessageBody:  ptr(string(body)),
+		DelaySeconds: int32(delay.Round(time.Second) / time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("schedule attempt %d of %s to %s: %w", m.Attempt, m.Key, m.SubscriptionID, err)
+	}
+	return nil
+}
+
+// retrySchedule parses a subscription's retry override: the delays before each retry.
+func retrySchedule(spec []string) ([]time.Duration, error) {
+	if len(spec) == 0 {
+		return DefaultSchedule, nil
+	}
+	out := make([]time.Duration, len(spec))
+	for i, s := range spec {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("retry[%d] %q is not a duration", i, s)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// retries runs the attempts due in a batch from the retry queue, concurrently, and
+// reports the messages to receive again.
+func (h *handler) retries(ctx context.Context, in events.SQSEvent) events.SQSEventResponse {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	failed := make([]bool, len(in.Records))
+	var wg sync.WaitGroup
+	for i, rec := range in.Records {
+		wg.Go(func() {
+			if err := h.retry(ctx, rec); err != nil {
+				failed[i] = true
+				level := slog.LevelError
+				if errors.Is(err, errBusy) {
+					level = slog.LevelInfo
+					h.soon(ctx, rec)
+				}
+				h.log.Log(ctx, level, "retry not done, will be received again", "messageId", rec.MessageId, "error", err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, f := range failed {
+		if f {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: in.Records[i].MessageId})
+		}
+	}
+	return resp
+}
+
+// soon makes a message whose step is busy visible again shortly instead of after the
+// queue's full visibility timeout.
+func (h *handler) soon(ctx context.Context, rec events.SQSMessage) {
+	_, err := h.queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: &h.retryURL, ReceiptHandle: &rec.ReceiptHandle, VisibilityTimeout: 5,
+	})
+	if err != nil {
+		h.log.WarnContext(ctx, "could not shorten visibility", "messageId", rec.MessageId, "error", err)
+	}
+}
+
+func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
+	var m retryMessage
+	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Key == "" || m.SubscriptionID == "" || m.Attempt < 2 {
+		// Left to the queue's redrive policy, which moves it to the dead-letter queue.
+		return fmt.Errorf("malformed retry message %s: %q", rec.MessageId, rec.Body)
+	}
+	if wait := m.DueAt.Sub(h.now()); wait > time.Second {
+		// Longer than one queue delay: wait again.
+		return h.schedule(ctx, m)
+	}
+	sub, err := h.store.GetSubscription(ctx, m.SubscriptionID)
+	if errors.Is(err, store.ErrNotFound) {
+		h.log.WarnContext(ctx, "subscription deleted, retry dropped", "eventKey", m.Key, "subscriptionId", m.SubscriptionID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ev, err := h.store.GetEvent(ctx, m.Key)
+	if errors.Is(err, store.ErrNotFound) {
+		h.log.WarnContext(ctx, "event expired, retry dropped", "eventKey", m.Key, "subscriptionId", m.SubscriptionID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return h.attempt(ctx, m.Key, ev.Event, *sub, m.Attempt)
+}
+
+func ptr[T any](v T) *T { return &v }

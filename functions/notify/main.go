@@ -1,0 +1,45 @@
+// Command notify is the eventhub function that delivers stored events to subscriptions:
+// it runs on the Event Stored rule for first attempts and on the delivery retry queue
+// for the rest, and dead-letters what the retry schedule cannot deliver.
+package main
+
+import (
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/eventhub/eventhub/shared/boot"
+	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/store"
+	"github.com/eventhub/eventhub/shared/webhook"
+)
+
+func main() {
+	var env boot.Env
+	table := env.String("TABLE_NAME")
+	busName := env.String("EVENT_BUS_NAME")
+	retryURL := env.String("RETRY_QUEUE_URL")
+	dlqURL := env.String("DEAD_LETTER_QUEUE_URL")
+	retention := env.Days("RETENTION_DAYS", 30)
+	timeout := time.Duration(env.Int("DELIVERY_TIMEOUT_SECONDS", 15)) * time.Second
+	allowPrivate := env.Bool("ALLOW_PRIVATE_DESTINATIONS", false)
+	env.Check()
+
+	cfg := boot.AWS()
+	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
+	h := newHandler(handlerConfig{
+		store:    st,
+		claims:   st,
+		sender:   webhook.NewSender(webhook.Guard{AllowPrivate: allowPrivate}),
+		queue:    sqs.NewFromConfig(cfg),
+		retryURL: retryURL,
+		dlqURL:   dlqURL,
+		pub:      bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
+		timeout:  timeout,
+		log:      boot.Logger(),
+	})
+	lambda.Start(h.handle)
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/store"
+)
+
+type eventStore interface {
+	PutEvent(ctx context.Context, ev store.Event, timeline []store.TimelineEntry) (bool, *store.Event, error)
+	MarkPublished(ctx context.Context, key string) error
+}
+
+type publisher interface {
+	Publish(ctx context.Context, entries ...bus.Entry) error
+}
+
+type handler struct {
+	store  eventStore
+	claims bus.Claims
+	pub    publisher
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// handle stores one Event Normalized. A repeat of an event already stored and published
+// is only counted; one stored but not yet published (an earlier invocation died between
+// the two) is published now, so Event Stored goes out at least once.
+func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error {
+	detail, err := bus.Resolve(ctx, in.Detail, h.claims)
+	if err != nil {
+		return err
+	}
+	var d bus.EventDetail
+	if err := json.Unmarshal(detail, &d); err != nil {
+		return fmt.Errorf("decode %s detail %s: %w", bus.Normalized, in.ID, err)
+	}
+	ev, err := cloudevent.Parse(d.Event)
+	if err != nil {
+		return fmt.Errorf("%s %s carries an invalid event: %w", bus.Normalized, in.ID, err)
+	}
+	now := h.now().UTC()
+	rec := store.Event{
+		Key:        ev.Key(),
+		Source:     ev.Source,
+		ID:         ev.ID,
+		Type:       ev.Type,
+		Subject:    ev.Subject,
+		Time:       ev.Time,
+		SourceID:   d.Hub.SourceID,
+		Format:     d.Hub.Format,
+		ReceivedAt: d.Hub.ReceivedAt,
+		StoredAt:   now,
+		Event:      d.Event,
+	}
+	if rec.ReceivedAt.IsZero() {
+		rec.ReceivedAt = now
+	}
+	timeline := []store.TimelineEntry{
+		{At: rec.ReceivedAt, Stage: store.StageReceived, Message: "accepted from source " + d.Hub.SourceID},
+		{At: now, Stage: store.StageStored},
+	}
+	if !d.Hub.NormalizedAt.IsZero() {
+		timeline = append(timeline, store.TimelineEntry{At: d.Hub.NormalizedAt, Stage: store.StageNormalized, Message: "format " + d.Hub.Format})
+	}
+	created, existing, err := h.store.PutEvent(ctx, rec, timeline)
+	if err != nil {
+		return err
+	}
+	if !created && existing.Published {
+		h.log.InfoContext(ctx, "duplicate", "eventKey", rec.Key, "duplicates", existing.Duplicates)
+		return nil
+	}
+	if !created {
+		rec.ReceivedAt = existing.ReceivedAt
+	}
+	d.Hub.Key = rec.Key
+	if err := h.pub.Publish(ctx, bus.Entry{
+		Source:     bus.SourcePersist,
+		DetailType: bus.Stored,
+		Detail:     bus.EventDetail{Event: d.Event, Hub: d.Hub},
+	}); err != nil {
+		return err
+	}
+	if err := h.store.MarkPublished(ctx, rec.Key); err != nil {
+		return err
+	}
+	h.log.InfoContext(ctx, "stored", "eventKey", rec.Key, "type", ev.Type, "source", ev.Source)
+	return nil
+}
