@@ -25,6 +25,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/eventhub/eventhub/infra/local/eventbridge"
+	"github.com/eventhub/eventhub/shared/pattern"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -624,5 +625,32 @@ func TestEnvelopeGolden(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("envelopes =\n%s\nwant (%s)\n%s", got, golden, want)
+	}
+}
+
+// The production matcher satisfies Matcher.
+var _ eventbridge.Matcher = (*pattern.Pattern)(nil)
+
+// TestRoutingWithTemplatePattern routes with shared/pattern and the pattern of
+// template.yaml's EventReceived rule.
+func TestRoutingWithTemplatePattern(t *testing.T) {
+	p, err := pattern.Compile([]byte(`{"source":["eventhub.ingest"],"detail-type":["Event Received"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &target{}
+	rule := eventbridge.Rule{Name: "NormalizeFunctionEventReceived", Bus: "eventhub-local", Pattern: p, Target: tg}
+	em, client := start(t, []string{"eventhub-local"}, []eventbridge.Rule{rule}, eventbridge.Options{})
+	_, err = client.PutEvents(t.Context(), &sdk.PutEventsInput{Entries: []types.PutEventsRequestEntry{
+		entry("eventhub.ingest", "Event Received", `{"raw":"x","format":"cloudevents","hub":{}}`),
+		entry("eventhub.ingest", "Event Normalized", `{}`),
+		entry("eventhub.normalize", "Event Received", `{}`),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, em)
+	if got := tg.received(); len(got) != 1 || !bytes.Contains(got[0], []byte(`"detail":{"raw":"x"`)) {
+		t.Errorf("target received %q; want the one Event Received from eventhub.ingest", got)
 	}
 }

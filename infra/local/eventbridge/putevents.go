@@ -21,9 +21,8 @@ const (
 	targetPutEvents = "AWSEvents.PutEvents"
 	contentType     = "application/x-amz-json-1.1"
 	maxEntries      = 10
-	// maxBody bounds what is read from one request, far above any valid
-	// request: entries are limited to MaxRequestSize, JSON escaping at most
-	// sextuples a byte.
+	// A request body is read up to maxBodyFactor times MaxRequestSize: far
+	// above any valid request, as JSON escaping at most sextuples a byte.
 	maxBodyFactor = 8
 )
 
