@@ -11,6 +11,23 @@ import (
 // concurrent use.
 type Pattern struct {
 	root *objMatcher
+	// paths and leaves describe the ids used by root's fields (see
+	// fieldMatcher); a Set re-numbers them to share work across patterns.
+	paths  []pathDef
+	leaves []leafDef
+}
+
+// pathDef is an event path: the parent path id (-1 for the root) and a key.
+type pathDef struct {
+	parent int32
+	key    string
+}
+
+// leafDef identifies a leaf constraint: its path and canonical JSON text.
+// Two leaves with equal leafDefs give the same result on the same event.
+type leafDef struct {
+	path  int32
+	canon string
 }
 
 // objMatcher matches an event object: every field must match (AND) and,
@@ -29,6 +46,10 @@ type fieldMatcher struct {
 	key  string
 	obj  *objMatcher  // nested pattern object
 	leaf *leafMatcher // array of values/operators
+	// path is the id of the field's event path; leafID the id of the leaf
+	// constraint. They index per-match caches (see evalCache).
+	path   int32
+	leafID int32
 }
 
 // leafMatcher is the OR of the values and operators of one pattern array.
@@ -103,7 +124,39 @@ var reservedInOr = map[string]bool{
 }
 
 type compiler struct {
-	d doc
+	d       doc
+	paths   []pathDef
+	pathIdx map[pathDef]int32
+	leaves  []leafDef
+	leafIdx map[leafDef]int32
+}
+
+func (c *compiler) pathID(parent int32, key string) int32 {
+	pd := pathDef{parent, key}
+	if id, ok := c.pathIdx[pd]; ok {
+		return id
+	}
+	if c.pathIdx == nil {
+		c.pathIdx = make(map[pathDef]int32)
+	}
+	id := int32(len(c.paths))
+	c.paths = append(c.paths, pd)
+	c.pathIdx[pd] = id
+	return id
+}
+
+func (c *compiler) leafID(path int32, canon string) int32 {
+	ld := leafDef{path, canon}
+	if id, ok := c.leafIdx[ld]; ok {
+		return id
+	}
+	if c.leafIdx == nil {
+		c.leafIdx = make(map[leafDef]int32)
+	}
+	id := int32(len(c.leaves))
+	c.leaves = append(c.leaves, ld)
+	c.leafIdx[ld] = id
+	return id
 }
 
 // Compile parses and validates an EventBridge event pattern.
@@ -120,11 +173,11 @@ func Compile(p []byte) (*Pattern, error) {
 	if c.d.nodes[root].n == 0 {
 		return &Pattern{root: &objMatcher{absenceOnly: true}}, nil
 	}
-	m, err := c.object(root, "", false)
+	m, err := c.object(root, -1, "", false)
 	if err != nil {
 		return nil, err
 	}
-	return &Pattern{root: m}, nil
+	return &Pattern{root: m, paths: c.paths, leaves: c.leaves}, nil
 }
 
 func joinPath(prefix, key string) string {
@@ -136,7 +189,7 @@ func joinPath(prefix, key string) string {
 
 // object compiles a pattern object at path. inOr is set inside $or
 // alternatives, where operator keywords are reserved.
-func (c *compiler) object(idx int32, path string, inOr bool) (*objMatcher, error) {
+func (c *compiler) object(idx int32, pid int32, path string, inOr bool) (*objMatcher, error) {
 	kids := c.d.children(idx)
 	if len(kids) == 0 {
 		return nil, &compileError{path, "empty object is not allowed"}
@@ -165,7 +218,7 @@ func (c *compiler) object(idx int32, path string, inOr bool) (*objMatcher, error
 				if c.d.nodes[a].kind != kObj {
 					return nil, &compileError{apath, "$or alternative must be an object"}
 				}
-				am, err := c.object(a, apath, true)
+				am, err := c.object(a, pid, apath, true)
 				if err != nil {
 					return nil, err
 				}
@@ -179,17 +232,20 @@ func (c *compiler) object(idx int32, path string, inOr bool) (*objMatcher, error
 		}
 		switch nd.kind {
 		case kObj:
-			sub, err := c.object(k, fpath, inOr)
+			fid := c.pathID(pid, key)
+			sub, err := c.object(k, fid, fpath, inOr)
 			if err != nil {
 				return nil, err
 			}
-			m.fields = append(m.fields, fieldMatcher{key: key, obj: sub})
+			m.fields = append(m.fields, fieldMatcher{key: key, obj: sub, path: fid, leafID: -1})
 		case kArr:
 			leaf, err := c.leaf(k, fpath)
 			if err != nil {
 				return nil, err
 			}
-			m.fields = append(m.fields, fieldMatcher{key: key, leaf: leaf})
+			fid := c.pathID(pid, key)
+			lid := c.leafID(fid, string(appendCanon(nil, &c.d, k)))
+			m.fields = append(m.fields, fieldMatcher{key: key, leaf: leaf, path: fid, leafID: lid})
 		default:
 			return nil, &compileError{fpath, "value must be an array"}
 		}

@@ -1,8 +1,10 @@
 package pattern
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -249,6 +251,15 @@ func (d *doc) str(data []byte, i int) ([]byte, int, error) {
 	start := i + 1
 	j := start
 	nonASCII := false
+	// Skip 8 bytes at a time while none is '"', '\\', a control character
+	// or non-ASCII.
+	for j+8 <= len(data) {
+		w := binary.LittleEndian.Uint64(data[j:])
+		if hasSpecial(w) {
+			break
+		}
+		j += 8
+	}
 	for j < len(data) {
 		c := data[j]
 		if c == '"' {
@@ -408,4 +419,58 @@ func scanNumber(data []byte, i int) (int, error) {
 		}
 	}
 	return j, nil
+}
+
+// appendCanon appends a canonical serialization of node i (compact, keys in
+// document order, strings quoted by strconv) used to recognise identical
+// pattern leaves.
+func appendCanon(dst []byte, d *doc, i int32) []byte {
+	nd := &d.nodes[i]
+	switch nd.kind {
+	case kNull:
+		return append(dst, "null"...)
+	case kTrue:
+		return append(dst, "true"...)
+	case kFalse:
+		return append(dst, "false"...)
+	case kNum:
+		return append(dst, nd.val...)
+	case kStr:
+		return strconv.AppendQuote(dst, string(nd.val))
+	case kArr, kObj:
+		open, close := byte('['), byte(']')
+		if nd.kind == kObj {
+			open, close = '{', '}'
+		}
+		dst = append(dst, open)
+		for j, k := range d.children(i) {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			if nd.kind == kObj {
+				dst = strconv.AppendQuote(dst, string(d.nodes[k].key))
+				dst = append(dst, ':')
+			}
+			dst = appendCanon(dst, d, k)
+		}
+		return append(dst, close)
+	}
+	return dst
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasSpecial reports whether any byte of w is '"', '\\', < 0x20 or >= 0x80.
+func hasSpecial(w uint64) bool {
+	quote := w ^ (lsb * '"')
+	bslash := w ^ (lsb * '\\')
+	// a byte b is zero iff (b - 1) & ^b has its top bit set (exact when no
+	// byte has the top bit set, which the msb test below covers).
+	zq := (quote - lsb) &^ quote
+	zb := (bslash - lsb) &^ bslash
+	ctl := (w - lsb*0x20) &^ w // top bit set for bytes < 0x20
+	return (zq|zb|ctl|w)&msb != 0
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"sync"
+	"unsafe"
 )
 
 var docPool = sync.Pool{New: func() any { return new(doc) }}
@@ -17,7 +18,7 @@ func (p *Pattern) Match(event []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return d.matchObj(p.root, root), nil
+	return d.matchObj(p.root, root, nil), nil
 }
 
 // find returns the child of object node obj named key, or -1. If the event
@@ -32,8 +33,39 @@ func (d *doc) find(obj int32, key string) int32 {
 	return found
 }
 
+// evalCache memoises, for one event, the node found at each path and the
+// result of each leaf constraint. It is only consulted outside event arrays
+// ("array-free" context), where a path designates a single node, so the
+// entries are shared by all patterns of a Set. Entries are valid when their
+// epoch equals the cache's.
+type evalCache struct {
+	epoch    uint32
+	pathEp   []uint32
+	pathNode []int32
+	leafEp   []uint32
+	leafRes  []bool
+}
+
+func newEvalCache(paths, leaves int) evalCache {
+	return evalCache{
+		pathEp: make([]uint32, paths), pathNode: make([]int32, paths),
+		leafEp: make([]uint32, leaves), leafRes: make([]bool, leaves),
+	}
+}
+
+// next invalidates all entries.
+func (c *evalCache) next() {
+	c.epoch++
+	if c.epoch == 0 {
+		clear(c.pathEp)
+		clear(c.leafEp)
+		c.epoch = 1
+	}
+}
+
 // matchObj matches a pattern object against event node ev (-1: missing).
-func (d *doc) matchObj(m *objMatcher, ev int32) bool {
+// c is nil inside event arrays, where results depend on the element.
+func (d *doc) matchObj(m *objMatcher, ev int32, c *evalCache) bool {
 	if ev >= 0 {
 		switch d.nodes[ev].kind {
 		case kArr:
@@ -41,14 +73,14 @@ func (d *doc) matchObj(m *objMatcher, ev int32) bool {
 			// pattern that only requires absence must hold for every element.
 			if m.absenceOnly {
 				for _, e := range d.children(ev) {
-					if !d.matchObj(m, e) {
+					if !d.matchObj(m, e, nil) {
 						return false
 					}
 				}
 				return true
 			}
 			for _, e := range d.children(ev) {
-				if d.matchObj(m, e) {
+				if d.matchObj(m, e, nil) {
 					return true
 				}
 			}
@@ -60,22 +92,43 @@ func (d *doc) matchObj(m *objMatcher, ev int32) bool {
 	}
 	for i := range m.fields {
 		f := &m.fields[i]
-		c := int32(-1)
-		if ev >= 0 {
-			c = d.find(ev, f.key)
-		}
-		if f.obj != nil {
-			if !d.matchObj(f.obj, c) {
+		if c != nil && f.leaf != nil && c.leafEp[f.leafID] == c.epoch {
+			if !c.leafRes[f.leafID] {
 				return false
 			}
-		} else if !d.matchLeaf(f.leaf, c) {
+			continue
+		}
+		ch := int32(-1)
+		if ev >= 0 {
+			if c == nil {
+				ch = d.find(ev, f.key)
+			} else if c.pathEp[f.path] == c.epoch {
+				ch = c.pathNode[f.path]
+			} else {
+				ch = d.find(ev, f.key)
+				c.pathEp[f.path] = c.epoch
+				c.pathNode[f.path] = ch
+			}
+		}
+		if f.obj != nil {
+			if !d.matchObj(f.obj, ch, c) {
+				return false
+			}
+			continue
+		}
+		ok := d.matchLeaf(f.leaf, ch)
+		if c != nil {
+			c.leafEp[f.leafID] = c.epoch
+			c.leafRes[f.leafID] = ok
+		}
+		if !ok {
 			return false
 		}
 	}
 	for _, alts := range m.ors {
 		ok := false
 		for _, a := range alts {
-			if d.matchObj(a, ev) {
+			if d.matchObj(a, ev, c) {
 				ok = true
 				break
 			}
@@ -143,7 +196,7 @@ func matchOp(o *op, v *node) bool {
 			return true
 		}
 		if o.addr.IsValid() {
-			a, err := netip.ParseAddr(string(v.val))
+			a, err := netip.ParseAddr(transient(v.val))
 			return err == nil && a == o.addr
 		}
 		return false
@@ -241,11 +294,18 @@ func matchOp(o *op, v *node) bool {
 		if v.kind != kStr {
 			return false
 		}
-		a, err := netip.ParseAddr(string(v.val))
+		a, err := netip.ParseAddr(transient(v.val))
 		if err != nil || a.Zone() != "" {
 			return false
 		}
 		return o.prefix.Contains(a) || o.prefix.Contains(a.Unmap())
 	}
 	return false
+}
+
+// transient returns b as a string without copying. The string must not be
+// retained beyond the call it is passed to (netip.ParseAddr copies what it
+// keeps), and b must not change meanwhile.
+func transient(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -617,3 +617,31 @@ func TestFoldHelpers(t *testing.T) {
 		t.Errorf("fold canonical: %q %q", foldString("\u212a"), foldString("ſ"))
 	}
 }
+
+func TestHasSpecial(t *testing.T) {
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	check := func(b [8]byte) {
+		want := false
+		for _, c := range b {
+			want = want || special(c)
+		}
+		w := uint64(0)
+		for i := 7; i >= 0; i-- {
+			w = w<<8 | uint64(b[i])
+		}
+		if got := hasSpecial(w); got != want {
+			t.Fatalf("hasSpecial(%q) = %v, want %v", b[:], got, want)
+		}
+	}
+	// Every byte value in every position, among ordinary neighbours.
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			b := [8]byte{'a', 'b', 'c', 'd', '!', '#', '~', ' '}
+			b[pos] = byte(c)
+			check(b)
+			b2 := [8]byte{0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21, 0x21}
+			b2[pos] = byte(c)
+			check(b2)
+		}
+	}
+}

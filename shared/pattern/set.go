@@ -75,13 +75,14 @@ func (s *Set) Match(event []byte) ([]string, error) {
 		sn.index.walk(sc, d, root)
 	}
 	sc.hits = sc.hits[:0]
+	sc.cache.next()
 	for _, id := range sc.cands {
-		if d.matchObj(sn.patterns[id].root, root) {
+		if d.matchObj(sn.roots[id], root, &sc.cache) {
 			sc.hits = append(sc.hits, id)
 		}
 	}
 	for _, id := range sn.residual {
-		if d.matchObj(sn.patterns[id].root, root) {
+		if d.matchObj(sn.roots[id], root, &sc.cache) {
 			sc.hits = append(sc.hits, id)
 		}
 	}
@@ -119,8 +120,9 @@ type snapshot struct {
 	version  uint64
 	names    []string
 	patterns []*Pattern
-	index    *idxNode // nil if no pattern is indexed
-	residual []int32  // patterns without an indexable constraint
+	roots    []*objMatcher // patterns re-numbered with snapshot-wide path/leaf ids
+	index    *idxNode      // nil if no pattern is indexed
+	residual []int32       // patterns without an indexable constraint
 	scratch  sync.Pool
 }
 
@@ -132,6 +134,7 @@ type scratch struct {
 	cands []int32
 	hits  []int32
 	fold  []byte
+	cache evalCache
 }
 
 func (sn *snapshot) putScratch(sc *scratch) {
@@ -188,7 +191,17 @@ func buildSnapshot(patterns map[string]*Pattern, version uint64) *snapshot {
 		sn.patterns[i] = patterns[name]
 	}
 	n := len(sn.names)
-	sn.scratch.New = func() any { return &scratch{seen: make([]uint32, n)} }
+	// Share path and leaf ids across patterns so that identical constraints
+	// are evaluated once per event.
+	rl := relinker{pathIdx: make(map[pathDef]int32), leafIdx: make(map[leafDef]int32)}
+	sn.roots = make([]*objMatcher, n)
+	for i, p := range sn.patterns {
+		sn.roots[i] = rl.relink(p)
+	}
+	npaths, nleaves := len(rl.pathIdx), len(rl.leafIdx)
+	sn.scratch.New = func() any {
+		return &scratch{seen: make([]uint32, n), cache: newEvalCache(npaths, nleaves)}
+	}
 
 	// Count how many patterns constrain each (path, value) so every pattern
 	// can be indexed under its most selective constraint.
@@ -431,4 +444,61 @@ func (sc *scratch) add(ids []int32) {
 			sc.cands = append(sc.cands, id)
 		}
 	}
+}
+
+// relinker maps the pattern-local path and leaf ids of patterns to ids
+// shared by the whole snapshot.
+type relinker struct {
+	pathIdx map[pathDef]int32
+	leafIdx map[leafDef]int32
+	pathMap []int32
+	leafMap []int32
+}
+
+func (r *relinker) relink(p *Pattern) *objMatcher {
+	r.pathMap = r.pathMap[:0]
+	for _, pd := range p.paths {
+		g := pathDef{parent: -1, key: pd.key}
+		if pd.parent >= 0 {
+			g.parent = r.pathMap[pd.parent] // parents are numbered first
+		}
+		id, ok := r.pathIdx[g]
+		if !ok {
+			id = int32(len(r.pathIdx))
+			r.pathIdx[g] = id
+		}
+		r.pathMap = append(r.pathMap, id)
+	}
+	r.leafMap = r.leafMap[:0]
+	for _, ld := range p.leaves {
+		g := leafDef{path: r.pathMap[ld.path], canon: ld.canon}
+		id, ok := r.leafIdx[g]
+		if !ok {
+			id = int32(len(r.leafIdx))
+			r.leafIdx[g] = id
+		}
+		r.leafMap = append(r.leafMap, id)
+	}
+	return r.clone(p.root)
+}
+
+func (r *relinker) clone(m *objMatcher) *objMatcher {
+	out := &objMatcher{absenceOnly: m.absenceOnly, fields: make([]fieldMatcher, len(m.fields))}
+	for i, f := range m.fields {
+		f.path = r.pathMap[f.path]
+		if f.obj != nil {
+			f.obj = r.clone(f.obj)
+		} else {
+			f.leafID = r.leafMap[f.leafID]
+		}
+		out.fields[i] = f
+	}
+	for _, g := range m.ors {
+		alts := make([]*objMatcher, len(g))
+		for i, a := range g {
+			alts[i] = r.clone(a)
+		}
+		out.ors = append(out.ors, alts)
+	}
+	return out
 }
