@@ -139,7 +139,7 @@ func (a *Async) Pending() int {
 }
 
 // Close stops accepting events, abandons those not completed (see Async) and waits
-// for the workers to stop. It does not close the Function.
+// for the workers to stop. It does not close the Function; close the Async first.
 func (a *Async) Close() error {
 	a.mu.Lock()
 	if a.closed {

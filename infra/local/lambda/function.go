@@ -199,6 +199,8 @@ func (f *Function) Instances() int {
 // function error is returned as a *FunctionError; ErrClosed, a context error or a
 // payload over the 6 MB limit mean the invocation was not made.
 //
+// An empty payload is sent as {}, as Lambda does.
+//
 // If ctx is done before an instance takes the invocation, it is withdrawn and Invoke
 // returns ctx.Err(). If ctx is done later, the invocation runs to completion (as on
 // Lambda, a caller hanging up does not stop the function) but Invoke returns ctx.Err()

@@ -181,7 +181,9 @@ func (f *Function) launchFailed(inst *instance, err error) {
 }
 
 // reap removes an instance whose process has exited and fails the invocation it
-// owed a result, then starts instances for queued invocations if there is room.
+// owed a result, then starts instances for queued invocations if there is room. An
+// invocation assigned to an initialised instance that died before taking it is
+// given to another instance instead: it never reached the function.
 func (f *Function) reap(inst *instance, waitErr error) {
 	f.mu.Lock()
 	inst.state = instDead
@@ -190,51 +192,55 @@ func (f *Function) reap(inst *instance, waitErr error) {
 	if inst.initTimer != nil {
 		inst.initTimer.Stop()
 	}
-	requestID := ""
-	if inst.current != nil {
-		requestID = inst.current.id
-	}
-	var death error // what the invocation it owed a result gets
+	closed, initDone, doomed := f.closed, inst.initDone, inst.doomed
 	switch {
-	case f.closed:
-		death = ErrClosed
+	case closed:
 		inst.deathErr = ErrClosed
-	case !inst.initDone && inst.initErr != nil:
-		death = inst.initErr
+	case !initDone && inst.initErr != nil:
 		inst.deathErr = inst.initErr
 	default:
-		death = exitError(requestID, waitErr)
 		inst.deathErr = exitError("", waitErr)
 	}
 	inv := inst.current
-	if inv != nil {
-		f.finishLocked(inv, nil, death)
+	var failed error
+	switch {
+	case inv == nil:
+	case closed:
+		f.finishLocked(inv, nil, ErrClosed)
+	case inv.state == invAssigned && initDone:
+		inst.current, inv.inst = nil, nil
+		if other := f.popIdleLocked(); other != nil {
+			f.assignLocked(other, inv)
+		} else {
+			inv.state = invQueued
+			inv.elem = f.waiting.PushFront(inv)
+		}
+	case !initDone && inst.initErr != nil:
+		failed = inst.initErr
+		f.finishLocked(inv, nil, failed)
+	default:
+		failed = exitError(inv.id, waitErr)
+		f.finishLocked(inv, nil, failed)
 	}
-	wasDoomed := inst.doomed
 	start := f.dispatchLocked()
 	f.mu.Unlock()
 	close(inst.dead)
 
+	log := f.log.With("instance", inst.seq, "pid", inst.pid)
 	switch {
-	case f.isClosed():
-	case inv != nil:
-		f.log.Error("instance died during invocation", "instance", inst.seq, "pid", inst.pid, "requestId", inv.id, "err", death)
-	case !inst.initDone:
-		f.log.Error("instance failed to initialise", "instance", inst.seq, "pid", inst.pid, "err", death)
-	case !wasDoomed:
-		f.log.Warn("idle instance exited; removed", "instance", inst.seq, "pid", inst.pid, "err", waitErr)
+	case closed:
+	case failed != nil && initDone:
+		log.Error("instance died during invocation", "requestId", inv.id, "err", failed)
+	case !initDone:
+		log.Error("instance failed to initialise", "err", inst.deathErr)
+	case !doomed:
+		log.Warn("idle instance exited; removed", "err", waitErr)
 	default:
-		f.log.Debug("instance stopped", "instance", inst.seq, "pid", inst.pid)
+		log.Debug("instance stopped")
 	}
 	for _, s := range start {
 		f.launch(s)
 	}
-}
-
-func (f *Function) isClosed() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.closed
 }
 
 // initTimedOut kills an instance that did not finish init in time.
@@ -320,17 +326,20 @@ func (inst *instance) next(w http.ResponseWriter, r *http.Request) {
 			waitGone(r, inst)
 			return
 		}
-		if cur := inst.current; cur != nil && cur.state == invAssigned {
+		cur := inst.current
+		if cur != nil && cur.state == invAssigned {
 			inv = cur
 			break
 		}
-		if e := f.waiting.Front(); e != nil {
-			f.assignLocked(inst, f.waiting.Remove(e).(*invocation))
-			continue
-		}
-		if inst.state != instIdle {
-			inst.state = instIdle
-			f.idle = append(f.idle, inst)
+		if cur == nil { // (otherwise a concurrent /next delivered it: a runtime bug)
+			if e := f.waiting.Front(); e != nil {
+				f.assignLocked(inst, f.waiting.Remove(e).(*invocation))
+				continue
+			}
+			if inst.state != instIdle {
+				inst.state = instIdle
+				f.idle = append(f.idle, inst)
+			}
 		}
 		f.mu.Unlock()
 		select {

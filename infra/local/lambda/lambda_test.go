@@ -318,6 +318,32 @@ func TestProcessExit(t *testing.T) {
 	}
 }
 
+func TestIdleInstanceDies(t *testing.T) {
+	f := newFunction(t, Config{MaxConcurrency: 1})
+	for i := range 5 {
+		before := mustInvoke(t, f, request{Op: "echo"})
+		if err := syscall.Kill(before.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		// Racing with the death: the invocation succeeds on a new instance, or it was
+		// delivered to the dying one and fails with Runtime.ExitError. It never hangs.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		resp, err := invoke(t, ctx, f, request{Op: "echo"})
+		cancel()
+		if err != nil {
+			if fe := functionError(t, err); fe.Type != "Runtime.ExitError" {
+				t.Fatalf("round %d: Invoke error = %v; want none or Runtime.ExitError", i, err)
+			}
+		} else if resp.Pid == before.Pid {
+			t.Fatalf("round %d: killed process %d served again", i, before.Pid)
+		}
+		after := mustInvoke(t, f, request{Op: "echo"})
+		if after.Pid == before.Pid {
+			t.Fatalf("round %d: killed process %d served again", i, before.Pid)
+		}
+	}
+}
+
 func TestConcurrency(t *testing.T) {
 	const maxConcurrency, calls = 3, 9
 	f := newFunction(t, Config{MaxConcurrency: maxConcurrency})
