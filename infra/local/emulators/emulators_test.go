@@ -146,6 +146,18 @@ func TestStartDynamoDBNotInstalled(t *testing.T) {
 	}
 }
 
+func TestMissingRuntimes(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // neither java nor node
+	_, err := StartDynamoDB(context.Background(), DynamoConfig{RepoRoot: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "apt-get install -y openjdk-17-jre-headless") {
+		t.Errorf("StartDynamoDB without java = %v; want how to install it", err)
+	}
+	_, err = StartSQS(context.Background(), SQSConfig{RepoRoot: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "node not found") {
+		t.Errorf("StartSQS without node = %v; want node not found", err)
+	}
+}
+
 func TestEnsureInstalledIsFastWhenDone(t *testing.T) {
 	root := install(t)
 	start := time.Now()
@@ -154,6 +166,12 @@ func TestEnsureInstalledIsFastWhenDone(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("second EnsureInstalled took %s; want it to return at once", d)
+	}
+	// The bootstraps run on amd64 here and on arm64 machines: both native libraries ship.
+	for _, lib := range []string{"libsqlite4java-linux-amd64.so", "libsqlite4java-linux-aarch64.so"} {
+		if _, err := os.Stat(filepath.Join(dynamoDir(root), "DynamoDBLocal_lib", lib)); err != nil {
+			t.Errorf("DynamoDB Local lacks %s: %v", lib, err)
+		}
 	}
 }
 
