@@ -645,3 +645,36 @@ func TestHasSpecial(t *testing.T) {
 		}
 	}
 }
+
+// TestAdversarialInputs guards against super-linear behaviour on large
+// inputs (EventBridge events are at most 256 KB).
+func TestAdversarialInputs(t *testing.T) {
+	long := strings.Repeat("a", 256<<10)
+	wc := `{"k":[{"wildcard":"` + strings.Repeat("a*", 100) + `b"},{"anything-but":{"wildcard":"*aaaaaaaaaaaaaaaab*"}},{"suffix":{"equals-ignore-case":"ÄB"}}]}`
+	p, err := Compile([]byte(wc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := p.Match([]byte(`{"k":"` + long + `"}`))
+	if err != nil || !ok { // anything-but wildcard holds
+		t.Fatalf("Match = %v, %v", ok, err)
+	}
+	// Deeply nested arrays against a nested pattern with $or and absence.
+	deep := strings.Repeat(`{"a":[`, 1000) + `1` + strings.Repeat(`]}`, 1000)
+	p2, err := Compile([]byte(`{"a":{"a":{"$or":[{"a":[{"exists":false}]},{"b":[1]}]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p2.Match([]byte(deep)); err != nil {
+		t.Fatal(err)
+	}
+	// Wide arrays of objects.
+	wide := `{"a":[` + strings.Repeat(`{"b":{"c":[1,2,3]},"d":"x"},`, 5000) + `{"b":{"c":4}}]}`
+	p3, err := Compile([]byte(`{"a":{"b":{"c":[4]},"d":[{"exists":false}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p3.Match([]byte(wide)); err != nil || !ok {
+		t.Fatalf("wide: %v, %v", ok, err)
+	}
+}
