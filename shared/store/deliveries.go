@@ -28,7 +28,7 @@ type Delivery struct {
 	Attempt        int       `dynamodbav:"attempt" json:"attempts"`
 	InFlight       bool      `dynamodbav:"inFlight" json:"-"`
 	LeaseUntil     int64     `dynamodbav:"leaseUntil" json:"-"`
-	NextAt         time.Time `dynamodbav:"nextAt,omitempty" json:"nextAt,omitzero"`
+	NextAt         string    `dynamodbav:"nextAt,omitempty" json:"nextAt,omitempty"` // RFC 3339, when a retry is due
 	LastStatus     int       `dynamodbav:"lastStatus,omitempty" json:"lastStatus,omitempty"`
 	LastError      string    `dynamodbav:"lastError,omitempty" json:"lastError,omitempty"`
 	UpdatedAt      time.Time `dynamodbav:"updatedAt" json:"updatedAt"`

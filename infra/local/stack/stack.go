@@ -1,0 +1,524 @@
+// Package stack assembles eventhub's local stack from template.yaml: the service
+// emulators, the functions' real bootstraps under the local Lambda runtime, the
+// EventBridge rules, the SQS event source mappings and the HTTP API.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/eventhub/eventhub/infra/local/emulators"
+	"github.com/eventhub/eventhub/infra/local/eventbridge"
+	"github.com/eventhub/eventhub/infra/local/httpapi"
+	"github.com/eventhub/eventhub/infra/local/lambda"
+	"github.com/eventhub/eventhub/infra/local/sqsmap"
+	"github.com/eventhub/eventhub/infra/local/template"
+	"github.com/eventhub/eventhub/shared/auth"
+	"github.com/eventhub/eventhub/shared/pattern"
+)
+
+// Local account, region and stage.
+const (
+	Region  = "us-east-1"
+	Account = "000000000000"
+	Stage   = "local"
+)
+
+// Options configures a stack. Zero values are usable except Root.
+type Options struct {
+	Root       string // the repository: template.yaml and functions/ are read from here
+	APIAddr    string // where the HTTP API listens; default 127.0.0.1:3000; port 0 picks one
+	DataDir    string // DynamoDB Local's files; "" keeps the tables in memory
+	BinDir     string // where bootstraps are built; default Root/.eventhub/bin
+	AdminToken string // default: a new random token
+	// Params overrides template parameters. The stack sets Stage=local,
+	// AllowPrivateDestinations=true and AdminTokenSha256 from AdminToken unless given.
+	Params map[string]string
+	Logger *slog.Logger // the stack's own progress; default discards
+	// FunctionOutput receives the functions' log lines, prefixed with the function
+	// name; default discards.
+	FunctionOutput io.Writer
+	// AsyncRetryDelays are the delays of Lambda's asynchronous retries (AWS: about 1
+	// and 2 minutes); default 1s, 2s.
+	AsyncRetryDelays []time.Duration
+	// FailEntry lets a fault-injection harness fail PutEvents entries on the local bus.
+	FailEntry func(eventbridge.Entry) (code, message string)
+	// MaxConcurrency caps the instances of each function; default 4.
+	MaxConcurrency int
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	APIURL      string
+	AdminToken  string
+	DynamoDB    string // endpoints
+	SQS         string
+	EventBridge string
+	Table       string // physical names
+	Bus         string
+	Queues      map[string]emulators.QueueInfo // by logical id
+
+	Template  *template.Template
+	Functions map[string]*lambda.Function // by logical id
+	Bridge    *eventbridge.Emulator
+	DB        *dynamodb.Client
+	SQSClient *sqs.Client
+
+	log     *slog.Logger
+	async   []*lambda.Async
+	servers []*http.Server
+	dynamo  *emulators.DynamoDB
+	sqsEmu  *emulators.SQS
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closers []func() error
+}
+
+// Start builds the functions and starts everything. On error, whatever was started
+// is stopped again.
+func Start(ctx context.Context, opts Options) (st *Stack, err error) {
+	if opts.Root == "" {
+		return nil, errors.New("stack: Options.Root is required")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.APIAddr == "" {
+		opts.APIAddr = "127.0.0.1:3000"
+	}
+	if opts.BinDir == "" {
+		opts.BinDir = filepath.Join(opts.Root, ".eventhub", "bin")
+	}
+	if opts.AdminToken == "" {
+		opts.AdminToken = auth.NewToken(auth.AdminPrefix)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	st = &Stack{AdminToken: opts.AdminToken, log: log, cancel: cancel, Functions: map[string]*lambda.Function{}}
+	defer func() {
+		if err != nil {
+			_ = st.Close()
+			st = nil
+		}
+	}()
+
+	log.Info("reading template", "path", filepath.Join(opts.Root, "template.yaml"))
+	tpl, err := template.Load(filepath.Join(opts.Root, "template.yaml"))
+	if err != nil {
+		return st, err
+	}
+	st.Template = tpl
+
+	if err := emulators.EnsureInstalled(ctx, opts.Root, log); err != nil {
+		return st, err
+	}
+
+	// Build and start the emulators at the same time: both take seconds.
+	var binaries map[string]string
+	var buildErr, dynErr, sqsErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { binaries, buildErr = Build(ctx, opts.Root, opts.BinDir, tpl.Functions, log) })
+	wg.Go(func() {
+		log.Info("starting DynamoDB Local", "data", dataDesc(opts.DataDir))
+		st.dynamo, dynErr = emulators.StartDynamoDB(runCtx, emulators.DynamoConfig{
+			RepoRoot: opts.Root, DataDir: opts.DataDir, Logger: log,
+		})
+	})
+	wg.Go(func() {
+		log.Info("starting the SQS emulator (fauxqs)")
+		st.sqsEmu, sqsErr = emulators.StartSQS(runCtx, emulators.SQSConfig{RepoRoot: opts.Root, Logger: log})
+	})
+	wg.Wait()
+	if err := errors.Join(buildErr, dynErr, sqsErr); err != nil {
+		return st, err
+	}
+	st.DynamoDB, st.SQS = st.dynamo.Endpoint, st.sqsEmu.Endpoint
+	st.DB = emulators.NewDynamoClient(st.DynamoDB, Region)
+	st.SQSClient = emulators.NewSQSClient(st.SQS, Region)
+
+	// Parameters and physical names.
+	params := map[string]string{"Stage": Stage, "AllowPrivateDestinations": "true"}
+	for k, v := range opts.Params {
+		params[k] = v
+	}
+	if _, ok := params["AdminTokenSha256"]; !ok {
+		params["AdminTokenSha256"] = auth.Hash(opts.AdminToken)
+	}
+	locals, err := template.NewLocals(tpl, Region, Account, "eventhub-"+Stage, params)
+	if err != nil {
+		return st, err
+	}
+
+	tableNames := map[string]string{}
+	for _, t := range tpl.Tables {
+		name := "eventhub-" + Stage + "-" + t.LogicalID
+		tableNames[t.LogicalID] = name
+		locals.Set(t.LogicalID, "", name)
+		locals.Set(t.LogicalID, "Arn", fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", Region, Account, name))
+	}
+	if len(tpl.Tables) > 0 {
+		st.Table = tableNames[tpl.Tables[0].LogicalID]
+	}
+	log.Info("creating tables", "tables", len(tableNames))
+	if err := emulators.CreateTables(ctx, st.DB, tpl.Tables, tableNames); err != nil {
+		return st, err
+	}
+	queueNames := map[string]string{}
+	for _, q := range tpl.Queues {
+		queueNames[q.LogicalID] = "eventhub-" + Stage + "-" + q.LogicalID
+	}
+	log.Info("creating queues", "queues", len(queueNames))
+	st.Queues, err = emulators.CreateQueues(ctx, st.SQSClient, tpl.Queues, queueNames)
+	if err != nil {
+		return st, err
+	}
+	queueByARN := map[string]emulators.QueueInfo{}
+	for id, q := range st.Queues {
+		locals.Set(id, "", q.URL)
+		locals.Set(id, "Arn", q.ARN)
+		locals.Set(id, "QueueName", q.Name)
+		locals.Set(id, "QueueUrl", q.URL)
+		queueByARN[q.ARN] = q
+	}
+
+	var buses []string
+	for _, b := range tpl.Buses {
+		name, err := b.Name.Resolve(locals)
+		if err != nil {
+			return st, fmt.Errorf("bus %s name: %w", b.LogicalID, err)
+		}
+		buses = append(buses, name)
+		locals.Set(b.LogicalID, "", name)
+		locals.Set(b.LogicalID, "Name", name)
+		locals.Set(b.LogicalID, "Arn", fmt.Sprintf("arn:aws:events:%s:%s:event-bus/%s", Region, Account, name))
+		st.Bus = name
+	}
+	for _, f := range tpl.Functions {
+		locals.Set(f.LogicalID, "", f.LogicalID)
+		locals.Set(f.LogicalID, "Arn", functionARN(f.LogicalID))
+	}
+	locals.Set("HttpApi", "", "local")
+	locals.Set("ServerlessHttpApi", "", "local")
+
+	// The bus listener first: functions need its address.
+	ebLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return st, fmt.Errorf("listen for the EventBridge emulator: %w", err)
+	}
+	st.EventBridge = "http://" + ebLn.Addr().String()
+
+	// Functions.
+	out := opts.FunctionOutput
+	for _, f := range tpl.Functions {
+		env, err := tpl.ResolveEnv(f, locals)
+		if err != nil {
+			ebLn.Close()
+			return st, fmt.Errorf("environment of %s: %w", f.LogicalID, err)
+		}
+		vars := []string{
+			"AWS_ENDPOINT_URL_DYNAMODB=" + st.DynamoDB,
+			"AWS_ENDPOINT_URL_SQS=" + st.SQS,
+			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + st.EventBridge,
+			"AWS_ACCESS_KEY_ID=local",
+			"AWS_SECRET_ACCESS_KEY=local",
+			"AWS_SESSION_TOKEN=local",
+			"AWS_EC2_METADATA_DISABLED=true",
+		}
+		if f.LoggingConfig.LogFormat != "" {
+			vars = append(vars, "AWS_LAMBDA_LOG_FORMAT="+f.LoggingConfig.LogFormat)
+		}
+		if f.LoggingConfig.ApplicationLogLevel != "" {
+			vars = append(vars, "AWS_LAMBDA_LOG_LEVEL="+f.LoggingConfig.ApplicationLogLevel)
+		}
+		for k, v := range env {
+			vars = append(vars, k+"="+v)
+		}
+		fn, err := lambda.New(lambda.Config{
+			Name:           f.LogicalID,
+			Binary:         binaries[f.LogicalID],
+			Env:            vars,
+			Timeout:        time.Duration(f.Timeout) * time.Second,
+			MemoryMB:       f.MemorySize,
+			MaxConcurrency: opts.MaxConcurrency,
+			Region:         Region,
+			Stdout:         prefixed(out, f.LogicalID),
+			Stderr:         prefixed(out, f.LogicalID),
+			Logger:         log,
+		})
+		if err != nil {
+			ebLn.Close()
+			return st, fmt.Errorf("function %s: %w", f.LogicalID, err)
+		}
+		st.Functions[f.LogicalID] = fn
+		st.closers = append(st.closers, fn.Close)
+	}
+
+	// Rules, each targeting its function's asynchronous invocation.
+	var rules []eventbridge.Rule
+	for _, f := range tpl.Functions {
+		if len(f.Rules) == 0 {
+			continue
+		}
+		async := lambda.NewAsync(st.Functions[f.LogicalID], lambda.AsyncConfig{
+			MaxRetryAttempts: asyncRetries(f.EventInvokeConfig.MaximumRetryAttempts),
+			MaxEventAge:      time.Duration(f.EventInvokeConfig.MaximumEventAgeInSeconds) * time.Second,
+			RetryDelays:      opts.AsyncRetryDelays,
+			OnFailure:        st.onFailure(f, locals, queueByARN),
+		})
+		st.async = append(st.async, async)
+		for _, r := range f.Rules {
+			bus, err := r.EventBusName.Resolve(locals)
+			if err != nil {
+				ebLn.Close()
+				return st, fmt.Errorf("rule %s.%s bus: %w", f.LogicalID, r.Name, err)
+			}
+			p, err := pattern.Compile(r.Pattern)
+			if err != nil {
+				ebLn.Close()
+				return st, fmt.Errorf("rule %s.%s pattern: %w", f.LogicalID, r.Name, err)
+			}
+			rule := eventbridge.Rule{
+				Name:       f.LogicalID + r.Name,
+				Bus:        bus,
+				Pattern:    p,
+				Target:     async,
+				TargetARN:  functionARN(f.LogicalID),
+				MaxRetries: ruleRetries(r.RetryPolicy.MaximumRetryAttempts),
+				MaxAge:     time.Duration(r.RetryPolicy.MaximumEventAgeInSeconds) * time.Second,
+			}
+			if r.DeadLetterConfig != nil {
+				arn, err := r.DeadLetterConfig.Arn.Resolve(locals)
+				if err != nil {
+					ebLn.Close()
+					return st, fmt.Errorf("rule %s.%s dead-letter queue: %w", f.LogicalID, r.Name, err)
+				}
+				q, ok := queueByARN[arn]
+				if !ok {
+					ebLn.Close()
+					return st, fmt.Errorf("rule %s.%s dead-letter queue %s is not a queue of the template", f.LogicalID, r.Name, arn)
+				}
+				rule.DeadLetter = &queueSender{client: st.SQSClient, url: q.URL}
+			}
+			rules = append(rules, rule)
+		}
+	}
+	st.Bridge = eventbridge.New(buses, rules, eventbridge.Options{
+		Account: Account, Region: Region, Logger: log.With("emulator", "eventbridge"), FailEntry: opts.FailEntry,
+	})
+	st.serve(ebLn, st.Bridge)
+
+	// SQS event source mappings.
+	for _, f := range tpl.Functions {
+		for _, s := range f.SQSSources {
+			arn, err := s.Queue.Resolve(locals)
+			if err != nil {
+				return st, fmt.Errorf("SQS source %s.%s: %w", f.LogicalID, s.Name, err)
+			}
+			q, ok := queueByARN[arn]
+			if !ok {
+				return st, fmt.Errorf("SQS source %s.%s: %s is not a queue of the template", f.LogicalID, s.Name, arn)
+			}
+			m := sqsmap.New(st.SQSClient, st.Functions[f.LogicalID], sqsmap.Config{
+				QueueURL:                q.URL,
+				QueueARN:                q.ARN,
+				Region:                  Region,
+				BatchSize:               s.BatchSize,
+				MaxBatchingWindow:       time.Duration(s.MaximumBatchingWindowInSeconds) * time.Second,
+				ReportBatchItemFailures: s.ReportBatchItemFailures(),
+				Logger:                  log.With("mapping", f.LogicalID+"."+s.Name),
+			})
+			st.wg.Go(func() { _ = m.Run(runCtx) })
+		}
+	}
+
+	// The HTTP API.
+	var routes []httpapi.Route
+	for _, f := range tpl.Functions {
+		for _, r := range f.Routes {
+			routes = append(routes, httpapi.Route{Method: r.Method, Path: r.Path, Function: f.LogicalID, Invoker: st.Functions[f.LogicalID]})
+		}
+	}
+	api, err := httpapi.New(routes, httpapi.Options{
+		IsFunctionError: isFunctionError,
+		Logger:          log.With("emulator", "httpapi"),
+	})
+	if err != nil {
+		return st, err
+	}
+	apiLn, err := net.Listen("tcp", opts.APIAddr)
+	if err != nil {
+		return st, fmt.Errorf("listen for the HTTP API on %s: %w", opts.APIAddr, err)
+	}
+	st.APIURL = "http://" + apiLn.Addr().String()
+	st.serve(apiLn, api)
+	log.Info("local stack ready", "api", st.APIURL, "functions", len(st.Functions), "rules", len(rules))
+	return st, nil
+}
+
+func dataDesc(dir string) string {
+	if dir == "" {
+		return "in memory"
+	}
+	return dir
+}
+
+func functionARN(name string) string {
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Region, Account, name)
+}
+
+func isFunctionError(err error) bool {
+	var fe *lambda.FunctionError
+	return errors.As(err, &fe)
+}
+
+// asyncRetries maps EventInvokeConfig.MaximumRetryAttempts onto lambda.AsyncConfig,
+// where zero means the default.
+func asyncRetries(n int) int {
+	if n == 0 {
+		return lambda.NoRetries
+	}
+	return n
+}
+
+func ruleRetries(n int) int {
+	if n == 0 {
+		return eventbridge.NoRetries
+	}
+	return n
+}
+
+// onFailure sends Lambda's on-failure destination record to the function's OnFailure
+// queue, as Lambda does for asynchronous invocations that used up their retries.
+func (st *Stack) onFailure(f template.Function, locals *template.Locals, byARN map[string]emulators.QueueInfo) func(context.Context, []byte) error {
+	dest := f.EventInvokeConfig.OnFailure
+	if dest == nil {
+		return nil
+	}
+	arn, err := dest.Destination.Resolve(locals)
+	q, ok := byARN[arn]
+	if err != nil || !ok || !strings.EqualFold(dest.Type, "SQS") {
+		st.log.Warn("on-failure destination is not a local queue; failed invocations are only logged", "function", f.LogicalID, "destination", arn)
+		return nil
+	}
+	s := &queueSender{client: st.SQSClient, url: q.URL}
+	return s.Send
+}
+
+// queueSender sends message bodies to one queue.
+type queueSender struct {
+	client *sqs.Client
+	url    string
+}
+
+func (q *queueSender) Send(ctx context.Context, body []byte) error {
+	b := string(body)
+	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.url, MessageBody: &b})
+	if err != nil {
+		return fmt.Errorf("send to %s: %w", q.url, err)
+	}
+	return nil
+}
+
+func (st *Stack) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	st.servers = append(st.servers, srv)
+	st.wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			st.log.Error("server stopped", "addr", ln.Addr().String(), "error", err)
+		}
+	})
+}
+
+// Idle waits until nothing is in flight on the bus or in the functions' asynchronous
+// queues for a moment, or ctx ends.
+func (st *Stack) Idle(ctx context.Context) error {
+	quiet := 0
+	for {
+		busy := st.Bridge.Pending()
+		for _, a := range st.async {
+			busy += a.Pending()
+		}
+		if busy == 0 {
+			quiet++
+			if quiet >= 3 {
+				return nil
+			}
+		} else {
+			quiet = 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops everything the stack started, the child processes included.
+func (st *Stack) Close() error {
+	var errs []error
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range st.servers {
+		if err := s.Shutdown(shut); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if st.cancel != nil {
+		st.cancel()
+	}
+	if st.Bridge != nil {
+		errs = append(errs, st.Bridge.Close())
+	}
+	for _, a := range st.async {
+		errs = append(errs, a.Close())
+	}
+	st.wg.Wait()
+	for _, c := range st.closers {
+		errs = append(errs, c())
+	}
+	if st.sqsEmu != nil {
+		errs = append(errs, st.sqsEmu.Stop())
+	}
+	if st.dynamo != nil {
+		errs = append(errs, st.dynamo.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// prefixed returns a writer that prefixes each line with the function's name.
+func prefixed(w io.Writer, name string) io.Writer {
+	if w == nil {
+		return nil
+	}
+	return &prefixWriter{w: w, prefix: []byte(name + " | ")}
+}
+
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix []byte
+}
+
+// Write expects whole lines, as infra/local/lambda delivers them.
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := append(append([]byte{}, p.prefix...), b...)
+	if _, err := p.w.Write(line); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
