@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/store"
+)
+
+// fakeStore is an eventStore made of function fields; it records every call.
+type fakeStore struct {
+	putEvent      func(ev store.Event, timeline []store.TimelineEntry) (bool, *store.Event, error)
+	markPublished func(key string) error
+
+	calls    []string // "PutEvent key", "MarkPublished key", in order
+	put      store.Event
+	timeline []store.TimelineEntry
+}
+
+func (s *fakeStore) PutEvent(_ context.Context, ev store.Event, timeline []store.TimelineEntry) (bool, *store.Event, error) {
+	s.calls = append(s.calls, "PutEvent "+ev.Key)
+	s.put, s.timeline = ev, timeline
+	if s.putEvent == nil {
+		return true, nil, nil
+	}
+	return s.putEvent(ev, timeline)
+}
+
+func (s *fakeStore) MarkPublished(_ context.Context, key string) error {
+	s.calls = append(s.calls, "MarkPublished "+key)
+	if s.markPublished == nil {
+		return nil
+	}
+	return s.markPublished(key)
+}
+
+// fakeBus records what the handler publishes; with err set it publishes nothing.
+type fakeBus struct {
+	store   *fakeStore // to interleave publications with store calls
+	err     error
+	entries []bus.Entry
+}
+
+func (b *fakeBus) Publish(_ context.Context, entries ...bus.Entry) error {
+	b.store.calls = append(b.store.calls, "Publish")
+	if b.err != nil {
+		return b.err
+	}
+	b.entries = append(b.entries, entries...)
+	return nil
+}
+
+// memClaims is a claim store in memory.
+type memClaims map[string][]byte
+
+func (m memClaims) PutClaim(_ context.Context, id string, d []byte) error { m[id] = d; return nil }
+func (m memClaims) GetClaim(_ context.Context, id string) ([]byte, error) {
+	d, ok := m[id]
+	if !ok {
+		return nil, fmt.Errorf("get claim %s: %w", id, store.ErrNotFound)
+	}
+	return d, nil
+}
+
+var (
+	now          = time.Date(2026, 3, 14, 15, 9, 28, 0, time.FixedZone("CST", 8*3600))
+	receivedAt   = time.Date(2026, 3, 14, 15, 9, 26, 535000000, time.UTC)
+	normalizedAt = time.Date(2026, 3, 14, 15, 9, 26, 712000000, time.UTC)
+)
+
+const event = `{"specversion":"1.0","id":"170d56b6-9efe-420b-affb-16ab9adb****","source":"acs.mse","type":"mse:Agent:OutlierEjection",` +
+	`"subject":"acs.mse:cn-hangzhou:123456789098****:215672","time":"2020-11-19T21:04:41+08:00","aliyunregionid":"cn-hangzhou","data":{"timestamp":1608518536265}}`
+
+var key = cloudevent.Key("acs.mse", "170d56b6-9efe-420b-affb-16ab9adb****")
+
+func hub() bus.Hub {
+	return bus.Hub{Key: key, SourceID: "src_1", Format: "cloudevents", ContentType: "application/cloudevents+json",
+		ReceivedAt: receivedAt, NormalizedAt: normalizedAt, RequestID: "req-1"}
+}
+
+// normalized returns an Event Normalized as EventBridge delivers it.
+func normalized(t *testing.T, ev string, h bus.Hub) events.EventBridgeEvent {
+	t.Helper()
+	detail, err := json.Marshal(bus.EventDetail{Event: json.RawMessage(ev), Hub: h})
+	if err != nil {
+		t.Fatalf("marshal detail: %v", err)
+	}
+	return envelope(detail)
+}
+
+func envelope(detail []byte) events.EventBridgeEvent {
+	return events.EventBridgeEvent{
+		Version: "0", ID: "eb-2", DetailType: "Event Normalized", Source: "eventhub.normalize",
+		AccountID: "123456789012", Region: "us-east-1", Detail: detail,
+	}
+}
+
+type fixture struct {
+	st     *fakeStore
+	pub    *fakeBus
+	claims memClaims
+	h      *handler
+}
+
+func newFixture() *fixture {
+	f := &fixture{st: &fakeStore{}, claims: memClaims{}}
+	f.pub = &fakeBus{store: f.st}
+	f.h = &handler{
+		store:  f.st,
+		claims: f.claims,
+		pub:    f.pub,
+		now:    func() time.Time { return now },
+		log:    slog.New(slog.DiscardHandler),
+	}
+	return f
+}
+
+func TestPersistNewEvent(t *testing.T) {
+	f := newFixture()
+	if err := f.h.handle(context.Background(), normalized(t, event, hub())); err != nil {
+		t.Fatalf("handle = %v; want nil", err)
+	}
+	if got, want := strings.Join(f.st.calls, ", "), "PutEvent "+key+", Publish, MarkPublished "+key; got != want {
+		t.Errorf("calls = %s; want %s", got, want)
+	}
+
+	want := store.Event{
+		Key:        key,
+		Source:     "acs.mse",
+		ID:         "170d56b6-9efe-420b-affb-16ab9adb****",
+		Type:       "mse:Agent:OutlierEjection",
+		Subject:    "acs.mse:cn-hangzhou:123456789098****:215672",
+		Time:       "2020-11-19T21:04:41+08:00",
+		SourceID:   "src_1",
+		Format:     "cloudevents",
+		ReceivedAt: receivedAt,
+		StoredAt:   now.UTC(),
+	}
+	got := f.st.put
+	if string(got.Event) != event {
+		t.Errorf("stored event = %s; want %s", got.Event, event)
+	}
+	got.Event = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("PutEvent(%+v); want %+v", got, want)
+	}
+
+	stages := map[string]store.TimelineEntry{}
+	for _, e := range f.st.timeline {
+		stages[e.Stage] = e
+	}
+	for stage, at := range map[string]time.Time{
+		store.StageReceived:   receivedAt,
+		store.StageNormalized: normalizedAt,
+		store.StageStored:     now.UTC(),
+	} {
+		e, ok := stages[stage]
+		if !ok {
+			t.Errorf("timeline has no %s entry; want received, normalized and stored (got %+v)", stage, f.st.timeline)
+			continue
+		}
+		if !e.At.Equal(at) {
+			t.Errorf("timeline %s at %v; want %v", stage, e.At, at)
+		}
+	}
+	if len(f.st.timeline) != 3 {
+		t.Errorf("timeline has %d entries; want 3", len(f.st.timeline))
+	}
+	if m := stages[store.StageReceived].Message; !strings.Contains(m, "src_1") {
+		t.Errorf("received entry message = %q; want it to name the source src_1", m)
+	}
+
+	if len(f.pub.entries) != 1 {
+		t.Fatalf("published %d entries; want 1", len(f.pub.entries))
+	}
+	e := f.pub.entries[0]
+	if e.Source != "eventhub.persist" || e.DetailType != "Event Stored" {
+		t.Errorf("entry source, detail type = %q, %q; want %q, %q", e.Source, e.DetailType, "eventhub.persist", "Event Stored")
+	}
+	d, ok := e.Detail.(bus.EventDetail)
+	if !ok {
+		t.Fatalf("detail is %T; want bus.EventDetail", e.Detail)
+	}
+	if string(d.Event) != event || d.Hub != hub() {
+		t.Errorf("Event Stored detail = {%s %+v}; want {%s %+v}", d.Event, d.Hub, event, hub())
+	}
+}
+
+func TestPersistWithoutPipelineTimes(t *testing.T) {
+	f := newFixture()
+	h := hub()
+	h.ReceivedAt, h.NormalizedAt = time.Time{}, time.Time{}
+	if err := f.h.handle(context.Background(), normalized(t, event, h)); err != nil {
+		t.Fatalf("handle = %v; want nil", err)
+	}
+	if !f.st.put.ReceivedAt.Equal(now) {
+		t.Errorf("receivedAt = %v; want now (%v) when the hub has none", f.st.put.ReceivedAt, now)
+	}
+	for _, e := range f.st.timeline {
+		if e.At.IsZero() {
+			t.Errorf("timeline %s entry has a zero time", e.Stage)
+		}
+	}
+}
+
+func TestPersistDuplicates(t *testing.T) {
+	boom := errors.New("dynamodb: ProvisionedThroughputExceeded")
+	tests := []struct {
+		name      string
+		putEvent  func(store.Event, []store.TimelineEntry) (bool, *store.Event, error)
+		markErr   error
+		pubErr    error
+		wantCalls string // with K for the key
+		wantErr   error
+	}{
+		{
+			name: "duplicate already published",
+			putEvent: func(ev store.Event, _ []store.TimelineEntry) (bool, *store.Event, error) {
+				return false, &store.Event{Key: ev.Key, ReceivedAt: receivedAt.Add(-time.Hour), Published: true, Duplicates: 1}, nil
+			},
+			wantCalls: "PutEvent K",
+		},
+		{
+			name: "duplicate not yet published",
+			putEvent: func(ev store.Event, _ []store.TimelineEntry) (bool, *store.Event, error) {
+				return false, &store.Event{Key: ev.Key, ReceivedAt: receivedAt, Published: false, Duplicates: 1}, nil
+			},
+			wantCalls: "PutEvent K, Publish, MarkPublished K",
+		},
+		{
+			name: "store fails",
+			putEvent: func(store.Event, []store.TimelineEntry) (bool, *store.Event, error) {
+				return false, nil, boom
+			},
+			wantCalls: "PutEvent K",
+			wantErr:   boom,
+		},
+		{
+			name:      "publisher fails",
+			pubErr:    boom,
+			wantCalls: "PutEvent K, Publish",
+			wantErr:   boom,
+		},
+		{
+			name:      "mark published fails",
+			markErr:   boom,
+			wantCalls: "PutEvent K, Publish, MarkPublished K",
+			wantErr:   boom,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture()
+			f.st.putEvent = tc.putEvent
+			f.st.markPublished = func(string) error { return tc.markErr }
+			f.pub.err = tc.pubErr
+			err := f.h.handle(context.Background(), normalized(t, event, hub()))
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Errorf("handle = %v; want %v", err, tc.wantErr)
+			}
+			want := strings.ReplaceAll(tc.wantCalls, "K", key)
+			if got := strings.Join(f.st.calls, ", "); got != want {
+				t.Errorf("calls = %s; want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestPersistRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name   string
+		detail string
+	}{
+		{name: "detail is not an object", detail: `[1,2]`},
+		{name: "event is invalid", detail: `{"event":{"specversion":"1.0","id":"1","source":"/s"},"hub":{}}`},
+		{name: "event is missing", detail: `{"hub":{"key":"evt_x"}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture()
+			if err := f.h.handle(context.Background(), envelope([]byte(tc.detail))); err == nil {
+				t.Errorf("handle(%s) = nil; want an error", tc.detail)
+			}
+			if len(f.st.calls) != 0 {
+				t.Errorf("calls = %v; want none", f.st.calls)
+			}
+		})
+	}
+}
+
+func TestPersistClaimCheck(t *testing.T) {
+	full, err := json.Marshal(bus.EventDetail{Event: json.RawMessage(event), Hub: hub()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture()
+	f.claims["clm_1"] = full
+	if err := f.h.handle(context.Background(), envelope([]byte(`{"claim":"clm_1"}`))); err != nil {
+		t.Fatalf("handle = %v; want nil", err)
+	}
+	if f.st.put.Key != key {
+		t.Errorf("stored key = %q; want %s", f.st.put.Key, key)
+	}
+
+	f = newFixture()
+	if err := f.h.handle(context.Background(), envelope([]byte(`{"claim":"clm_gone"}`))); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("handle(missing claim) = %v; want the claim store's error", err)
+	}
+}
+
+func TestPersistFixture(t *testing.T) {
+	data, err := os.ReadFile("../../events/persist-normalized.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in events.EventBridgeEvent
+	if err := json.Unmarshal(data, &in); err != nil {
+		t.Fatalf("events/persist-normalized.json: %v", err)
+	}
+	if in.Source != bus.SourceNormalize || in.DetailType != bus.Normalized {
+		t.Errorf("fixture source, detail-type = %q, %q; want %q, %q", in.Source, in.DetailType, bus.SourceNormalize, bus.Normalized)
+	}
+	f := newFixture()
+	if err := f.h.handle(context.Background(), in); err != nil {
+		t.Fatalf("handle(fixture) = %v", err)
+	}
+	want := cloudevent.Key("acs.mse", "170d56b6-9efe-420b-affb-16ab9adb****")
+	if f.st.put.Key != want || len(f.st.timeline) != 3 || len(f.pub.entries) != 1 {
+		t.Fatalf("fixture stored key %q with %d timeline entries, published %d; want %s, 3, 1", f.st.put.Key, len(f.st.timeline), len(f.pub.entries), want)
+	}
+	// What persist publishes from the fixture is what notify's fixture carries.
+	stored, err := os.ReadFile("../../events/notify-stored.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var next struct {
+		Detail bus.EventDetail `json:"detail"`
+	}
+	if err := json.Unmarshal(stored, &next); err != nil {
+		t.Fatalf("events/notify-stored.json: %v", err)
+	}
+	got := f.pub.entries[0].Detail.(bus.EventDetail)
+	if !jsonEqual(t, got.Event, next.Detail.Event) || got.Hub != next.Detail.Hub {
+		t.Errorf("Event Stored from the fixture = {%s %+v}; events/notify-stored.json carries {%s %+v}", got.Event, got.Hub, next.Detail.Event, next.Detail.Hub)
+	}
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatalf("%s is not JSON: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatalf("%s is not JSON: %v", b, err)
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
+}
