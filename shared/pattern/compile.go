@@ -181,6 +181,9 @@ func Compile(p []byte) (*Pattern, error) {
 }
 
 func joinPath(prefix, key string) string {
+	if key == "" {
+		key = `""`
+	}
 	if prefix == "" {
 		return key
 	}

@@ -51,11 +51,16 @@
 //     of the same address (EventBridge compares IP-looking values as IPs).
 //   - The empty pattern {} matches every event; nested empty objects, empty
 //     arrays, duplicate keys and operator keywords used as field names inside
-//     $or are rejected.
+//     $or are rejected. Wildcard values may hold at most 100 '*'.
+//   - Events must be valid JSON (RFC 8259, UTF-8, nesting up to 2000
+//     levels); otherwise Match returns an error. If an event object repeats
+//     a key, the last occurrence is used.
 //
 // Set matches an event against many named patterns. It indexes every pattern
 // by its most selective necessary constraint (an exact value, prefix, suffix
 // or case-insensitive value at some path), so Match only fully evaluates the
 // patterns whose constraint the event satisfies, plus those that have no
-// indexable constraint.
+// indexable constraint. Identical constraints of different patterns are
+// evaluated once per event. The index is rebuilt lazily by the first Match
+// after Add or Remove, so bulk loading stays linear.
 package pattern

@@ -13,7 +13,11 @@ var docPool = sync.Pool{New: func() any { return new(doc) }}
 // yields an error.
 func (p *Pattern) Match(event []byte) (bool, error) {
 	d := docPool.Get().(*doc)
-	defer docPool.Put(d)
+	defer func() {
+		if cap(d.nodes) <= 1<<14 && cap(d.buf) <= 1<<20 { // drop unusually large buffers
+			docPool.Put(d)
+		}
+	}()
 	root, err := d.parse(event)
 	if err != nil {
 		return false, err

@@ -678,3 +678,10 @@ func TestAdversarialInputs(t *testing.T) {
 		t.Fatalf("wide: %v, %v", ok, err)
 	}
 }
+
+func TestCompileErrorEmptyKey(t *testing.T) {
+	_, err := Compile([]byte(`{"":{"":"x"}}`))
+	if err == nil || err.Error() != `pattern: ""."": value must be an array` {
+		t.Fatalf("err = %v", err)
+	}
+}
