@@ -10,7 +10,8 @@ BUILD_DIR := bin/arm64
 
 ## run: start the local stack (API on 127.0.0.1:3000; ARGS="-addr 127.0.0.1:3001" to change)
 run: deps
-	$(GO) run ./infra/local run $(ARGS)
+	@$(GO) build -o .eventhub/eventhub-local ./infra/local
+	@.eventhub/eventhub-local run $(ARGS)
 
 ## test: unit, integration and end-to-end tests against the local emulators
 test: deps
@@ -57,7 +58,8 @@ deploy:
 
 ## invoke: run one function once, like `sam local invoke`: make invoke FN=notify EVENT=events/notify-stored.json
 invoke: deps
-	$(GO) run ./infra/local invoke -fn $(FN) -event $(EVENT)
+	@$(GO) build -o .eventhub/eventhub-local ./infra/local
+	@.eventhub/eventhub-local invoke -fn $(FN) -event $(EVENT)
 
 ## clean: remove local data, tokens and build output (the next `make run` starts empty)
 clean:

@@ -6,8 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventhub/eventhub/shared/apigw"
@@ -96,10 +99,19 @@ func decode(req *apigw.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			field, _ := strconv.Unquote(name)
+			return fault.At(field, "unknown field")
+		}
 		if e, ok := fault.As(fault.JSON(body, err)); ok {
 			return e
 		}
 		return fault.New(fault.Invalid, "%v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		e := &fault.Error{Code: fault.Invalid, Message: "unexpected content after the JSON object"}
+		e.Offset, e.Line, e.Column = fault.Locate(body, int(dec.InputOffset()))
+		return e
 	}
 	return nil
 }

@@ -104,7 +104,7 @@ func (in *subscriptionInput) validate() (*store.Subscription, error) {
 		}
 	}
 	sub.Headers = in.Headers
-	if in.Timeout < 0 || time.Duration(in.Timeout*float64(time.Second)) > maxTimeout {
+	if in.Timeout < 0 || in.Timeout > maxTimeout.Seconds() {
 		return nil, fault.At("timeout", "must be between 0 and %d seconds", int(maxTimeout/time.Second))
 	}
 	sub.TimeoutMs = int(in.Timeout * 1000)

@@ -79,6 +79,10 @@ var DefaultSchedule = []time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
 }
 
+// maxRetryAfter bounds how long a receiver's Retry-After can hold a retry back, so
+// that a delivery still ends within its schedule's reach.
+const maxRetryAfter = 24 * time.Hour
+
 // maxQueueDelay is SQS's longest DelaySeconds; longer waits are chained.
 const maxQueueDelay = 15 * time.Minute
 
@@ -225,7 +229,7 @@ func (h *handler) attempt(ctx context.Context, key string, body []byte, sub stor
 	if sub.Enabled && n <= len(schedule) {
 		delay := h.jittered(schedule[n-1])
 		if res.RetryAfter > delay {
-			delay = res.RetryAfter
+			delay = min(res.RetryAfter, maxRetryAfter)
 		}
 		due := h.now().Add(delay).UTC()
 		entry.Outcome = "retry scheduled"

@@ -427,6 +427,7 @@ func TestNotifyRetryScheduled(t *testing.T) {
 		{name: "no answer", retry: []string{"10s"}, attempt: 1, result: webhook.Result{Err: connRefused}, wantDelay: 10 * time.Second, wantQueue: 10},
 		{name: "redirect is a failure", retry: []string{"10s"}, attempt: 1, result: webhook.Result{Status: 302}, wantDelay: 10 * time.Second, wantQueue: 10},
 		{name: "Retry-After longer than the schedule", retry: []string{"10s"}, attempt: 1, result: webhook.Result{Status: 503, RetryAfter: 2 * time.Minute}, wantDelay: 2 * time.Minute, wantQueue: 120},
+		{name: "Retry-After of ten years is capped at a day", retry: []string{"10s"}, attempt: 1, result: webhook.Result{Status: 503, RetryAfter: 10 * 365 * 24 * time.Hour}, wantDelay: 24 * time.Hour, wantQueue: 900},
 		{name: "Retry-After shorter than the schedule", retry: []string{"10s"}, attempt: 1, result: webhook.Result{Status: 429, RetryAfter: 3 * time.Second}, wantDelay: 10 * time.Second, wantQueue: 10},
 		{name: "delay over the queue's 15 minutes", retry: []string{"2h"}, attempt: 1, result: webhook.Result{Status: 500}, wantDelay: 2 * time.Hour, wantQueue: 900},
 		{name: "default schedule, seventh attempt", attempt: 7, result: webhook.Result{Status: 500}, wantDelay: 10 * time.Hour, wantQueue: 900},

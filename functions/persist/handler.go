@@ -80,7 +80,8 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 		return nil
 	}
 	if !created {
-		rec.ReceivedAt = existing.ReceivedAt
+		// Publish what was stored, not what this repeat says.
+		d.Hub.ReceivedAt = existing.ReceivedAt
 	}
 	d.Hub.Key = rec.Key
 	if err := h.pub.Publish(ctx, bus.Entry{

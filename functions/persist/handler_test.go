@@ -370,3 +370,23 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 	ya, _ := json.Marshal(y)
 	return string(xa) == string(ya)
 }
+
+// TestPersistRepublishCarriesStoredReceivedAt: when a repeat publishes an event stored
+// earlier but never published, Event Stored says when the stored event was received.
+func TestPersistRepublishCarriesStoredReceivedAt(t *testing.T) {
+	f := newFixture()
+	first := receivedAt.Add(-time.Hour)
+	f.st.putEvent = func(ev store.Event, _ []store.TimelineEntry) (bool, *store.Event, error) {
+		return false, &store.Event{Key: ev.Key, ReceivedAt: first}, nil
+	}
+	if err := f.h.handle(context.Background(), normalized(t, event, hub())); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.pub.entries) != 1 {
+		t.Fatalf("published %d entries; want 1", len(f.pub.entries))
+	}
+	d := f.pub.entries[0].Detail.(bus.EventDetail)
+	if !d.Hub.ReceivedAt.Equal(first) {
+		t.Errorf("published receivedAt = %s; want the stored %s", d.Hub.ReceivedAt, first)
+	}
+}
