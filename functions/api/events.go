@@ -25,6 +25,12 @@ type eventView struct {
 	Deliveries []store.Delivery      `json:"deliveries"`
 }
 
+func (h *handler) eventRoutes() map[string]route {
+	return map[string]route{
+		"GET /events/{id}": h.getEvent,
+	}
+}
+
 func (h *handler) getEvent(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
 	key := req.PathParameters["id"]
 	if !cloudevent.ValidKey(key) {

@@ -40,16 +40,15 @@ type handler struct {
 
 type route func(ctx context.Context, req *apigw.Request) (apigw.Response, error)
 
+// routes maps API Gateway route keys to handlers; each area of the API adds its own.
 func (h *handler) routes() map[string]route {
-	return map[string]route{
-		"GET /events/{id}":           h.getEvent,
-		"POST /subscriptions":        h.createSubscription,
-		"GET /subscriptions":         h.listSubscriptions,
-		"GET /subscriptions/{id}":    h.getSubscription,
-		"DELETE /subscriptions/{id}": h.deleteSubscription,
-		"POST /sources":              h.createSource,
-		"GET /sources":               h.listSources,
+	all := map[string]route{}
+	for _, group := range []map[string]route{h.eventRoutes(), h.subscriptionRoutes(), h.sourceRoutes()} {
+		for k, r := range group {
+			all[k] = r
+		}
 	}
+	return all
 }
 
 func (h *handler) handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {

@@ -25,6 +25,13 @@ type sourceView struct {
 	Token string `json:"token,omitempty"`
 }
 
+func (h *handler) sourceRoutes() map[string]route {
+	return map[string]route{
+		"POST /sources": h.createSource,
+		"GET /sources":  h.listSources,
+	}
+}
+
 func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
 	var in sourceInput
 	if err := decode(req, &in); err != nil {

@@ -124,6 +124,15 @@ func validHeaderName(s string) bool {
 	return true
 }
 
+func (h *handler) subscriptionRoutes() map[string]route {
+	return map[string]route{
+		"POST /subscriptions":        h.createSubscription,
+		"GET /subscriptions":         h.listSubscriptions,
+		"GET /subscriptions/{id}":    h.getSubscription,
+		"DELETE /subscriptions/{id}": h.deleteSubscription,
+	}
+}
+
 func (h *handler) createSubscription(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
 	var in subscriptionInput
 	if err := decode(req, &in); err != nil {

@@ -134,3 +134,28 @@ func ts(t time.Time) string {
 
 // sortable formats t so that lexical order is time order.
 func sortable(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+func (s *Store) queryAll(ctx context.Context, pk string, each func(map[string]types.AttributeValue) error) error {
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 &s.table,
+			KeyConditionExpression:    ptr("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+			ExclusiveStartKey:         start,
+			ConsistentRead:            ptr(true),
+		})
+		if err != nil {
+			return err
+		}
+		for _, av := range out.Items {
+			if err := each(av); err != nil {
+				return err
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return nil
+		}
+		start = out.LastEvaluatedKey
+	}
+}
