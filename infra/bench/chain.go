@@ -1,0 +1,339 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/eventhub/eventhub/infra/local/stack"
+	"github.com/eventhub/eventhub/shared/pattern/patterntest"
+)
+
+// receiver is the subscriber's webhook endpoint: it acknowledges at once and notes
+// when each event (by its CloudEvents id) first arrived, and how many times.
+type receiver struct {
+	URL string
+	srv *http.Server
+
+	mu    sync.Mutex
+	first map[string]time.Time
+	count map[string]int
+	wait  map[string]chan struct{}
+}
+
+func newReceiver() (*receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	rc := &receiver{URL: "http://" + ln.Addr().String() + "/hook", first: map[string]time.Time{}, count: map[string]int{}, wait: map[string]chan struct{}{}}
+	rc.srv = &http.Server{Handler: rc}
+	go func() { _ = rc.srv.Serve(ln) }()
+	return rc, nil
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	at := time.Now()
+	body, _ := io.ReadAll(r.Body)
+	var ev struct{ ID string }
+	_ = json.Unmarshal(body, &ev)
+	w.WriteHeader(http.StatusNoContent)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.count[ev.ID]++
+	if _, ok := rc.first[ev.ID]; !ok {
+		rc.first[ev.ID] = at
+		if c, ok := rc.wait[ev.ID]; ok {
+			close(c)
+			delete(rc.wait, ev.ID)
+		}
+	}
+}
+
+// arrived returns a channel closed when the event with the id has been delivered.
+func (rc *receiver) arrived(id string) <-chan struct{} {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	c := make(chan struct{})
+	if _, ok := rc.first[id]; ok {
+		close(c)
+		return c
+	}
+	rc.wait[id] = c
+	return c
+}
+
+func (rc *receiver) delivered(id string) (time.Time, int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.first[id], rc.count[id]
+}
+
+func (rc *receiver) Close() error { return rc.srv.Close() }
+
+// producer sends events to the local API with a source token.
+type producer struct {
+	api    string
+	token  string
+	client *http.Client
+	run    string // unique per bench run: event ids and the source attribute
+	seq    atomic.Int64
+	tmpl   []byte // the MSE event with placeholders
+}
+
+func newProducer(st *stack.Stack, token, run string) *producer {
+	tmpl := strings.Replace(patterntest.MSEEvent, `"5d7c4e2a-8f3b-4a6e-9c1d-2b7e8f9a0c3d"`, `"@ID@"`, 1)
+	tmpl = strings.Replace(tmpl, `"source": "acs.mse"`, `"source": "/bench/`+run+`"`, 1)
+	return &producer{
+		api: st.APIURL, token: token, run: run, tmpl: []byte(tmpl),
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}, Timeout: 60 * time.Second},
+	}
+}
+
+// next returns a new event id and its body.
+func (p *producer) next() (string, []byte) {
+	id := p.run + "-" + strconv.FormatInt(p.seq.Add(1), 10)
+	return id, bytes.Replace(p.tmpl, []byte("@ID@"), []byte(id), 1)
+}
+
+// send POSTs one event and returns when the API answered.
+func (p *producer) send(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.api+"/events", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+p.token)
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("POST /events: HTTP %d: %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// admin calls the API with the admin token and decodes the answer.
+func admin(ctx context.Context, st *stack.Stack, method, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, st.APIURL+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+st.AdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+// trip is one event's journey.
+type trip struct {
+	id   string
+	sent time.Time
+	err  error
+}
+
+// Latency is the latency phase's figures.
+type Latency struct {
+	RatePerS  float64   `json:"rate_per_s"`
+	Events    int       `json:"events"`
+	P50Ms     float64   `json:"p50_ms"` // medians over rounds
+	P99Ms     float64   `json:"p99_ms"`
+	RoundsP50 []float64 `json:"rounds_p50_ms"`
+	RoundsP99 []float64 `json:"rounds_p99_ms"`
+	Lost      int       `json:"lost"`
+}
+
+// paced sends n events at rate per second, each from its own goroutine at its
+// scheduled time (an open loop, so a slow answer does not slow the load), and returns
+// each event's latency from POST to first delivery.
+func paced(ctx context.Context, p *producer, rc *receiver, n int, rate float64, deadline time.Duration) (lat []float64, lost int, err error) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for i := range n {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+		id, body := p.next()
+		arrived := rc.arrived(id)
+		wg.Go(func() {
+			sent := time.Now()
+			if err := p.send(ctx, body); err != nil {
+				mu.Lock()
+				firstErr = cmp(firstErr, err)
+				lost++
+				mu.Unlock()
+				return
+			}
+			select {
+			case <-arrived:
+				at, _ := rc.delivered(id)
+				mu.Lock()
+				lat = append(lat, ms(at.Sub(sent)))
+				mu.Unlock()
+			case <-time.After(deadline):
+				mu.Lock()
+				lost++
+				mu.Unlock()
+			case <-ctx.Done():
+			}
+		})
+	}
+	wg.Wait()
+	return lat, lost, firstErr
+}
+
+func cmp(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// Throughput is one closed-loop round.
+type ThroughputRound struct {
+	Events         int     `json:"events"`
+	ChainPerS      float64 `json:"chain_events_per_s"`
+	RawPutsPerS    float64 `json:"raw_conditional_puts_per_s"`
+	Ratio          float64 `json:"ratio"`
+	Lost           int     `json:"lost"`
+	DuplicateDeliv int     `json:"duplicate_deliveries"`
+	ChainSeconds   float64 `json:"chain_seconds"`
+}
+
+// burst sends n events through workers concurrent producers as fast as the API takes
+// them and returns the events per second from the first POST to the last first
+// delivery, once every event has arrived (or the deadline passed: lost).
+func burst(ctx context.Context, p *producer, rc *receiver, n, workers int, deadline time.Duration) (ThroughputRound, error) {
+	ids := make([]string, n)
+	bodies := make([][]byte, n)
+	arrived := make([]<-chan struct{}, n)
+	for i := range n {
+		ids[i], bodies[i] = p.next()
+		arrived[i] = rc.arrived(ids[i])
+	}
+	var next atomic.Int64
+	var sendErr error
+	var mu sync.Mutex
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := p.send(ctx, bodies[i]); err != nil {
+					mu.Lock()
+					sendErr = cmp(sendErr, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var r ThroughputRound
+	r.Events = n
+	timeout := time.After(deadline)
+	var last time.Time
+	for i := range n {
+		select {
+		case <-arrived[i]:
+		case <-timeout:
+		case <-ctx.Done():
+			return r, ctx.Err()
+		}
+		at, count := rc.delivered(ids[i])
+		if count == 0 {
+			r.Lost++
+			continue
+		}
+		r.DuplicateDeliv += count - 1
+		if at.After(last) {
+			last = at
+		}
+	}
+	elapsed := last.Sub(start)
+	r.ChainSeconds = round(elapsed.Seconds(), 3)
+	if r.Lost == 0 && elapsed > 0 {
+		r.ChainPerS = float64(n) / elapsed.Seconds()
+	}
+	return r, sendErr
+}
+
+// rawPuts measures DynamoDB Local's rate of conditional puts (attribute_not_exists,
+// as persist stores an event) of items shaped like a stored event, from workers
+// concurrent clients, for about d.
+func rawPuts(ctx context.Context, db *dynamodb.Client, table, run string, round, workers int, d time.Duration) (float64, error) {
+	body := patterntest.MSEEvent
+	var done atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	stop := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(stop); i++ {
+				key := fmt.Sprintf("BENCH#%s#%d#%d#%d", run, round, w, i)
+				now := time.Now().UTC().Format(time.RFC3339Nano)
+				_, err := db.PutItem(ctx, &dynamodb.PutItemInput{
+					TableName: aws.String(table),
+					Item: map[string]types.AttributeValue{
+						"pk": s(key), "sk": s("EVENT"), "body": s(body),
+						"source": s("/bench/" + run), "type": s("mse:Agent:OutlierEjection"), "receivedAt": s(now),
+						"gsi1pk": s("SRC#/bench/" + run), "gsi1sk": s(now + "#" + key),
+						"gsi2pk": s("TYPE#mse:Agent:OutlierEjection"), "gsi2sk": s(now + "#" + key),
+					},
+					ConditionExpression: aws.String("attribute_not_exists(pk)"),
+				})
+				if err != nil {
+					mu.Lock()
+					firstErr = cmp(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, fmt.Errorf("raw conditional put: %w", firstErr)
+	}
+	return float64(done.Load()) / time.Since(start).Seconds(), nil
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+var errLost = errors.New("events were lost")
