@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -228,6 +227,9 @@ type ThroughputRound struct {
 	Lost           int     `json:"lost"`
 	DuplicateDeliv int     `json:"duplicate_deliveries"`
 	ChainSeconds   float64 `json:"chain_seconds"`
+	// CPU time by process, per chain event and per raw put: where the work goes.
+	ChainCPUMs map[string]float64 `json:"chain_cpu_ms_per_event,omitempty"`
+	RawCPUMs   map[string]float64 `json:"raw_cpu_ms_per_put,omitempty"`
 }
 
 // burst sends n events through workers concurrent producers as fast as the API takes
@@ -294,7 +296,7 @@ func burst(ctx context.Context, p *producer, rc *receiver, n, workers int, deadl
 // rawPuts measures DynamoDB Local's rate of conditional puts (attribute_not_exists,
 // as persist stores an event) of items shaped like a stored event, from workers
 // concurrent clients, for about d.
-func rawPuts(ctx context.Context, db *dynamodb.Client, table, run string, round, workers int, d time.Duration) (float64, error) {
+func rawPuts(ctx context.Context, db *dynamodb.Client, table, run string, round, workers int, d time.Duration) (float64, int, error) {
 	body := patterntest.MSEEvent
 	var done atomic.Int64
 	var firstErr error
@@ -329,11 +331,21 @@ func rawPuts(ctx context.Context, db *dynamodb.Client, table, run string, round,
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return 0, fmt.Errorf("raw conditional put: %w", firstErr)
+		return 0, 0, fmt.Errorf("raw conditional put: %w", firstErr)
 	}
-	return float64(done.Load()) / time.Since(start).Seconds(), nil
+	return float64(done.Load()) / time.Since(start).Seconds(), int(done.Load()), nil
 }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
-var errLost = errors.New("events were lost")
+// perUnit divides CPU times by a count, in milliseconds.
+func perUnit(cpu map[string]time.Duration, n int) map[string]float64 {
+	if len(cpu) == 0 || n == 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for k, v := range cpu {
+		out[k] = round(ms(v)/float64(n), 3)
+	}
+	return out
+}

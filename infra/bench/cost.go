@@ -44,6 +44,7 @@ type PerEvent struct {
 	DynamoWRU          float64                `json:"dynamodb_write_units"`
 	DynamoRRU          float64                `json:"dynamodb_read_units"`
 	DynamoRequests     map[string]float64     `json:"dynamodb_requests"`
+	DynamoUnitsByOp    map[string]float64     `json:"dynamodb_units_by_operation"`
 	SQSRequests        float64                `json:"sqs_requests"`
 	LogBytes           float64                `json:"log_bytes"`
 	LogLines           float64                `json:"log_lines"`

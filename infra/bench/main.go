@@ -76,6 +76,9 @@ type ChainFigures struct {
 	EventsPerRound int               `json:"events_per_round"`
 	Rounds         []ThroughputRound `json:"rounds"`
 	Lost           int               `json:"lost"`
+	// Median CPU time by process per chain event and per raw conditional put.
+	CPUMsPerEvent  map[string]float64 `json:"cpu_ms_per_event"`
+	CPUMsPerRawPut map[string]float64 `json:"cpu_ms_per_raw_put"`
 }
 
 // Target is one goal of issue 7 and whether this run met it.
@@ -91,6 +94,7 @@ type options struct {
 	latencyRate                              float64
 	out                                      string
 	verbose                                  bool
+	phases                                   map[string]bool
 }
 
 func main() {
@@ -102,7 +106,12 @@ func main() {
 	flag.Float64Var(&o.latencyRate, "latency-rate", 25, "events per second in the latency rounds")
 	flag.StringVar(&o.out, "out", "", "where to write the results (default .eventhub/bench.json)")
 	flag.BoolVar(&o.verbose, "v", false, "log the local stack's progress")
+	phases := flag.String("phases", "cpu,cold,chain", "what to measure (a partial run is for development: its targets are incomplete)")
 	flag.Parse()
+	o.phases = map[string]bool{}
+	for _, p := range strings.Split(*phases, ",") {
+		o.phases[strings.TrimSpace(p)] = true
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -147,13 +156,15 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	logf("normalizing and matching: %d interleaved rounds", o.rounds)
-	cpu, err := measureCPU(o.rounds, logf)
-	if err != nil {
-		return err
+	if o.phases["cpu"] {
+		logf("normalizing and matching: %d interleaved rounds", o.rounds)
+		cpu, err := measureCPU(o.rounds, logf)
+		if err != nil {
+			return err
+		}
+		res.NormalizeRatio, res.Normalize, res.NormalizeBase = round(cpu.NormalizeRatio, 3), cpu.Formats, cpu.Baseline
+		res.Match1000Ns = round(cpu.Match1000Ns, 0)
 	}
-	res.NormalizeRatio, res.Normalize, res.NormalizeBase = round(cpu.NormalizeRatio, 3), cpu.Formats, cpu.Baseline
-	res.Match1000Ns = round(cpu.Match1000Ns, 0)
 
 	// The local stack, with meters between the functions and DynamoDB and SQS.
 	h := newHarness(tpl)
@@ -205,19 +216,22 @@ func run(ctx context.Context, o options) error {
 	for name, fn := range st.Functions {
 		configs[name] = fn.Config()
 	}
-	logf("cold starts: %d rounds of %d bootstraps", o.rounds*3, len(bs))
-	res.ColdStart, err = measureColdStarts(ctx, bs, configs, o.rounds*3, logf)
-	if err != nil {
-		return err
-	}
-	for name, c := range res.ColdStart {
-		if name != "hello" {
-			res.ColdStartRatio = max(res.ColdStartRatio, c.Ratio)
+	if o.phases["cold"] {
+		logf("cold starts: %d rounds of %d bootstraps", o.rounds*3, len(bs))
+		res.ColdStart, err = measureColdStarts(ctx, bs, configs, o.rounds*3, logf)
+		if err != nil {
+			return err
+		}
+		for name, c := range res.ColdStart {
+			if name != "hello" {
+				res.ColdStartRatio = max(res.ColdStartRatio, c.Ratio)
+			}
 		}
 	}
-
-	if err := h.chain(ctx, st, o, res, ddbMeter, sqsMeter, logf); err != nil {
-		return err
+	if o.phases["chain"] {
+		if err := h.chain(ctx, st, o, res, ddbMeter, sqsMeter, logf); err != nil {
+			return err
+		}
 	}
 
 	res.Host.LoadEnd = loadAverage()

@@ -38,6 +38,8 @@ type Usage struct {
 	ByOp     map[string]int `json:"by_operation"`
 	WRU      float64        `json:"write_request_units,omitempty"`
 	RRU      float64        `json:"read_request_units,omitempty"`
+	// Capacity units (write or read) by operation.
+	UnitsByOp map[string]float64 `json:"units_by_operation,omitempty"`
 }
 
 func newMeter(target string, dynamo bool, tables map[string]template.Table) (*meter, error) {
@@ -45,7 +47,7 @@ func newMeter(target string, dynamo bool, tables map[string]template.Table) (*me
 	if err != nil {
 		return nil, err
 	}
-	m := &meter{dynamo: dynamo, gsis: map[string][][]string{}, counts: Usage{ByOp: map[string]int{}}}
+	m := &meter{dynamo: dynamo, gsis: map[string][][]string{}, counts: newUsage()}
 	for name, t := range tables {
 		for _, g := range t.GlobalSecondaryIndexes {
 			var keys []string
@@ -75,9 +77,11 @@ func (m *meter) Take() Usage {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.counts
-	m.counts = Usage{ByOp: map[string]int{}}
+	m.counts = newUsage()
 	return u
 }
+
+func newUsage() Usage { return Usage{ByOp: map[string]int{}, UnitsByOp: map[string]float64{}} }
 
 func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := r.Header.Get("X-Amz-Target")
@@ -117,6 +121,7 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	m.counts.WRU += wru
 	m.counts.RRU += rru
+	m.counts.UnitsByOp[op] += wru + rru
 	m.mu.Unlock()
 }
 

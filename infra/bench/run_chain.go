@@ -95,8 +95,12 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 		LogBytes:           round(float64(logBytes)/n, 1),
 		LogLines:           round(float64(logLines)/n, 3),
 	}
+	pe.DynamoUnitsByOp = map[string]float64{}
 	for op, c := range dd.ByOp {
 		pe.DynamoRequests[op] = round(float64(c)/n, 3)
+	}
+	for op, u := range dd.UnitsByOp {
+		pe.DynamoUnitsByOp[op] = round(u/n, 3)
 	}
 	for fn, ds := range durations {
 		if len(ds) == 0 {
@@ -121,10 +125,13 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 	var ratios, chainRates, rawRates []float64
 	tpRounds := max(3, o.rounds/2)
 	for r := range tpRounds {
-		raw, err := rawPuts(ctx, st.DB, st.Table, run, r, o.producers, 3*time.Second)
+		before := procCPU()
+		raw, puts, err := rawPuts(ctx, st.DB, st.Table, run, r, o.producers, 3*time.Second)
 		if err != nil {
 			return err
 		}
+		rawCPU := cpuSince(before)
+		before = procCPU()
 		tr, err := burst(ctx, p, rc, o.events, o.producers, 60*time.Second)
 		if err != nil {
 			return err
@@ -132,6 +139,7 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 		if err := st.Idle(ctx); err != nil {
 			return err
 		}
+		tr.ChainCPUMs, tr.RawCPUMs = perUnit(cpuSince(before), o.events), perUnit(rawCPU, puts)
 		tr.RawPutsPerS = round(raw, 1)
 		tr.ChainPerS = round(tr.ChainPerS, 1)
 		if raw > 0 {
@@ -144,6 +152,24 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 			r+1, tpRounds, tr.ChainPerS, tr.Lost, tr.DuplicateDeliv, raw, tr.Ratio)
 	}
 	res.Chain.EventsPerS, res.Chain.RawPutsPerS = round(median(chainRates), 1), round(median(rawRates), 1)
+	res.Chain.CPUMsPerEvent, res.Chain.CPUMsPerRawPut = map[string]float64{}, map[string]float64{}
+	for _, pick := range []struct {
+		dst map[string]float64
+		get func(ThroughputRound) map[string]float64
+	}{
+		{res.Chain.CPUMsPerEvent, func(t ThroughputRound) map[string]float64 { return t.ChainCPUMs }},
+		{res.Chain.CPUMsPerRawPut, func(t ThroughputRound) map[string]float64 { return t.RawCPUMs }},
+	} {
+		byGroup := map[string][]float64{}
+		for _, t := range res.Chain.Rounds {
+			for g, v := range pick.get(t) {
+				byGroup[g] = append(byGroup[g], v)
+			}
+		}
+		for g, vs := range byGroup {
+			pick.dst[g] = round(median(vs), 3)
+		}
+	}
 	res.ChainRatio = round(median(ratios), 4)
 	if res.Chain.Lost > 0 || lat.Lost > 0 {
 		res.ChainRatio = 0 // not every event accounted for: no figure

@@ -11,7 +11,9 @@ func printSummary(w io.Writer, r *Result, out string) {
 	fmt.Fprintf(w, "\neventhub bench — %s, %s, %d CPUs, load average %v → %v, %.0f s\n\n",
 		r.GeneratedAt, r.Go, r.Host.CPUs, r.Host.LoadStart, r.Host.LoadEnd, r.Seconds)
 
-	fmt.Fprintf(w, "Cold start (process start to first Runtime API /next, median of %d)\n", r.ColdStart["hello"].Samples)
+	if hello, ok := r.ColdStart["hello"]; ok {
+		fmt.Fprintf(w, "Cold start (process start to first Runtime API /next, median of %d)\n", hello.Samples)
+	}
 	var names []string
 	for n := range r.ColdStart {
 		names = append(names, n)
