@@ -102,7 +102,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 7, "rounds of each in-process and cold-start measurement")
 	flag.IntVar(&o.events, "events", 400, "events per throughput round")
 	flag.IntVar(&o.producers, "producers", 16, "concurrent producers in the throughput rounds")
-	flag.IntVar(&o.latencyEvents, "latency-events", 150, "events per latency round")
+	flag.IntVar(&o.latencyEvents, "latency-events", 100, "events per latency round")
 	flag.Float64Var(&o.latencyRate, "latency-rate", 25, "events per second in the latency rounds")
 	flag.StringVar(&o.out, "out", "", "where to write the results (default .eventhub/bench.json)")
 	flag.BoolVar(&o.verbose, "v", false, "log the local stack's progress")

@@ -55,7 +55,7 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 	}
 
 	// Latency rounds, and the usage per event.
-	latRounds := max(3, o.rounds/2)
+	latRounds := o.rounds
 	h.record(true)
 	ddb.Take()
 	sqs.Take()
