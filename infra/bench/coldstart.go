@@ -17,6 +17,8 @@ type ColdStart struct {
 	BinaryBytes int64   `json:"binary_bytes"` // the linux/arm64 deployment build
 	HostBytes   int64   `json:"host_bytes"`   // the build that was measured
 	Samples     int     `json:"samples"`
+	// Inits is the package initialisation part of InitMs (GODEBUG=inittrace=1).
+	Inits *InitTrace `json:"package_inits,omitempty"`
 }
 
 // measureColdStarts starts each bootstrap (and hello-world) rounds times, in a new
@@ -90,6 +92,7 @@ func measureColdStarts(ctx context.Context, bs []*bootstrap, configs map[string]
 		}
 	}
 	out := map[string]*ColdStart{}
+	var err error
 	for _, b := range bs {
 		out[b.Short] = &ColdStart{
 			InitMs:      round(median(inits[b.Short]), 3),
@@ -97,6 +100,9 @@ func measureColdStarts(ctx context.Context, bs []*bootstrap, configs map[string]
 			BinaryBytes: fileSize(b.Arm64),
 			HostBytes:   fileSize(b.Host),
 			Samples:     len(inits[b.Short]),
+		}
+		if out[b.Short].Inits, err = traceInits(ctx, b.Host, 7); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

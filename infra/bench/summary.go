@@ -21,7 +21,11 @@ func printSummary(w io.Writer, r *Result, out string) {
 	sort.Strings(names)
 	for _, n := range names {
 		c := r.ColdStart[n]
-		fmt.Fprintf(w, "  %-10s %7.2f ms  ×%.2f of hello   arm64 %s\n", n, c.InitMs, c.Ratio, mb(c.BinaryBytes))
+		fmt.Fprintf(w, "  %-10s %7.2f ms  ×%.2f of hello   arm64 %s", n, c.InitMs, c.Ratio, mb(c.BinaryBytes))
+		if c.Inits != nil && len(c.Inits.Top) > 0 {
+			fmt.Fprintf(w, "   package inits %.2f ms (AWS SDK %.2f ms)", c.Inits.TotalMs, c.Inits.AWSMs)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Normalize, CPU per event (baseline: %s)\n", r.NormalizeBase)
