@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/eventhub/eventhub/infra/local/stack"
+	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/pattern/patterntest"
 )
 
@@ -131,9 +133,12 @@ func (p *producer) send(ctx context.Context, body []byte) error {
 
 // admin calls the API with the admin token and decodes the answer.
 func admin(ctx context.Context, st *stack.Stack, method, path string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, method, st.APIURL+path, bytes.NewReader(body))
 	if err != nil {
@@ -153,11 +158,72 @@ func admin(ctx context.Context, st *stack.Stack, method, path string, in, out an
 	return json.Unmarshal(b, out)
 }
 
-// trip is one event's journey.
-type trip struct {
+// sample is one event's latency: from POST to its first delivery.
+type sample struct {
 	id   string
 	sent time.Time
-	err  error
+	ms   float64
+}
+
+func latencies(ss []sample) []float64 {
+	out := make([]float64, len(ss))
+	for i, s := range ss {
+		out[i] = s.ms
+	}
+	return out
+}
+
+// SlowEvent is where the time of one of the slowest events went, from its timeline:
+// POST to received (the API and ingest), received to normalized, normalized to
+// stored, stored to the end of the first delivery attempt (the receiver answers at
+// once, so this is notify's start and its POST).
+type SlowEvent struct {
+	TotalMs float64            `json:"total_ms"`
+	Stages  map[string]float64 `json:"stages_ms"`
+}
+
+// breakdown reads the timelines of the slowest events.
+func breakdown(ctx context.Context, st *stack.Stack, run string, ss []sample, n int) []SlowEvent {
+	slices.SortFunc(ss, func(a, b sample) int { return cmpFloat(b.ms, a.ms) })
+	var out []SlowEvent
+	for _, s := range ss[:min(n, len(ss))] {
+		var view struct {
+			Timeline []struct {
+				At    time.Time
+				Stage string
+			}
+		}
+		key := cloudevent.Key("/bench/"+run, s.id)
+		if err := admin(ctx, st, http.MethodGet, "/events/"+key, nil, &view); err != nil {
+			continue
+		}
+		at := map[string]time.Time{"post": s.sent}
+		for _, e := range view.Timeline {
+			if _, ok := at[e.Stage]; !ok {
+				at[e.Stage] = e.At
+			}
+		}
+		se := SlowEvent{TotalMs: round(s.ms, 1), Stages: map[string]float64{}}
+		prev := "post"
+		for _, stage := range []string{"received", "normalized", "stored", "attempt"} {
+			if t, ok := at[stage]; ok {
+				se.Stages[prev+"→"+stage] = round(ms(t.Sub(at[prev])), 1)
+				prev = stage
+			}
+		}
+		out = append(out, se)
+	}
+	return out
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // Latency is the latency phase's figures.
@@ -169,12 +235,15 @@ type Latency struct {
 	RoundsP50 []float64 `json:"rounds_p50_ms"`
 	RoundsP99 []float64 `json:"rounds_p99_ms"`
 	Lost      int       `json:"lost"`
+	// The slowest events of the round with the median p99, and where their time went.
+	SlowestRound int         `json:"slowest_of_round"`
+	Slowest      []SlowEvent `json:"slowest"`
 }
 
 // paced sends n events at rate per second, each from its own goroutine at its
 // scheduled time (an open loop, so a slow answer does not slow the load), and returns
 // each event's latency from POST to first delivery.
-func paced(ctx context.Context, p *producer, rc *receiver, n int, rate float64, deadline time.Duration) (lat []float64, lost int, err error) {
+func paced(ctx context.Context, p *producer, rc *receiver, n int, rate float64, deadline time.Duration) (lat []sample, lost int, err error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -197,7 +266,7 @@ func paced(ctx context.Context, p *producer, rc *receiver, n int, rate float64, 
 			case <-arrived:
 				at, _ := rc.delivered(id)
 				mu.Lock()
-				lat = append(lat, ms(at.Sub(sent)))
+				lat = append(lat, sample{id: id, sent: sent, ms: ms(at.Sub(sent))})
 				mu.Unlock()
 			case <-time.After(deadline):
 				mu.Lock()

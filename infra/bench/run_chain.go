@@ -63,11 +63,14 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 	ebBefore := st.Bridge.Stats().Accepted
 	var lat Latency
 	lat.RatePerS = o.latencyRate
+	var perRound [][]sample
 	for r := range latRounds {
-		l, lost, err := paced(ctx, p, rc, o.latencyEvents, o.latencyRate, 30*time.Second)
+		ss, lost, err := paced(ctx, p, rc, o.latencyEvents, o.latencyRate, 30*time.Second)
 		if err != nil {
 			return err
 		}
+		perRound = append(perRound, ss)
+		l := latencies(ss)
 		lat.Events += o.latencyEvents
 		lat.Lost += lost
 		lat.RoundsP50 = append(lat.RoundsP50, round(percentile(l, 50), 1))
@@ -119,6 +122,16 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 	}
 	res.Cost = costOf(pe)
 	res.CostPerMillionUSD = res.Cost.USDPerMillion
+	// The slowest events of the round whose p99 is the median: what the p99 is made of.
+	// (After the usage is taken: reading timelines is work of its own.)
+	mid := 0
+	for i, p99 := range lat.RoundsP99 {
+		if abs(p99-lat.P99Ms) < abs(lat.RoundsP99[mid]-lat.P99Ms) {
+			mid = i
+		}
+	}
+	res.Latency.SlowestRound = mid + 1
+	res.Latency.Slowest = breakdown(ctx, st, run, perRound[mid], 3)
 
 	// Throughput rounds.
 	res.Chain.Producers, res.Chain.EventsPerRound = o.producers, o.events
@@ -175,6 +188,13 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 		res.ChainRatio = 0 // not every event accounted for: no figure
 	}
 	return nil
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // short is a function's name as in functions/: IngestFunction -> ingest.
