@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -394,6 +395,29 @@ func TestDeliveryRetryAndRecoverBringFailedHome(t *testing.T) {
 	}
 	for _, k := range keys {
 		waitDelivery(t, k, sub.ID, "failed", 30*time.Second)
+	}
+	// Page through the failed deliveries one at a time.
+	var listed []string
+	eventually(t, 10*time.Second, "three failed deliveries listed page by page", func() bool {
+		listed = listed[:0]
+		cursor := ""
+		for range 5 {
+			var page struct {
+				Deliveries []struct{ Key string }
+				Next       string
+			}
+			call(t, http.MethodGet, "/subscriptions/"+sub.ID+"/deliveries?status=failed&limit=1&cursor="+url.QueryEscape(cursor), local.AdminToken, "", &page)
+			for _, d := range page.Deliveries {
+				listed = append(listed, d.Key)
+			}
+			if cursor = page.Next; cursor == "" {
+				break
+			}
+		}
+		return len(listed) == 3
+	})
+	if got, want := strings.Join(slices.Sorted(slices.Values(listed)), ","), strings.Join(slices.Sorted(slices.Values(keys)), ","); got != want {
+		t.Errorf("failed deliveries %s; want each of %s once", got, want)
 	}
 	mu.Lock()
 	code = 200
