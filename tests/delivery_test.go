@@ -526,4 +526,3 @@ func TestDeliveryIUAPAckAndGroupOrder(t *testing.T) {
 // The SSRF guard is tested in shared/webhook (TestSSRFGuardRefusesInternalDestinations):
 // the local stack lets deliveries reach loopback, and no test sends a packet to
 // 169.254.169.254 or 10.0.0.1.
-
