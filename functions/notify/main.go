@@ -1,6 +1,7 @@
 // Command notify is the eventhub function that delivers stored events to subscriptions:
 // it runs on the Event Stored rule for first attempts and on the delivery retry queue
-// for the rest, and dead-letters what the retry schedule cannot deliver.
+// for the rest (and for the operators' retries and a group's hand-overs), keeps the
+// endpoints' health, and dead-letters what the retry schedule cannot deliver.
 package main
 
 import (
