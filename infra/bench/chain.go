@@ -418,3 +418,71 @@ func perUnit(cpu map[string]time.Duration, n int) map[string]float64 {
 	}
 	return out
 }
+
+// storedBytes is what DynamoDB stores for one event: every item of its partition (the
+// event, its timeline, its deliveries) with DynamoDB's 100 bytes of overhead per
+// item, plus the copy in each global secondary index that holds the item.
+func storedBytes(ctx context.Context, db *dynamodb.Client, table string, gsis [][]string, key string) (int, error) {
+	out, err := db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("EVT#" + key)},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, item := range out.Items {
+		size := 100
+		for name, v := range item {
+			size += len(name) + avSize(v)
+		}
+		n += size
+		for _, keys := range gsis {
+			in := true
+			for _, k := range keys {
+				if _, ok := item[k]; !ok {
+					in = false
+				}
+			}
+			if in {
+				n += size
+			}
+		}
+	}
+	return n, nil
+}
+
+// avSize approximates DynamoDB's size of an attribute value.
+func avSize(v types.AttributeValue) int {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(v.Value)
+	case *types.AttributeValueMemberN:
+		return numberSize(v.Value)
+	case *types.AttributeValueMemberB:
+		return len(v.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range v.Value {
+			n += 1 + avSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		n := 3
+		for k, e := range v.Value {
+			n += 1 + len(k) + avSize(e)
+		}
+		return n
+	}
+	return 0
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventhub/eventhub/infra/local/stack"
+	"github.com/eventhub/eventhub/shared/cloudevent"
 )
 
 // chain measures the whole pipeline: POST /events to delivery at the subscriber.
@@ -118,6 +119,15 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 			MemoryMB:    h.memory[fn],
 			BilledMs:    median(billed),
 			MedianMs:    round(median(ds), 2),
+		}
+	}
+	if ss := perRound[len(perRound)-1]; len(ss) > 0 {
+		var gsis [][]string
+		for _, keys := range ddb.gsis[st.Table] {
+			gsis = append(gsis, keys)
+		}
+		if b, err := storedBytes(ctx, st.DB, st.Table, gsis, cloudevent.Key("/bench/"+run, ss[0].id)); err == nil {
+			pe.StoredBytes = float64(b)
 		}
 	}
 	res.Cost = costOf(pe)
