@@ -57,6 +57,7 @@ type LambdaUsage struct {
 	MemoryMB    int     `json:"memory_mb"`
 	BilledMs    float64 `json:"billed_ms"` // median warm duration, rounded up to the ms as Lambda bills
 	MedianMs    float64 `json:"median_ms"`
+	P99Ms       float64 `json:"p99_ms"`
 }
 
 // CostLine is one item of the bill for a million events.

@@ -119,6 +119,7 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 			MemoryMB:    h.memory[fn],
 			BilledMs:    median(billed),
 			MedianMs:    round(median(ds), 2),
+			P99Ms:       round(percentile(ds, 99), 2),
 		}
 	}
 	if ss := perRound[len(perRound)-1]; len(ss) > 0 {
