@@ -136,8 +136,9 @@ var writes = map[string]bool{"PutItem": true, "UpdateItem": true, "DeleteItem": 
 // capacity returns the write and read request units of one answered request: what
 // DynamoDB Local reports, except for transactions, which it counts at twice what
 // DynamoDB bills (measured: 4 units per KB), so they are computed from the request:
-// two write units per KB of each item written, in the table and in each global
-// secondary index that holds the item (all projections here are ALL).
+// two write units per KB of each item written to the table (transactional writes),
+// and one per KB for its copy in each global secondary index that holds it (index
+// copies are propagated as standard writes; all projections here are ALL).
 func (m *meter) capacity(op string, req map[string]json.RawMessage, resp []byte) (wru, rru float64) {
 	if op == "TransactWriteItems" {
 		if w, ok := m.transactionUnits(req); ok {
@@ -172,19 +173,17 @@ func (m *meter) capacity(op string, req map[string]json.RawMessage, resp []byte)
 }
 
 func (m *meter) transactionUnits(req map[string]json.RawMessage) (float64, bool) {
-	var in struct {
-		TransactItems []struct {
-			Put *struct {
-				TableName string
-				Item      map[string]json.RawMessage
-			}
+	var items []struct {
+		Put *struct {
+			TableName string
+			Item      map[string]json.RawMessage
 		}
 	}
-	if json.Unmarshal(req["TransactItems"], &in) != nil {
+	if json.Unmarshal(req["TransactItems"], &items) != nil || len(items) == 0 {
 		return 0, false
 	}
 	var units float64
-	for _, it := range in.TransactItems {
+	for _, it := range items {
 		if it.Put == nil {
 			return 0, false // updates, deletes and checks: use what DynamoDB Local says
 		}
@@ -198,7 +197,7 @@ func (m *meter) transactionUnits(req map[string]json.RawMessage) (float64, bool)
 				}
 			}
 			if in {
-				units += 2 * kb
+				units += kb
 			}
 		}
 	}
