@@ -257,7 +257,7 @@ func paced(ctx context.Context, p *producer, rc *receiver, n int, rate float64, 
 			sent := time.Now()
 			if err := p.send(ctx, body); err != nil {
 				mu.Lock()
-				firstErr = cmp(firstErr, err)
+				firstErr = orErr(firstErr, err)
 				lost++
 				mu.Unlock()
 				return
@@ -280,7 +280,7 @@ func paced(ctx context.Context, p *producer, rc *receiver, n int, rate float64, 
 	return lat, lost, firstErr
 }
 
-func cmp(a, b error) error {
+func orErr(a, b error) error {
 	if a != nil {
 		return a
 	}
@@ -326,7 +326,7 @@ func burst(ctx context.Context, p *producer, rc *receiver, n, workers int, deadl
 				}
 				if err := p.send(ctx, bodies[i]); err != nil {
 					mu.Lock()
-					sendErr = cmp(sendErr, err)
+					sendErr = orErr(sendErr, err)
 					mu.Unlock()
 				}
 			}
@@ -390,7 +390,7 @@ func rawPuts(ctx context.Context, db *dynamodb.Client, table, run string, round,
 				})
 				if err != nil {
 					mu.Lock()
-					firstErr = cmp(firstErr, err)
+					firstErr = orErr(firstErr, err)
 					mu.Unlock()
 					return
 				}

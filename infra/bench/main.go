@@ -217,8 +217,10 @@ func run(ctx context.Context, o options) error {
 		configs[name] = fn.Config()
 	}
 	if o.phases["cold"] {
-		logf("cold starts: %d rounds of %d bootstraps", o.rounds*3, len(bs))
-		res.ColdStart, err = measureColdStarts(ctx, bs, configs, o.rounds*3, logf)
+		// Starts are short and the load on a shared machine comes in bursts: many rounds.
+		coldRounds := max(15, o.rounds*5)
+		logf("cold starts: %d rounds of %d bootstraps", coldRounds, len(bs))
+		res.ColdStart, err = measureColdStarts(ctx, bs, configs, coldRounds, logf)
 		if err != nil {
 			return err
 		}
