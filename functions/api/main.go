@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/store"
@@ -17,6 +18,8 @@ func main() {
 	table := env.String("TABLE_NAME")
 	adminHash := env.String("ADMIN_TOKEN_SHA256")
 	retention := env.Days("RETENTION_DAYS", 30)
+	retryURL := env.String("RETRY_QUEUE_URL")
+	dlqURL := env.String("DEAD_LETTER_QUEUE_URL")
 	env.Check()
 
 	cfg := boot.AWS()
@@ -25,6 +28,7 @@ func main() {
 		adminHash: adminHash,
 		now:       time.Now,
 		log:       boot.Logger(),
+		queues:    deliveryQueues{sqs: sqs.NewFromConfig(cfg), retryURL: retryURL, dlqURL: dlqURL},
 	}
 	lambda.Start(h.handle)
 }
