@@ -56,6 +56,7 @@ type handlerConfig struct {
 	log      *slog.Logger
 	now      func() time.Time
 	jitter   func() float64 // in [-1, 1)
+	replays  replayStore
 }
 
 type handler struct {
@@ -92,6 +93,7 @@ type retryMessage struct {
 	SubscriptionID string    `json:"subscriptionId"`
 	Attempt        int       `json:"attempt"`
 	DueAt          time.Time `json:"dueAt"`
+	Replay         string    `json:"replay,omitempty"` // a replay job's id: one delivery outside the retry chain (replay.go)
 }
 
 // deadLetter is the body of a message put on the delivery dead-letter queue when a
@@ -370,6 +372,9 @@ func (h *handler) soon(ctx context.Context, rec events.SQSMessage) {
 
 func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 	var m retryMessage
+	if json.Unmarshal([]byte(rec.Body), &m) == nil && m.Replay != "" && m.Key != "" && m.SubscriptionID != "" {
+		return h.replay(ctx, m)
+	}
 	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Key == "" || m.SubscriptionID == "" || m.Attempt < 2 {
 		// Left to the queue's redrive policy, which moves it to the dead-letter queue.
 		return fmt.Errorf("malformed retry message %s: %q", rec.MessageId, rec.Body)

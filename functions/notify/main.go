@@ -40,6 +40,7 @@ func main() {
 		pub:      bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		timeout:  timeout,
 		log:      boot.Logger(),
+		replays:  st,
 	})
 	lambda.Start(h.handle)
 }
