@@ -1,6 +1,6 @@
 # eventhub — `make run` starts the whole stack locally; `make test` runs every test.
 SHELL := /bin/bash
-FUNCTIONS := ingest normalize persist notify api
+FUNCTIONS := ingest normalize persist notify api replay
 GO ?= go
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 ARM64_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
@@ -66,5 +66,5 @@ clean:
 	rm -rf .eventhub/data .eventhub/local.env .eventhub/bin bin .aws-sam
 
 # Targets `sam build` calls for each function (Metadata: BuildMethod: makefile).
-build-IngestFunction build-NormalizeFunction build-PersistFunction build-NotifyFunction build-ApiFunction:
+build-IngestFunction build-NormalizeFunction build-PersistFunction build-NotifyFunction build-ApiFunction build-ReplayFunction:
 	$(ARM64_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo $(@:build-%Function=%) | tr A-Z a-z)
