@@ -6,12 +6,16 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 ARM64_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 BUILD_DIR := bin/arm64
 
-.PHONY: run test deps build verify deploy clean invoke vet
+.PHONY: run test deps build verify deploy clean invoke vet cli
 
 ## run: start the local stack (API on 127.0.0.1:3000; ARGS="-addr 127.0.0.1:3001" to change)
 run: deps
 	@$(GO) build -o .eventhub/eventhub-local ./infra/local
 	@.eventhub/eventhub-local run $(ARGS)
+
+## cli: the operators' command line, in bin/eventhub (see README, "The eventhub CLI")
+cli:
+	$(GO) build -o bin/eventhub ./infra/cli
 
 ## test: unit, integration and end-to-end tests against the local emulators
 test: deps
