@@ -190,7 +190,9 @@ func TestQueryEvents(t *testing.T) {
 	}
 	t.Run("bad parameters", func(t *testing.T) {
 		for _, q := range []string{"limit=0", "since=yesterday", "souce=x", "cursor=zzz", "until=2020-01-01T00:00:00Z&since=2021-01-01T00:00:00Z"} {
-			var out struct{ Error struct{ Message, Path string } }
+			var out struct {
+				Error struct{ Message, Path string }
+			}
 			if status := call(t, http.MethodGet, "/events?"+q, local.AdminToken, "", &out); status != http.StatusBadRequest || out.Error.Message == "" {
 				t.Errorf("GET /events?%s = %d %+v; want 400 with the reason", q, status, out.Error)
 			}

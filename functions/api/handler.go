@@ -28,6 +28,7 @@ type adminStore interface {
 	DeleteSubscription(ctx context.Context, id string) error
 	CreateSource(ctx context.Context, src store.Source) error
 	ListSources(ctx context.Context) ([]store.Source, error)
+	subscriptionStore // subscriptions.go
 }
 
 type handler struct {
@@ -37,6 +38,7 @@ type handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	newID     func(prefix string) string
+	queues    deliveryQueues // deliveries.go
 }
 
 type route func(ctx context.Context, req *apigw.Request) (apigw.Response, error)

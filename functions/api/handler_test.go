@@ -28,6 +28,7 @@ type memStore struct {
 	subs      map[string]store.Subscription
 	sources   []store.Source
 	err       error
+	dlv       memDeliveries // subscriptions_test.go
 }
 
 func newMemStore() *memStore {

@@ -21,25 +21,28 @@ func main() {
 	table := env.String("TABLE_NAME")
 	adminHash := env.String("ADMIN_TOKEN_SHA256")
 	busName := env.String("EVENT_BUS_NAME")
-	retryURL := env.String("RETRY_QUEUE_URL")
-	replayURL := env.String("REPLAY_QUEUE_URL")
 	retention := env.Days("RETENTION_DAYS", 30)
+	retryURL := env.String("RETRY_QUEUE_URL")
+	dlqURL := env.String("DEAD_LETTER_QUEUE_URL")
+	replayURL := env.String("REPLAY_QUEUE_URL")
 	env.Check()
 
 	cfg := boot.AWS()
 	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
+	queue := sqs.NewFromConfig(cfg)
 	h := &handler{
-		store: st,
+		store:     st,
+		adminHash: adminHash,
+		now:       time.Now,
+		log:       boot.Logger(),
+		queues:    deliveryQueues{sqs: queue, retryURL: retryURL, dlqURL: dlqURL},
 		ev: eventDeps{
 			store:     st,
-			queue:     sqs.NewFromConfig(cfg),
+			queue:     queue,
 			pub:       bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 			retryURL:  retryURL,
 			replayURL: replayURL,
 		},
-		adminHash: adminHash,
-		now:       time.Now,
-		log:       boot.Logger(),
 	}
 	lambda.Start(h.handle)
 }

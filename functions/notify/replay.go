@@ -56,24 +56,14 @@ func (h *handler) replay(ctx context.Context, m retryMessage) error {
 	case !sub.Enabled:
 		res.Err = errors.New("subscription is disabled")
 	default:
-		res = h.sender.Send(ctx, webhook.Message{
-			URL:         sub.URL,
-			ID:          webhookID(m.Key, sub.ID),
-			Body:        ev.Event,
-			ContentType: "application/cloudevents+json",
-			Secrets:     sub.Secrets,
-			Headers:     sub.Headers,
-			Timeout:     timeout,
-		})
+		// The subscription's own form (CloudEvent or iuap) and signing secrets.
+		res = h.sender.Send(ctx, h.message(*sub, webhookID(m.Key, sub.ID), ev.Event, timeout))
 	}
 	entry.At = h.now().UTC()
 	entry.Status, entry.LatencyMs, entry.Response = res.Status, res.Latency.Milliseconds(), res.Response
 	entry.Outcome = store.DeliveryDelivered
 	if !res.OK() {
-		entry.Outcome = store.DeliveryFailed
-		if res.Err != nil {
-			entry.Error = res.Err.Error()
-		}
+		entry.Outcome, entry.Error = store.DeliveryFailed, res.Problem()
 	}
 	if err := h.replays.FinishReplayDelivery(ctx, m.Replay, m.Key, m.SubscriptionID, res.OK(), entry); err != nil {
 		return err

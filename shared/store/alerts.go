@@ -332,7 +332,7 @@ type AlertPage struct {
 
 // ListAlerts returns alerts, most recently seen first.
 func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) (*AlertPage, error) {
-	after, err := decodeCursor(q.Cursor)
+	after, err := decodePosition(q.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +348,7 @@ func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) (*AlertPage, error
 	if err != nil {
 		return nil, err
 	}
-	page := &AlertPage{Alerts: make([]Alert, 0, len(items)), Cursor: encodeCursor(next)}
+	page := &AlertPage{Alerts: make([]Alert, 0, len(items)), Cursor: encodePosition(next)}
 	for _, it := range items {
 		var ai alertItem
 		if err := attributevalue.UnmarshalMap(it.av, &ai); err != nil {

@@ -37,7 +37,7 @@ type EventPage struct {
 // index, else the sharded index of all events; the other conditions and expiry are
 // filters. A cursor from another query is refused with ErrBadCursor.
 func (s *Store) ListEvents(ctx context.Context, q EventQuery) (*EventPage, error) {
-	after, err := decodeCursor(q.Cursor)
+	after, err := decodePosition(q.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (s *Store) ListEvents(ctx context.Context, q EventQuery) (*EventPage, error
 		}
 		page.Events = append(page.Events, *ev)
 	}
-	page.Cursor = encodeCursor(next)
+	page.Cursor = encodePosition(next)
 	return page, nil
 }
 

@@ -135,7 +135,9 @@ func TestListEvents(t *testing.T) {
 				return !e.ReceivedAt.Before(t0.Add(5*time.Minute)) && e.ReceivedAt.Before(t0.Add(17*time.Minute))
 			}, newest)},
 		{"type in a window", store.EventQuery{Type: "confgo_file_update", Since: t0.Add(10 * time.Minute), Limit: 2},
-			sel(func(e store.Event) bool { return e.Type == "confgo_file_update" && !e.ReceivedAt.Before(t0.Add(10*time.Minute)) }, newest)},
+			sel(func(e store.Event) bool {
+				return e.Type == "confgo_file_update" && !e.ReceivedAt.Before(t0.Add(10*time.Minute))
+			}, newest)},
 		{"window with nothing in it", store.EventQuery{Since: t0.Add(2 * time.Hour)}, nil},
 		{"unknown source", store.EventQuery{Source: "/nobody"}, nil},
 	}

@@ -142,7 +142,7 @@ type QuarantinePage struct {
 
 // ListQuarantine returns quarantined events, newest first.
 func (s *Store) ListQuarantine(ctx context.Context, q QuarantineQuery) (*QuarantinePage, error) {
-	after, err := decodeCursor(q.Cursor)
+	after, err := decodePosition(q.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (s *Store) ListQuarantine(ctx context.Context, q QuarantineQuery) (*Quarant
 	if err != nil {
 		return nil, err
 	}
-	page := &QuarantinePage{Items: make([]Quarantined, 0, len(items)), Cursor: encodeCursor(next)}
+	page := &QuarantinePage{Items: make([]Quarantined, 0, len(items)), Cursor: encodePosition(next)}
 	for _, it := range items {
 		var qi quarantineItem
 		if err := attributevalue.UnmarshalMap(it.av, &qi); err != nil {

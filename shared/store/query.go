@@ -203,13 +203,14 @@ func allShards(prefix string) []string {
 	return ps
 }
 
-// A cursor is an opaque token for the position after which the next page starts.
+// A listing cursor is an opaque token for the position after which the next page
+// starts (encodePosition, decodePosition).
 type cursor struct {
 	V int    `json:"v"`
 	P string `json:"p"`
 }
 
-func encodeCursor(pos string) string {
+func encodePosition(pos string) string {
 	if pos == "" {
 		return ""
 	}
@@ -220,7 +221,7 @@ func encodeCursor(pos string) string {
 // ErrBadCursor is wrapped by listings given a cursor they did not make.
 var ErrBadCursor = fault.At("cursor", "not a cursor returned by this listing")
 
-func decodeCursor(s string) (string, error) {
+func decodePosition(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
