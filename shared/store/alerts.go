@@ -239,7 +239,9 @@ func (s *Store) writeFold(ctx context.Context, a *Alert, isNew bool, eventKey st
 		GSI1SK:    position(a.LastSeen, a.ID),
 		GSI2PK:    pkAlerts,
 		GSI2SK:    position(a.LastSeen, a.ID),
-		ExpiresAt: s.expiry(a.LastSeen),
+		// From the fold, not from the producer's clock: an alert about old events
+		// stays as long as the events stored now.
+		ExpiresAt: s.expiry(s.now()),
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {

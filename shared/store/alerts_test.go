@@ -167,6 +167,17 @@ func TestFoldConcurrently(t *testing.T) {
 	}
 }
 
+// TestAlertOfOldEventsIsKept folds an event whose producer time is a year old: the
+// alert lives as long as the events stored now.
+func TestAlertOfOldEventsIsKept(t *testing.T) {
+	st := newStore(t, newClock(t0))
+	a := foldAll(t, st, bkSignal("old-1", "ABNORMAL", 2, t0.AddDate(-1, 0, 0)))
+	page, err := st.ListAlerts(context.Background(), store.AlertQuery{Status: store.AlertAbnormal})
+	if err != nil || len(page.Alerts) != 1 || page.Alerts[0].ID != a.ID {
+		t.Errorf("ListAlerts = %+v, %v; want the alert", page, err)
+	}
+}
+
 func TestSourceDedupeKeys(t *testing.T) {
 	st := newStore(t, newClock(t0))
 	ctx := context.Background()
