@@ -233,12 +233,12 @@ var errFoldRace = errors.New("alert changed concurrently")
 
 func (s *Store) writeFold(ctx context.Context, a *Alert, isNew bool, eventKey string) error {
 	it := alertItem{
-		keyAttrs:  keyAttrs{pkAlert + a.Fingerprint, alertSK(a.Seq)},
-		Alert:     *a,
-		GSI1PK:    pkAlertsBy + a.Status,
-		GSI1SK:    position(a.LastSeen, a.ID),
-		GSI2PK:    pkAlerts,
-		GSI2SK:    position(a.LastSeen, a.ID),
+		keyAttrs: keyAttrs{pkAlert + a.Fingerprint, alertSK(a.Seq)},
+		Alert:    *a,
+		GSI1PK:   pkAlertsBy + a.Status,
+		GSI1SK:   position(a.LastSeen, a.ID),
+		GSI2PK:   pkAlerts,
+		GSI2SK:   position(a.LastSeen, a.ID),
 		// From the fold, not from the producer's clock: an alert about old events
 		// stays as long as the events stored now.
 		ExpiresAt: s.expiry(s.now()),
