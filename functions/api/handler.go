@@ -33,6 +33,7 @@ type adminStore interface {
 
 type handler struct {
 	store     adminStore
+	ev        eventDeps // events, quarantine, replays and alerts (events.go)
 	adminHash string
 	now       func() time.Time
 	log       *slog.Logger

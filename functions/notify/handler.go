@@ -64,6 +64,7 @@ type handlerConfig struct {
 	log           *slog.Logger
 	now           func() time.Time
 	jitter        func() float64 // in [-1, 1)
+	replays       replayStore    // replay.go
 }
 
 type handler struct {
@@ -111,6 +112,7 @@ type retryMessage struct {
 	Reopen         bool      `json:"reopen,omitempty"`
 	Group          string    `json:"group,omitempty"`
 	Order          int       `json:"order,omitempty"`
+	Replay         string    `json:"replay,omitempty"` // a replay job's id: one delivery outside the retry chain (replay.go)
 }
 
 // deadLetter is the body of a message put on the delivery dead-letter queue when a
@@ -472,6 +474,9 @@ func (h *handler) soon(ctx context.Context, rec events.SQSMessage) {
 
 func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 	var m retryMessage
+	if json.Unmarshal([]byte(rec.Body), &m) == nil && m.Replay != "" && m.Key != "" && m.SubscriptionID != "" {
+		return h.replay(ctx, m)
+	}
 	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Key == "" || m.SubscriptionID == "" || m.Attempt < 1 || m.Base < 0 || m.Base >= m.Attempt {
 		// Left to the queue's redrive policy, which moves it to the dead-letter queue.
 		return fmt.Errorf("malformed retry message %s: %q", rec.MessageId, rec.Body)
