@@ -363,8 +363,9 @@ func burst(ctx context.Context, p *producer, rc *receiver, n, workers int, deadl
 }
 
 // rawPuts measures DynamoDB Local's rate of conditional puts (attribute_not_exists,
-// as persist stores an event) of items shaped like a stored event, from workers
-// concurrent clients, for about d.
+// as persist stores an event) of items shaped like a stored event (its body and the
+// keys of the three indexes that hold it), from workers concurrent clients, for
+// about d.
 func rawPuts(ctx context.Context, db *dynamodb.Client, table, run string, round, workers int, d time.Duration) (float64, int, error) {
 	body := patterntest.MSEEvent
 	var done atomic.Int64
@@ -385,6 +386,7 @@ func rawPuts(ctx context.Context, db *dynamodb.Client, table, run string, round,
 						"source": s("/bench/" + run), "type": s("mse:Agent:OutlierEjection"), "receivedAt": s(now),
 						"gsi1pk": s("SRC#/bench/" + run), "gsi1sk": s(now + "#" + key),
 						"gsi2pk": s("TYPE#mse:Agent:OutlierEjection"), "gsi2sk": s(now + "#" + key),
+						"gsi3pk": s(fmt.Sprintf("ALL#%02d", i%16)), "gsi3sk": s(now + "#" + key),
 					},
 					ConditionExpression: aws.String("attribute_not_exists(pk)"),
 				})
