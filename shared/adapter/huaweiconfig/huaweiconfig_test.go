@@ -3,8 +3,8 @@ package huaweiconfig_test
 import (
 	"testing"
 
-	"github.com/eventhub/eventhub/shared/adapter/huaweiconfig"
 	"github.com/eventhub/eventhub/shared/adapter/golden"
+	"github.com/eventhub/eventhub/shared/adapter/huaweiconfig"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 )
 

@@ -3,8 +3,8 @@ package iuap_test
 import (
 	"testing"
 
-	"github.com/eventhub/eventhub/shared/adapter/iuap"
 	"github.com/eventhub/eventhub/shared/adapter/golden"
+	"github.com/eventhub/eventhub/shared/adapter/iuap"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 )
 

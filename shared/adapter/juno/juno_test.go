@@ -3,8 +3,8 @@ package juno_test
 import (
 	"testing"
 
-	"github.com/eventhub/eventhub/shared/adapter/juno"
 	"github.com/eventhub/eventhub/shared/adapter/golden"
+	"github.com/eventhub/eventhub/shared/adapter/juno"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 )
 
