@@ -28,7 +28,7 @@ func main() {
 	h := &handler{
 		sources: newTokenCache(st, 30*time.Second, time.Now),
 		apps:    newAppCache(st, 30*time.Second, time.Now),
-		schemas: newCatalog(st, 30*time.Second, time.Now),
+		schemas: newCatalog(st, 5*time.Second, time.Now),
 		pub:     bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:     time.Now,
 		log:     boot.Logger(),
