@@ -399,3 +399,54 @@ func TestIngestDepth(t *testing.T) {
 		})
 	}
 }
+
+// TestIngestFixtures runs the events/ingest-*.json fixtures (the ones for
+// `make invoke` and `sam local invoke -e`) through the handler with the sources they
+// name: token ehp_example, data id 1500001, iuap appId ANONYMOUS_CLUSTER with key
+// ehk_example, at the time the fixture says it was received.
+func TestIngestFixtures(t *testing.T) {
+	tests := map[string]struct {
+		status int
+		format string
+	}{
+		"ingest-cloudevent.json":          {202, "cloudevents"},
+		"ingest-cloudevent-binary.json":   {202, "cloudevents"},
+		"ingest-juno.json":                {202, "juno"},
+		"ingest-bkmonitor.json":           {202, "bkmonitor"},
+		"ingest-huaweiconfig.json":        {202, "huaweiconfig"},
+		"ingest-huaweiconfig-broken.json": {400, ""},
+		"ingest-generic.json":             {202, "generic"},
+		"ingest-iuap.json":                {200, "iuap"},
+	}
+	for file, tc := range tests {
+		t.Run(file, func(t *testing.T) {
+			data, err := os.ReadFile("../../events/" + file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req apigw.Request
+			if err := json.Unmarshal(data, &req); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			pub := &fakeBus{}
+			h := formatHandler(t, pub, map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "auto", Enabled: true, DataID: 1500001}})
+			h.apps = appFunc(func(context.Context, string) (*store.Source, error) {
+				return &store.Source{ID: "src_example", AppID: "ANONYMOUS_CLUSTER", Enabled: true, SigningKey: "ehk_example"}, nil
+			})
+			h.now = func() time.Time { return time.UnixMilli(req.RequestContext.TimeEpoch) }
+			resp, err := h.handle(context.Background(), req)
+			if err != nil || resp.StatusCode != tc.status {
+				t.Fatalf("handle = %d %s, %v; want %d", resp.StatusCode, resp.Body, err, tc.status)
+			}
+			if tc.format == "" {
+				return
+			}
+			if len(pub.entries) != 1 {
+				t.Fatalf("published %d entries; want 1", len(pub.entries))
+			}
+			if d := pub.entries[0].Detail.(bus.ReceivedDetail); d.Format != tc.format {
+				t.Errorf("format = %s; want %s", d.Format, tc.format)
+			}
+		})
+	}
+}

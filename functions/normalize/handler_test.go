@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -374,6 +375,34 @@ func TestNormalizeSeedFormats(t *testing.T) {
 			wantJSON, _ := want.MarshalJSON()
 			if string(d.Event) != string(wantJSON) {
 				t.Errorf("event = %s\nwant %s", d.Event, wantJSON)
+			}
+		})
+	}
+}
+
+// TestNormalizeFixtures runs every events/normalize-received*.json fixture: each is
+// normalized under the key its hub gives, with nothing quarantined.
+func TestNormalizeFixtures(t *testing.T) {
+	files, err := filepath.Glob("../../events/normalize-received*.json")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("fixtures = %v (%v); want one per format", files, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var in events.EventBridgeEvent
+			if err := json.Unmarshal(data, &in); err != nil {
+				t.Fatal(err)
+			}
+			f := newFixture()
+			if err := f.h.handle(context.Background(), in); err != nil {
+				t.Fatalf("handle = %v", err)
+			}
+			if len(f.quar.kept) != 0 || len(f.pub.entries) != 1 {
+				t.Fatalf("quarantined %+v, published %d; want one event", f.quar.kept, len(f.pub.entries))
 			}
 		})
 	}
