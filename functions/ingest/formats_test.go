@@ -25,7 +25,9 @@ import (
 // appFunc is an appLookup made of a function.
 type appFunc func(ctx context.Context, appID string) (*store.Source, error)
 
-func (f appFunc) Source(ctx context.Context, appID string) (*store.Source, error) { return f(ctx, appID) }
+func (f appFunc) Source(ctx context.Context, appID string) (*store.Source, error) {
+	return f(ctx, appID)
+}
 
 // schemaMap is a schemaLookup over compiled schemas; err fails every lookup.
 type schemaMap struct {
@@ -138,8 +140,9 @@ func TestIngestFormats(t *testing.T) {
 
 func TestIngestBlueKingEnvelope(t *testing.T) {
 	srcs := map[string]*store.Source{
-		"ehp_bk":  {ID: "src_bk", Format: "bkmonitor", Enabled: true, DataID: 1500001},
-		"ehp_off": {ID: "src_bkoff", Format: "bkmonitor", Enabled: false, DataID: 1500002},
+		"ehp_bk":   {ID: "src_bk", Format: "bkmonitor", Enabled: true, DataID: 1500001},
+		"ehp_off":  {ID: "src_bkoff", Format: "bkmonitor", Enabled: false, DataID: 1500002},
+		"ehp_auto": {ID: "src_auto", Format: "auto", Enabled: true},
 	}
 	bk := seed(t, "bkmonitor/testdata/seed_cpu_usage.input")
 	envelope := func(dataID, token string) string {
@@ -157,12 +160,15 @@ func TestIngestBlueKingEnvelope(t *testing.T) {
 		{name: "wrong token", body: envelope("1500001", "ehp_nope"), status: 401, code: fault.Unauthorized},
 		{name: "disabled", body: envelope("1500002", "ehp_off"), status: 403, code: fault.Forbidden},
 		{name: "no token anywhere", body: `{"data_id":1500001,"data":[` + bk + `]}`, status: 401, code: fault.Unauthorized},
+		{name: "an auto source's event that looks like an envelope", auth: "Bearer ehp_auto", body: `{"data_id":7,"data":[1,2]}`, status: 202},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			pub := &fakeBus{}
 			req := post("application/json", tc.body)
-			req.RouteKey = routeBKMonitor
+			if !strings.Contains(tc.auth, "auto") {
+				req.RouteKey = routeBKMonitor
+			}
 			delete(req.Headers, "authorization")
 			if tc.auth != "" {
 				req.Headers["authorization"] = tc.auth

@@ -107,12 +107,17 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 			return apigw.Response{}, err
 		}
 	}
-	if env != nil && env.hasDataID && env.dataID != src.DataID {
-		return apigw.Response{}, &fault.Error{Code: fault.Unauthorized, Path: "data_id", Message: "data_id does not belong to this token's source"}
-	}
 	format, err := h.format(req, src)
 	if err != nil {
 		return apigw.Response{}, err
+	}
+	// A body with data_id and data is BlueKing's envelope when it carries the token or
+	// the events are BlueKing's; for any other format it is an event like another.
+	if env != nil && env.token == "" && format != adapter.BKMonitor {
+		env = nil
+	}
+	if env != nil && env.dataID != src.DataID {
+		return apigw.Response{}, &fault.Error{Code: fault.Unauthorized, Path: "data_id", Message: "data_id does not belong to this token's source"}
 	}
 	items, err := split(req, format, body, env)
 	if err != nil {

@@ -63,7 +63,7 @@ func split(req *apigw.Request, format string, body []byte, env *envelope) ([]ite
 	if err := checkDepth(body); err != nil {
 		return nil, err
 	}
-	if env != nil && (format == adapter.BKMonitor || format == adapter.Auto) {
+	if env != nil {
 		return batch(env.events, adapter.BKMonitor, "data")
 	}
 	if trimmed[0] == '[' {
@@ -179,10 +179,9 @@ func checkDepth(body []byte) error {
 //
 //	{"data_id": 1500001, "access_token": "<token>", "data": [{"alert_name": ...}, ...]}
 type envelope struct {
-	dataID    int64
-	hasDataID bool
-	token     string
-	events    []json.RawMessage
+	dataID int64
+	token  string
+	events []json.RawMessage
 }
 
 // blueKingEnvelope returns the envelope a body is, or nil.
@@ -200,7 +199,7 @@ func blueKingEnvelope(body []byte) *envelope {
 		return nil
 	}
 	env := &envelope{}
-	if env.dataID, env.hasDataID, err = o.Int("data_id", true); err != nil {
+	if env.dataID, _, err = o.Int("data_id", true); err != nil {
 		return nil
 	}
 	for _, name := range []string{"access_token", "token"} {
