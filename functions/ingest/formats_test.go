@@ -217,6 +217,14 @@ func TestIngestBinaryMode(t *testing.T) {
 		t.Errorf("raw = %s (%s); want the structured event %s", d.Raw, d.Format, want)
 	}
 
+	// With a CloudEvents media type the body is a structured event, ce-* headers aside.
+	structured := post("application/cloudevents+json", ce("s-1"))
+	structured.Headers["ce-specversion"], structured.Headers["ce-id"] = "1.0", "ignored"
+	resp, _ = formatHandler(t, &fakeBus{}, testSources).handle(context.Background(), structured)
+	if r := decodeReply(t, resp); resp.StatusCode != 202 || r.IDs[0] != cloudevent.Key("/test", "s-1") {
+		t.Errorf("structured with ce-* headers = %d %s; want the body's event", resp.StatusCode, resp.Body)
+	}
+
 	// A binary event missing its type names the header.
 	delete(req.Headers, "ce-type")
 	resp, _ = formatHandler(t, &fakeBus{}, testSources).handle(context.Background(), req)

@@ -39,10 +39,12 @@ var jsonTypes = map[string]string{
 // event, a JSON array of events, or a BlueKing envelope. A body that cannot be read
 // at all is an error; a batch whose members are partly wrong yields per-item errors.
 func split(req *apigw.Request, format string, body []byte, env *envelope) ([]item, error) {
-	if apigw.Header(req, "ce-specversion") != "" {
+	mt := apigw.MediaType(req)
+	// The HTTP binding: a CloudEvents media type means structured mode, whatever
+	// ce-* headers came with it; otherwise ce-specversion means binary mode.
+	if apigw.Header(req, "ce-specversion") != "" && !strings.HasPrefix(mt, "application/cloudevents") {
 		return binary(req, body)
 	}
-	mt := apigw.MediaType(req)
 	forced, ok := jsonTypes[mt]
 	if !ok && !strings.HasSuffix(mt, "+json") {
 		return nil, fault.New(fault.UnsupportedMedia, "content type %q is not supported: send application/json, application/cloudevents+json, application/cloudevents-batch+json, or a CloudEvent in binary mode (ce-* headers)", mt)
