@@ -243,6 +243,10 @@ func TestProducersIUAP(t *testing.T) {
 	if src.SigningKey == "" || src.AppID != "ANONYMOUS_CLUSTER" {
 		t.Fatalf("iuap source = %+v; want a signing key and the appId", src)
 	}
+	var conflict struct{ Error struct{ Path string } }
+	if s := call(t, http.MethodPost, "/sources", local.AdminToken, `{"name":"iuap twin","format":"iuap","appId":"ANONYMOUS_CLUSTER"}`, &conflict); s != http.StatusConflict || conflict.Error.Path != "appId" {
+		t.Errorf("a second source with the appId = %d %+v; want 409 at appId", s, conflict)
+	}
 	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode": {"t0001"}, "userObject": {`{"userId":"u-1001","name":"张三"}`}}
 	at := time.Now()
 	ts := strconv.FormatInt(at.UnixMilli(), 10)

@@ -29,6 +29,10 @@ func (f appFunc) Source(ctx context.Context, appID string) (*store.Source, error
 	return f(ctx, appID)
 }
 
+func (f appFunc) Fresh(ctx context.Context, appID string) (*store.Source, error) {
+	return f(ctx, appID)
+}
+
 // schemaMap is a schemaLookup over compiled schemas; err fails every lookup.
 type schemaMap struct {
 	byType map[string]*schema.Schema
@@ -462,5 +466,31 @@ func TestIngestFixtures(t *testing.T) {
 				t.Errorf("format = %s; want %s", d.Format, tc.format)
 			}
 		})
+	}
+}
+
+// staleApps serves a cached source from before a key rotation, and the rotated one
+// when asked to read past the cache.
+type staleApps struct{ cached, fresh *store.Source }
+
+func (s staleApps) Source(context.Context, string) (*store.Source, error) { return s.cached, nil }
+func (s staleApps) Fresh(context.Context, string) (*store.Source, error)  { return s.fresh, nil }
+
+func TestIngestIUAPKeyRotatedPastTheCache(t *testing.T) {
+	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}}
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	rotated := *iuapSource
+	rotated.SigningKey, rotated.PrevSigningKey, rotated.PrevSigningKeyUntil = "ehk_new", iuapKey, now.Add(time.Hour)
+	h := formatHandler(t, &fakeBus{}, testSources)
+	h.apps = staleApps{cached: iuapSource, fresh: &rotated}
+	for _, key := range []string{"ehk_new", iuapKey} {
+		resp, _ := h.handle(context.Background(), iuapRequest("crm", ts, form, iuap.Sign(key, "crm", ts, flat(form))))
+		if resp.StatusCode != 200 {
+			t.Errorf("signed with %s = %d %s; want 200", key, resp.StatusCode, resp.Body)
+		}
+	}
+	resp, _ := h.handle(context.Background(), iuapRequest("crm", ts, form, iuap.Sign("ehk_other", "crm", ts, flat(form))))
+	if resp.StatusCode != 401 {
+		t.Errorf("signed with an unknown key = %d; want 401", resp.StatusCode)
 	}
 }

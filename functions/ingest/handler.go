@@ -38,6 +38,8 @@ type sourceLookup interface {
 
 type appLookup interface {
 	Source(ctx context.Context, appID string) (*store.Source, error)
+	// Fresh reads the source again, past any cache.
+	Fresh(ctx context.Context, appID string) (*store.Source, error)
 }
 
 type schemaLookup interface {

@@ -86,7 +86,22 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 	}
 	now := h.now()
 	if err := iuap.Verify(src.SigningKeys(now), appID, ts, sign, form, now); err != nil {
-		return "", err
+		// The cached source may predate a key rotation: check once against the table.
+		e, ok := fault.As(err)
+		if !ok || e.Path != "sign" {
+			return "", err
+		}
+		fresh, ferr := h.apps.Fresh(ctx, appID)
+		if ferr != nil || fresh.SigningKey == src.SigningKey {
+			return "", err
+		}
+		if err := iuap.Verify(fresh.SigningKeys(now), appID, ts, sign, form, now); err != nil {
+			return "", err
+		}
+		src = fresh
+		if !src.Enabled {
+			return "", fault.New(fault.Forbidden, "source %s is disabled", src.ID)
+		}
 	}
 	fields := map[string]string{"appId": appID, "ts": ts}
 	for k, v := range form {

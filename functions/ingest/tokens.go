@@ -81,6 +81,12 @@ func (c *appCache) Source(ctx context.Context, appID string) (*store.Source, err
 	if ok && now.Before(e.exp) {
 		return e.src, nil
 	}
+	return c.Fresh(ctx, appID)
+}
+
+// Fresh reads the source from the store and caches it.
+func (c *appCache) Fresh(ctx context.Context, appID string) (*store.Source, error) {
+	now := c.now()
 	src, err := c.st.SourceByAppID(ctx, appID)
 	if err != nil {
 		return nil, err
