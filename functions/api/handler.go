@@ -26,16 +26,19 @@ type adminStore interface {
 	GetSubscription(ctx context.Context, id string) (*store.Subscription, error)
 	ListSubscriptions(ctx context.Context) ([]store.Subscription, error)
 	DeleteSubscription(ctx context.Context, id string) error
-	sourceStore
-	typeStore
+	subscriptionStore // subscriptions.go
+	sourceStore       // sources.go
+	typeStore         // types.go
 }
 
 type handler struct {
 	store     adminStore
+	ev        eventDeps // events, quarantine, replays and alerts (events.go)
 	adminHash string
 	now       func() time.Time
 	log       *slog.Logger
 	newID     func(prefix string) string
+	queues    deliveryQueues // deliveries.go
 }
 
 type route func(ctx context.Context, req *apigw.Request) (apigw.Response, error)

@@ -29,6 +29,7 @@ type memStore struct {
 	sources   []store.Source
 	types     map[string]store.EventType
 	err       error
+	dlv       memDeliveries // subscriptions_test.go
 }
 
 func newMemStore() *memStore {

@@ -29,8 +29,8 @@ type sourceStore interface {
 
 // Rotation grace periods.
 const (
-	defaultGrace = 24 * time.Hour
-	maxGrace     = 30 * 24 * time.Hour
+	defaultSourceGrace = 24 * time.Hour
+	maxSourceGrace     = 30 * 24 * time.Hour
 )
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
@@ -50,7 +50,7 @@ type sourcePatch struct {
 	DedupeKeys *[]string `json:"dedupeKeys"`
 }
 
-type rotateInput struct {
+type sourceRotation struct {
 	Credential string `json:"credential"` // "token" (default) or "signingKey"
 	Grace      string `json:"grace"`      // how long the old one keeps working
 }
@@ -201,16 +201,16 @@ func (h *handler) patchSource(ctx context.Context, req *apigw.Request) (apigw.Re
 // rotateSource replaces the token or the signing key; the old one keeps working for
 // the grace period so that producers can switch without losing events.
 func (h *handler) rotateSource(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
-	var in rotateInput
+	var in sourceRotation
 	if body, _ := apigw.Body(req); len(strings.TrimSpace(string(body))) > 0 {
 		if err := decode(req, &in); err != nil {
 			return apigw.Response{}, err
 		}
 	}
-	grace := defaultGrace
+	grace := defaultSourceGrace
 	if in.Grace != "" {
 		d, err := time.ParseDuration(in.Grace)
-		if err != nil || d < 0 || d > maxGrace {
+		if err != nil || d < 0 || d > maxSourceGrace {
 			return apigw.Response{}, fault.At("grace", "must be a duration from 0s to 720h, such as \"24h\"")
 		}
 		grace = d

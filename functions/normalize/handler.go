@@ -88,6 +88,7 @@ func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.
 		Reason:   reason,
 		Raw:      raw,
 	}
+	q.ReceivedAt = hub.ReceivedAt // the event's timeline starts when it was received
 	if err := h.quarantine.Quarantine(ctx, q); err != nil {
 		return err
 	}

@@ -33,7 +33,12 @@ type fakeStore struct {
 	getEventErr error
 	onFinish    func(key, subID string)
 
+	reopen       func(key, subID string, attempt int) bool
+	failingSince map[string]time.Time
+
 	claimed  []claimCall
+	reopened []claimCall
+	health   []string // NoteFailure, NoteSuccess, DisableSubscription calls
 	finished []finishCall
 	timeline []store.TimelineEntry
 	reads    int // GetSubscription and GetEvent calls
@@ -100,6 +105,51 @@ func (s *fakeStore) ClaimAttempt(_ context.Context, key, subID, webhookID string
 		return true, nil
 	}
 	return claim(key, subID, attempt)
+}
+
+func (s *fakeStore) ReopenAttempt(_ context.Context, key, subID string, attempt int, lease time.Duration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reopened = append(s.reopened, claimCall{key, subID, "", attempt, lease})
+	if s.reopen == nil {
+		return false, nil
+	}
+	return s.reopen(key, subID, attempt), nil
+}
+
+func (s *fakeStore) NoteFailure(_ context.Context, subID string, at time.Time) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health = append(s.health, "failure "+subID)
+	if s.failingSince == nil {
+		s.failingSince = map[string]time.Time{}
+	}
+	if _, ok := s.failingSince[subID]; !ok {
+		s.failingSince[subID] = at
+	}
+	return s.failingSince[subID], nil
+}
+
+func (s *fakeStore) NoteSuccess(_ context.Context, subID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health = append(s.health, "success "+subID)
+	delete(s.failingSince, subID)
+	return nil
+}
+
+func (s *fakeStore) DisableSubscription(_ context.Context, subID, reason string, at time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.subs {
+		if s.subs[i].ID == subID && s.subs[i].Enabled {
+			s.subs[i].Enabled = false
+			s.subs[i].DisabledReason = reason
+			s.health = append(s.health, "disabled "+subID+" "+reason)
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *fakeStore) FinishAttempt(_ context.Context, key, subID string, attempt int, o store.Outcome) error {
@@ -691,7 +741,8 @@ func TestNotifyMalformedRetry(t *testing.T) {
 		{name: "empty object", body: `{}`},
 		{name: "no key", body: `{"subscriptionId":"sub_a","attempt":2}`},
 		{name: "no subscription", body: `{"key":"` + key + `","attempt":2}`},
-		{name: "first attempt", body: `{"key":"` + key + `","subscriptionId":"sub_a","attempt":1}`},
+		{name: "attempt zero", body: `{"key":"` + key + `","subscriptionId":"sub_a","attempt":0}`},
+		{name: "base not below attempt", body: `{"key":"` + key + `","subscriptionId":"sub_a","attempt":2,"base":2}`},
 		{name: "attempt is a string", body: `{"key":"` + key + `","subscriptionId":"sub_a","attempt":"2"}`},
 	}
 	for _, tc := range tests {

@@ -146,3 +146,35 @@ func TestSendRefusedByGuardAndHeaders(t *testing.T) {
 		t.Errorf("headers = %v; want subscription headers without overrides or injection", got)
 	}
 }
+
+func TestSendAccept(t *testing.T) {
+	accept := func(body []byte) string {
+		if strings.TrimSpace(string(body)) == `{"success":"true"}` {
+			return ""
+		}
+		return "not acknowledged"
+	}
+	tests := []struct {
+		status int
+		body   string
+		ok     bool
+		nack   string
+	}{
+		{200, `{"success":"true"}`, true, ""},
+		{200, `{"success":"false"}`, false, "not acknowledged"},
+		{500, `{"success":"true"}`, false, ""}, // Accept sees only 2xx answers
+	}
+	for _, tc := range tests {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			_, _ = io.WriteString(w, tc.body)
+		}))
+		res := NewSender(Guard{AllowPrivate: true}).Send(context.Background(), Message{
+			URL: srv.URL, ID: "m", Body: []byte("a=1"), ContentType: "application/x-www-form-urlencoded", Secrets: []string{NewSecret()}, Accept: accept,
+		})
+		srv.Close()
+		if res.OK() != tc.ok || res.Nack != tc.nack || res.Response != tc.body {
+			t.Errorf("Send answered %d %s = %+v; want ok %v, nack %q, the body as response", tc.status, tc.body, res, tc.ok, tc.nack)
+		}
+	}
+}
