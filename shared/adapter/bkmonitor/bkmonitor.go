@@ -70,8 +70,12 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if o.Has("status") && !statuses[status] {
 		return nil, fault.At("status", "must be ABNORMAL, RECOVERED or CLOSED, got %q", status)
 	}
-	if _, err := o.Strings("dedupe_keys", false); err != nil {
-		return nil, err
+	// dedupe_keys names the fields an alert folds on (an array), or gives their values
+	// (an object, as BlueKing's model draws it).
+	if raw, ok := o.Raw("dedupe_keys"); ok && raw[0] != '{' {
+		if _, err := o.Strings("dedupe_keys", false); err != nil {
+			return nil, err
+		}
 	}
 	if raw, ok := o.Raw("tags"); ok && raw[0] != '{' && raw[0] != '[' {
 		return nil, fault.At("tags", "must be an object or an array of {key, value}")
