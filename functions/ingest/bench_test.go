@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventhub/eventhub/shared/adapter"
 	"github.com/eventhub/eventhub/shared/pattern/patterntest"
 )
 
@@ -20,10 +21,11 @@ func BenchmarkSplit(b *testing.B) {
 		{"batch=10", "application/cloudevents-batch+json", batch},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			req := post(c.mediaType, string(c.body))
 			b.ReportAllocs()
 			b.SetBytes(int64(len(c.body)))
 			for b.Loop() {
-				if _, err := split(c.mediaType, c.body); err != nil {
+				if _, err := split(&req, adapter.CloudEvents, c.body, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

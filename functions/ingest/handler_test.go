@@ -329,7 +329,7 @@ func TestIngestMixedBatch(t *testing.T) {
 		{id: wantIDs[1]},
 		{code: fault.Invalid, path: "[5].time", msg: "RFC 3339"},
 		{code: fault.TooLarge, msg: "[6]"},
-		{code: fault.Invalid, path: "[7].$", msg: "object"},
+		{code: fault.Invalid, path: "[7]", msg: "object"},
 	}
 	if len(r.Results) != len(wantResults) {
 		t.Fatalf("got %d results; want %d (one per event, in order)", len(r.Results), len(wantResults))
