@@ -2,39 +2,65 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 
-	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/adapter"
 	"github.com/eventhub/eventhub/shared/pattern"
 	"github.com/eventhub/eventhub/shared/pattern/patterntest"
 )
 
 // seed is one producer format that make bench normalizes: a realistic event as the
-// producer sends it and the adapter that turns it into the canonical CloudEvent.
-//
-// This is the extension point for the adapters of issue 4: add each format's sample
-// and adapter here (or range over the adapters' registry once it exists).
+// producer sends it, and the format's adapter.
 type seed struct {
 	Format    string
 	Sample    []byte
 	Normalize func(raw []byte) ([]byte, error) // producer bytes to canonical event bytes
 }
 
-var seeds = []seed{
-	{Format: "cloudevents", Sample: []byte(patterntest.MSEEvent), Normalize: normalizeCloudEvent},
+// seedSamples is each format's sample: a seed example from the adapter's own tests. A
+// format of shared/adapter without a sample here stops make bench, so that a new
+// adapter cannot go unmeasured.
+var seedSamples = map[string]string{
+	adapter.CloudEvents:  "shared/adapter/cloudevents/testdata/mse_outlier_ejection.input",
+	adapter.HuaweiConfig: "shared/adapter/huaweiconfig/testdata/seed_resource_changed.input",
+	adapter.BKMonitor:    "shared/adapter/bkmonitor/testdata/seed_cpu_usage.input",
+	adapter.Juno:         "shared/adapter/juno/testdata/seed_confgo_file_update.input",
+	adapter.IUAP:         "shared/adapter/iuap/testdata/seed_user_add_after.input",
+	adapter.Generic:      "shared/adapter/generic/testdata/alertmanager.input",
 }
 
-// normalizeCloudEvent is normalize's work for the cloudevents format: parse and
-// validate the structured event, and write the canonical form.
-func normalizeCloudEvent(raw []byte) ([]byte, error) {
-	ev, err := cloudevent.Parse(raw)
-	if err != nil {
-		return nil, err
+// seeds returns every format of the adapter registry with its sample.
+func seeds(root string) ([]seed, error) {
+	var out []seed
+	for _, format := range adapter.Formats {
+		path, ok := seedSamples[format]
+		if !ok {
+			return nil, fmt.Errorf("format %s has no sample in infra/bench/cpu.go seedSamples", format)
+		}
+		raw, err := os.ReadFile(filepath.Join(root, path))
+		if err != nil {
+			return nil, fmt.Errorf("sample of format %s: %w", format, err)
+		}
+		out = append(out, seed{Format: format, Sample: raw, Normalize: normalizer(format)})
 	}
-	return ev.MarshalJSON()
+	return out, nil
+}
+
+// normalizer is normalize's work for one format: the adapter (as the normalize
+// function runs it) and the canonical event's bytes.
+func normalizer(format string) func([]byte) ([]byte, error) {
+	return func(raw []byte) ([]byte, error) {
+		ev, _, err := adapter.Parse(format, raw, adapter.Meta{SourceID: "src_bench"})
+		if err != nil {
+			return nil, err
+		}
+		return ev.MarshalJSON()
+	}
 }
 
 // baselineDecode is the reference of normalize_ratio: a bare encoding/json/v2 decode
@@ -114,7 +140,11 @@ type CPUResult struct {
 // measureCPU measures normalizing each seed format against the baseline decode of the
 // same bytes, and matching one event against 1,000 subscription patterns, in
 // interleaved rounds: every ratio is taken within a round, then the median is kept.
-func measureCPU(rounds int, logf func(string, ...any)) (*CPUResult, error) {
+func measureCPU(root string, rounds int, logf func(string, ...any)) (*CPUResult, error) {
+	seeds, err := seeds(root)
+	if err != nil {
+		return nil, err
+	}
 	set := pattern.NewSet()
 	for i, p := range patterntest.Realistic(1000, 1) {
 		if err := set.Add(fmt.Sprintf("sub-%05d", i), []byte(p)); err != nil {

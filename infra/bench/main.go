@@ -158,7 +158,7 @@ func run(ctx context.Context, o options) error {
 
 	if o.phases["cpu"] {
 		logf("normalizing and matching: %d interleaved rounds", o.rounds)
-		cpu, err := measureCPU(o.rounds, logf)
+		cpu, err := measureCPU(root, o.rounds, logf)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,13 @@ func printSummary(w io.Writer, r *Result, out string) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Normalize, CPU per event (baseline: %s)\n", r.NormalizeBase)
-	for f, n := range r.Normalize {
+	var formats []string
+	for f := range r.Normalize {
+		formats = append(formats, f)
+	}
+	sort.Strings(formats)
+	for _, f := range formats {
+		n := r.Normalize[f]
 		fmt.Fprintf(w, "  %-12s %7.0f ns vs %7.0f ns  ×%.2f  (%d-byte event)\n", f, n.NsPerEvent, n.BaselineNs, n.Ratio, n.SampleBytes)
 	}
 	fmt.Fprintf(w, "Match one event against 1,000 subscription patterns: %.0f ns\n\n", r.Match1000Ns)
