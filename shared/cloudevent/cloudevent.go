@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/rawjson"
 )
 
 // SpecVersion is the only CloudEvents version eventhub accepts.
@@ -92,7 +93,7 @@ func (m *members) event(prefix string) (*Event, error) {
 			}
 			return "", nil
 		}
-		s, ok := plainString(raw)
+		s, ok := rawjson.PlainString(raw)
 		if !ok {
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return "", fault.At(prefix+name, "must be a string")
@@ -213,18 +214,18 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = appendString(b, name)
+		b = rawjson.AppendString(b, name)
 		b = append(b, ':')
-		b = appendString(b, v)
+		b = rawjson.AppendString(b, v)
 	}
 	raw := func(name string, v []byte) error {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = appendString(b, name)
+		b = rawjson.AppendString(b, name)
 		b = append(b, ':')
 		var ok bool
-		if b, ok = appendCompact(b, v); !ok {
+		if b, ok = rawjson.AppendCompact(b, v); !ok {
 			var c bytes.Buffer
 			if err := json.Compact(&c, v); err != nil {
 				return err

@@ -141,20 +141,6 @@ func checkDifferential(t *testing.T, in []byte) {
 	}
 }
 
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	var all []string
-	for b := 0; b < 256; b++ {
-		all = append(all, string([]byte{'a', byte(b), 'z'}))
-	}
-	all = append(all, "\u2028\u2029", "é", "😀", "\xed\xa0\x80", "", strings.Repeat("<&>", 10))
-	for _, s := range all {
-		want, _ := json.Marshal(s)
-		if got := appendString(nil, s); !bytes.Equal(got, want) {
-			t.Errorf("appendString(%q) = %s; want %s", s, got, want)
-		}
-	}
-}
-
 func TestMarshalHandBuiltEvent(t *testing.T) {
 	e := &Event{SpecVersion: "1.0", ID: "1", Source: "/s", Type: "t",
 		Extensions: map[string]json.RawMessage{"b": json.RawMessage(` 2 `), "a": json.RawMessage(`"x"`)},

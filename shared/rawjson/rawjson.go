@@ -1,0 +1,434 @@
+// Package rawjson reads and writes JSON text without decoding it into Go values:
+// validation, the members of an object, compaction, string quoting and the canonical
+// form, each byte for byte as encoding/json does it. Every reader reports ok=false for
+// anything it does not handle exactly as encoding/json would (invalid JSON included),
+// so that callers fall back to encoding/json, which then also gives the precise error.
+package rawjson
+
+import (
+	"encoding/json"
+	"slices"
+	"unicode/utf8"
+)
+
+// MaxDepth is encoding/json's limit on nesting.
+const MaxDepth = 10000
+
+// Valid reports whether data is exactly one JSON value (surrounding whitespace
+// allowed) that encoding/json accepts. It does not check UTF-8 (encoding/json does
+// not either).
+func Valid(data []byte) bool {
+	end, ok := Value(data, Space(data, 0))
+	return ok && Space(data, end) == len(data)
+}
+
+// Member is one member of an object: its name as sent (without the quotes) and its
+// value's JSON text.
+type Member struct {
+	Name  []byte
+	Value []byte
+}
+
+// Object returns the members of the JSON object data, in order, as slices of data.
+// ok is false if data is not a valid object, or if a member name has escapes or is
+// not valid UTF-8 (encoding/json would rewrite it).
+func Object(data []byte) (members []Member, ok bool) {
+	i := Space(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, false
+	}
+	i = Space(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil, Space(data, i+1) == len(data)
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return nil, false
+		}
+		end, escaped, ok := scanString(data, i)
+		if !ok || escaped || !utf8.Valid(data[i+1:end-1]) {
+			return nil, false
+		}
+		name := data[i+1 : end-1]
+		i = Space(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return nil, false
+		}
+		i = Space(data, i+1)
+		start := i
+		if i, ok = value(data, i, 2); !ok { // inside the object: one level down
+			return nil, false
+		}
+		members = append(members, Member{Name: name, Value: data[start:i]})
+		i = Space(data, i)
+		if i >= len(data) {
+			return nil, false
+		}
+		switch data[i] {
+		case ',':
+			i = Space(data, i+1)
+		case '}':
+			return members, Space(data, i+1) == len(data)
+		default:
+			return nil, false
+		}
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// Space returns the index of the first byte at or after i that is not JSON whitespace.
+func Space(data []byte, i int) int {
+	for i < len(data) && isSpace(data[i]) {
+		i++
+	}
+	return i
+}
+
+// Value returns the end of the JSON value that starts at data[i].
+func Value(data []byte, i int) (end int, ok bool) { return value(data, i, 1) }
+
+func value(data []byte, i, depth int) (int, bool) {
+	if i >= len(data) {
+		return i, false
+	}
+	switch c := data[i]; {
+	case c == '"':
+		end, _, ok := scanString(data, i)
+		return end, ok
+	case c == '{' || c == '[':
+		if depth > MaxDepth {
+			return i, false
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = Space(data, i+1)
+		if i < len(data) && data[i] == closing {
+			return i + 1, true
+		}
+		for {
+			if c == '{' {
+				if i >= len(data) || data[i] != '"' {
+					return i, false
+				}
+				end, _, ok := scanString(data, i)
+				if !ok {
+					return i, false
+				}
+				i = Space(data, end)
+				if i >= len(data) || data[i] != ':' {
+					return i, false
+				}
+				i = Space(data, i+1)
+			}
+			var ok bool
+			if i, ok = value(data, i, depth+1); !ok {
+				return i, false
+			}
+			i = Space(data, i)
+			if i >= len(data) {
+				return i, false
+			}
+			switch data[i] {
+			case ',':
+				i = Space(data, i+1)
+			case closing:
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case c == 't':
+		return literal(data, i, "true")
+	case c == 'f':
+		return literal(data, i, "false")
+	case c == 'n':
+		return literal(data, i, "null")
+	default:
+		return number(data, i)
+	}
+}
+
+func literal(data []byte, i int, lit string) (int, bool) {
+	if len(data)-i >= len(lit) && string(data[i:i+len(lit)]) == lit {
+		return i + len(lit), true
+	}
+	return i, false
+}
+
+// scanString returns the end (after the closing quote) of the string at data[i] and
+// whether it has escapes.
+func scanString(data []byte, i int) (end int, escaped, ok bool) {
+	for j := i + 1; j < len(data); j++ {
+		switch c := data[j]; {
+		case c == '"':
+			return j + 1, escaped, true
+		case c == '\\':
+			escaped = true
+			j++
+			if j >= len(data) {
+				return j, escaped, false
+			}
+			switch data[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(data)-j < 5 || !isHex(data[j+1]) || !isHex(data[j+2]) || !isHex(data[j+3]) || !isHex(data[j+4]) {
+					return j, escaped, false
+				}
+				j += 4
+			default:
+				return j, escaped, false
+			}
+		case c < 0x20:
+			return j, escaped, false
+		}
+	}
+	return len(data), escaped, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// number returns the end of the number at data[i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func number(data []byte, i int) (int, bool) {
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && '1' <= data[i] && data[i] <= '9':
+		i = digits(data, i)
+	default:
+		return i, false
+	}
+	if i < len(data) && data[i] == '.' {
+		j := digits(data, i+1)
+		if j == i+1 {
+			return j, false
+		}
+		i = j
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := digits(data, i)
+		if j == i {
+			return j, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func digits(data []byte, i int) int {
+	for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// PlainString returns the value of the JSON string raw when it has no escapes and is
+// valid UTF-8: what json.Unmarshal into a string gives, without it.
+func PlainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	s := raw[1 : len(raw)-1]
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(s) {
+		return "", false
+	}
+	return string(s), true
+}
+
+// String returns the value of the valid JSON string raw.
+func String(raw []byte) (string, bool) {
+	if s, ok := PlainString(raw); ok {
+		return s, true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// AppendCompact appends the JSON value raw without insignificant whitespace, as
+// json.Compact does; ok is false if raw is not exactly one valid JSON value.
+func AppendCompact(dst, raw []byte) ([]byte, bool) {
+	i := Space(raw, 0)
+	end, ok := value(raw, i, 1)
+	if !ok || Space(raw, end) != len(raw) {
+		return dst, false
+	}
+	v := raw[i:end]
+	start, inString := 0, false
+	for j := 0; j < len(v); j++ {
+		switch c := v[j]; {
+		case inString && c == '\\':
+			j++
+		case c == '"':
+			inString = !inString
+		case !inString && isSpace(c):
+			dst = append(dst, v[start:j]...)
+			start = j + 1
+		}
+	}
+	return append(dst, v[start:]...), true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string, escaped as json.Marshal escapes it: HTML
+// characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case c == '\u2028' || c == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// AppendCanonical appends the canonical form of the JSON value raw: what json.Marshal
+// writes for the value json.Decoder with UseNumber reads from it (object members sorted
+// by name, the last of a repeated name kept, strings re-escaped, numbers as sent,
+// no whitespace). ok is false if raw is not exactly one valid JSON value.
+func AppendCanonical(dst, raw []byte) ([]byte, bool) {
+	i := Space(raw, 0)
+	end, ok := value(raw, i, 1)
+	if !ok || Space(raw, end) != len(raw) {
+		return dst, false
+	}
+	return canonical(dst, raw[i:end])
+}
+
+// canonical writes the valid JSON value v.
+func canonical(dst, v []byte) ([]byte, bool) {
+	switch v[0] {
+	case '"':
+		s, ok := String(v)
+		if !ok {
+			return dst, false
+		}
+		return AppendString(dst, s), true
+	case '{':
+		type kv struct {
+			name  string
+			value []byte
+		}
+		var members []kv
+		i := Space(v, 1)
+		for v[i] != '}' {
+			end, _, _ := scanString(v, i)
+			name, ok := String(v[i:end])
+			if !ok {
+				return dst, false
+			}
+			i = Space(v, Space(v, end)+1) // past ':'
+			vend, _ := value(v, i, 1)
+			val := v[i:vend]
+			if k := slices.IndexFunc(members, func(m kv) bool { return m.name == name }); k >= 0 {
+				members[k].value = val // a map keeps the last
+			} else {
+				members = append(members, kv{name, val})
+			}
+			i = Space(v, vend)
+			if v[i] == ',' {
+				i = Space(v, i+1)
+			}
+		}
+		slices.SortFunc(members, func(a, b kv) int {
+			switch {
+			case a.name < b.name:
+				return -1
+			case a.name > b.name:
+				return 1
+			}
+			return 0
+		})
+		dst = append(dst, '{')
+		for k, m := range members {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, m.name)
+			dst = append(dst, ':')
+			var ok bool
+			if dst, ok = canonical(dst, m.value); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, '}'), true
+	case '[':
+		dst = append(dst, '[')
+		i := Space(v, 1)
+		for n := 0; v[i] != ']'; n++ {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			end, _ := value(v, i, 1)
+			var ok bool
+			if dst, ok = canonical(dst, v[i:end]); !ok {
+				return dst, false
+			}
+			i = Space(v, end)
+			if v[i] == ',' {
+				i = Space(v, i+1)
+			}
+		}
+		return append(dst, ']'), true
+	}
+	return append(dst, v...), true // number or literal, as sent
+}
