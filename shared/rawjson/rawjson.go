@@ -158,14 +158,30 @@ func literal(data []byte, i int, lit string) (int, bool) {
 	return i, false
 }
 
+// plain marks the bytes a JSON string holds as they are: not a quote, a backslash or
+// a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // scanString returns the end (after the closing quote) of the string at data[i] and
 // whether it has escapes.
 func scanString(data []byte, i int) (end int, escaped, ok bool) {
-	for j := i + 1; j < len(data); j++ {
-		switch c := data[j]; {
-		case c == '"':
+	j := i + 1
+	for {
+		for j < len(data) && plain[data[j]] {
+			j++
+		}
+		if j >= len(data) {
+			return len(data), escaped, false
+		}
+		switch data[j] {
+		case '"':
 			return j + 1, escaped, true
-		case c == '\\':
+		case '\\':
 			escaped = true
 			j++
 			if j >= len(data) {
@@ -181,11 +197,11 @@ func scanString(data []byte, i int) (end int, escaped, ok bool) {
 			default:
 				return j, escaped, false
 			}
-		case c < 0x20:
+			j++
+		default: // a control character
 			return j, escaped, false
 		}
 	}
-	return len(data), escaped, false
 }
 
 func isHex(c byte) bool {
@@ -272,20 +288,7 @@ func AppendCompact(dst, raw []byte) ([]byte, bool) {
 	if !ok || Space(raw, end) != len(raw) {
 		return dst, false
 	}
-	v := raw[i:end]
-	start, inString := 0, false
-	for j := 0; j < len(v); j++ {
-		switch c := v[j]; {
-		case inString && c == '\\':
-			j++
-		case c == '"':
-			inString = !inString
-		case !inString && isSpace(c):
-			dst = append(dst, v[start:j]...)
-			start = j + 1
-		}
-	}
-	return append(dst, v[start:]...), true
+	return AppendCompactValid(dst, raw[i:end]), true
 }
 
 const hexDigits = "0123456789abcdef"
@@ -351,40 +354,44 @@ func AppendCanonical(dst, raw []byte) ([]byte, bool) {
 	if !ok || Space(raw, end) != len(raw) {
 		return dst, false
 	}
-	return canonical(dst, raw[i:end])
+	dst, _, ok = canonical(dst, raw, i)
+	return dst, ok
 }
 
-// canonical writes the valid JSON value v.
-func canonical(dst, v []byte) ([]byte, bool) {
-	switch v[0] {
+// canonical writes the valid JSON value at v[i] and returns its end.
+func canonical(dst, v []byte, i int) ([]byte, int, bool) {
+	switch v[i] {
 	case '"':
-		s, ok := String(v)
+		end, _, _ := scanString(v, i)
+		s, ok := String(v[i:end])
 		if !ok {
-			return dst, false
+			return dst, end, false
 		}
-		return AppendString(dst, s), true
+		return AppendString(dst, s), end, true
 	case '{':
 		type kv struct {
-			name  string
-			value []byte
+			name string
+			val  []byte // canonical
 		}
 		var members []kv
-		i := Space(v, 1)
+		i = Space(v, i+1)
 		for v[i] != '}' {
 			end, _, _ := scanString(v, i)
 			name, ok := String(v[i:end])
 			if !ok {
-				return dst, false
+				return dst, i, false
 			}
 			i = Space(v, Space(v, end)+1) // past ':'
-			vend, _ := value(v, i, 1)
-			val := v[i:vend]
+			var val []byte
+			if val, i, ok = canonical(nil, v, i); !ok {
+				return dst, i, false
+			}
 			if k := slices.IndexFunc(members, func(m kv) bool { return m.name == name }); k >= 0 {
-				members[k].value = val // a map keeps the last
+				members[k].val = val // a map keeps the last
 			} else {
 				members = append(members, kv{name, val})
 			}
-			i = Space(v, vend)
+			i = Space(v, i)
 			if v[i] == ',' {
 				i = Space(v, i+1)
 			}
@@ -405,30 +412,45 @@ func canonical(dst, v []byte) ([]byte, bool) {
 			}
 			dst = AppendString(dst, m.name)
 			dst = append(dst, ':')
-			var ok bool
-			if dst, ok = canonical(dst, m.value); !ok {
-				return dst, false
-			}
+			dst = append(dst, m.val...)
 		}
-		return append(dst, '}'), true
+		return append(dst, '}'), i + 1, true
 	case '[':
 		dst = append(dst, '[')
-		i := Space(v, 1)
+		i = Space(v, i+1)
 		for n := 0; v[i] != ']'; n++ {
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			end, _ := value(v, i, 1)
 			var ok bool
-			if dst, ok = canonical(dst, v[i:end]); !ok {
-				return dst, false
+			if dst, i, ok = canonical(dst, v, i); !ok {
+				return dst, i, false
 			}
-			i = Space(v, end)
+			i = Space(v, i)
 			if v[i] == ',' {
 				i = Space(v, i+1)
 			}
 		}
-		return append(dst, ']'), true
+		return append(dst, ']'), i + 1, true
 	}
-	return append(dst, v...), true // number or literal, as sent
+	end, _ := value(v, i, 1) // a number or a literal, as sent
+	return append(dst, v[i:end]...), end, true
+}
+
+// AppendCompactValid is AppendCompact for a value known to be valid JSON (a member of
+// an object that Object or Valid accepted): it only drops the whitespace.
+func AppendCompactValid(dst, v []byte) []byte {
+	start, inString := 0, false
+	for j := 0; j < len(v); j++ {
+		switch c := v[j]; {
+		case inString && c == '\\':
+			j++
+		case c == '"':
+			inString = !inString
+		case !inString && isSpace(c):
+			dst = append(dst, v[start:j]...)
+			start = j + 1
+		}
+	}
+	return append(dst, v[start:]...)
 }

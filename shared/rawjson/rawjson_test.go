@@ -53,6 +53,11 @@ func check(t *testing.T, data []byte) {
 	if got, ok := AppendCompact(nil, data); ok && (wantErr != nil || !bytes.Equal(got, c.Bytes())) {
 		t.Fatalf("AppendCompact(%q) = %s; json.Compact = %s, %v", name, got, c.Bytes(), wantErr)
 	}
+	if wantErr == nil {
+		if got := AppendCompactValid(nil, bytes.TrimSpace(data)); !bytes.Equal(got, c.Bytes()) {
+			t.Fatalf("AppendCompactValid(%q) = %s; json.Compact = %s", name, got, c.Bytes())
+		}
+	}
 
 	if ms, ok := Object(data); ok {
 		var want map[string]json.RawMessage
