@@ -6,6 +6,7 @@
 package rawjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"unicode/utf8"
@@ -295,7 +296,7 @@ const hexDigits = "0123456789abcdef"
 
 // AppendString appends s as a JSON string, escaped as json.Marshal escapes it: HTML
 // characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
-func AppendString(dst []byte, s string) []byte {
+func AppendString[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -325,7 +326,8 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		c, size := utf8.DecodeRuneInString(s[i:])
+		// As encoding/json does: a short conversion that stays on the stack.
+		c, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
 		switch {
 		case c == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)
@@ -369,50 +371,53 @@ func canonical(dst, v []byte, i int) ([]byte, int, bool) {
 		}
 		return AppendString(dst, s), end, true
 	case '{':
-		type kv struct {
-			name string
-			val  []byte // canonical
+		// The members' canonical values are written after base, then the object is
+		// rewritten there in name order. A map keeps the last of a repeated name.
+		type member struct {
+			name       []byte // unescaped
+			start, end int    // of the value's canonical text, from base
 		}
-		var members []kv
+		var buf [16]member
+		members := buf[:0]
+		base := len(dst)
 		i = Space(v, i+1)
 		for v[i] != '}' {
-			end, _, _ := scanString(v, i)
-			name, ok := String(v[i:end])
-			if !ok {
-				return dst, i, false
+			end, escaped, _ := scanString(v, i)
+			name := v[i+1 : end-1]
+			if escaped || !utf8.Valid(name) {
+				s, ok := String(v[i:end])
+				if !ok {
+					return dst, i, false
+				}
+				name = []byte(s)
 			}
 			i = Space(v, Space(v, end)+1) // past ':'
-			var val []byte
-			if val, i, ok = canonical(nil, v, i); !ok {
+			start := len(dst) - base
+			var ok bool
+			if dst, i, ok = canonical(dst, v, i); !ok {
 				return dst, i, false
 			}
-			if k := slices.IndexFunc(members, func(m kv) bool { return m.name == name }); k >= 0 {
-				members[k].val = val // a map keeps the last
+			m := member{name, start, len(dst) - base}
+			if k := slices.IndexFunc(members, func(x member) bool { return bytes.Equal(x.name, name) }); k >= 0 {
+				members[k] = m
 			} else {
-				members = append(members, kv{name, val})
+				members = append(members, m)
 			}
 			i = Space(v, i)
 			if v[i] == ',' {
 				i = Space(v, i+1)
 			}
 		}
-		slices.SortFunc(members, func(a, b kv) int {
-			switch {
-			case a.name < b.name:
-				return -1
-			case a.name > b.name:
-				return 1
-			}
-			return 0
-		})
-		dst = append(dst, '{')
+		slices.SortFunc(members, func(a, b member) int { return bytes.Compare(a.name, b.name) })
+		vals := append([]byte(nil), dst[base:]...)
+		dst = append(dst[:base], '{')
 		for k, m := range members {
 			if k > 0 {
 				dst = append(dst, ',')
 			}
 			dst = AppendString(dst, m.name)
 			dst = append(dst, ':')
-			dst = append(dst, m.val...)
+			dst = append(dst, vals[m.start:m.end]...)
 		}
 		return append(dst, '}'), i + 1, true
 	case '[':
