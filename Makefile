@@ -6,7 +6,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 ARM64_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 BUILD_DIR := bin/arm64
 
-.PHONY: run test deps build verify deploy clean invoke vet cli
+.PHONY: run test bench deps build verify deploy clean invoke vet cli
 
 ## run: start the local stack (API on 127.0.0.1:3000; ARGS="-addr 127.0.0.1:3001" to change)
 run: deps
@@ -21,6 +21,12 @@ cli:
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
+
+## bench: cold start, binary size, normalize and match CPU, chain throughput and latency,
+## and the cost of a million events, next to their baselines (a few minutes; see the
+## README's Performance section); writes .eventhub/bench.json. ARGS="-rounds 3" is quicker.
+bench: deps
+	@$(GO) run ./infra/bench $(ARGS)
 
 ## deps: Go modules, the npm packages of the local stack, and Java 17 for DynamoDB Local
 deps:

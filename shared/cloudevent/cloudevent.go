@@ -8,12 +8,14 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/rawjson"
 )
 
 // SpecVersion is the only CloudEvents version eventhub accepts.
@@ -37,14 +39,13 @@ type Event struct {
 	DataBase64 string
 }
 
-var core = map[string]bool{
-	"specversion": true, "id": true, "source": true, "type": true, "subject": true,
-	"time": true, "datacontenttype": true, "dataschema": true, "data": true, "data_base64": true,
-}
-
 // Parse decodes and validates one CloudEvent in the structured JSON format. Errors are
 // *fault.Error values naming the attribute or locating the syntax error.
 func Parse(data []byte) (*Event, error) {
+	if m, ok := scanMembers(data); ok {
+		return m.event("")
+	}
+	// What the fast path declines: encoding/json locates the error precisely.
 	var fields map[string]json.RawMessage
 	if err := decodeObject(data, &fields); err != nil {
 		return nil, err
@@ -75,18 +76,28 @@ func decodeObject(data []byte, v *map[string]json.RawMessage) error {
 // FromFields builds and validates an event from its decoded top-level members. prefix is
 // prepended to paths in errors (for events inside a batch).
 func FromFields(fields map[string]json.RawMessage, prefix string) (*Event, error) {
+	var m members
+	for name, raw := range fields {
+		m.set([]byte(name), raw)
+	}
+	return m.event(prefix)
+}
+
+func (m *members) event(prefix string) (*Event, error) {
 	e := &Event{}
-	str := func(name string, required bool) (string, error) {
-		raw, ok := fields[name]
-		if !ok || string(raw) == "null" {
+	str := func(i int, required bool) (string, error) {
+		name, raw := attrNames[i], m.attrs[i]
+		if raw == nil || string(raw) == "null" {
 			if required {
 				return "", fault.At(prefix+name, "required attribute is missing")
 			}
 			return "", nil
 		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", fault.At(prefix+name, "must be a string")
+		s, ok := rawjson.PlainString(raw)
+		if !ok {
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return "", fault.At(prefix+name, "must be a string")
+			}
 		}
 		if required && s == "" {
 			return "", fault.At(prefix+name, "must not be empty")
@@ -94,37 +105,32 @@ func FromFields(fields map[string]json.RawMessage, prefix string) (*Event, error
 		return s, nil
 	}
 	var err error
-	if e.SpecVersion, err = str("specversion", true); err != nil {
+	if e.SpecVersion, err = str(attrSpecVersion, true); err != nil {
 		return nil, err
 	}
 	if e.SpecVersion != SpecVersion {
 		return nil, fault.At(prefix+"specversion", "unsupported CloudEvents version %q: want %q", e.SpecVersion, SpecVersion)
 	}
-	for _, a := range []struct {
-		name     string
+	for _, a := range [...]struct {
+		attr     int
 		dst      *string
 		required bool
 	}{
-		{"id", &e.ID, true}, {"source", &e.Source, true}, {"type", &e.Type, true},
-		{"subject", &e.Subject, false}, {"time", &e.Time, false},
-		{"datacontenttype", &e.DataContentType, false}, {"dataschema", &e.DataSchema, false},
-		{"data_base64", &e.DataBase64, false},
+		{attrID, &e.ID, true}, {attrSource, &e.Source, true}, {attrType, &e.Type, true},
+		{attrSubject, &e.Subject, false}, {attrTime, &e.Time, false},
+		{attrDataContentType, &e.DataContentType, false}, {attrDataSchema, &e.DataSchema, false},
+		{attrDataBase64, &e.DataBase64, false},
 	} {
-		if *a.dst, err = str(a.name, a.required); err != nil {
+		if *a.dst, err = str(a.attr, a.required); err != nil {
 			return nil, err
 		}
 	}
-	if raw, ok := fields["data"]; ok {
-		e.Data = raw
-	}
-	for name, raw := range fields {
-		if core[name] {
-			continue
+	e.Data = m.attrs[attrData]
+	if len(m.ext) > 0 {
+		e.Extensions = make(map[string]json.RawMessage, len(m.ext))
+		for _, x := range m.ext {
+			e.Extensions[x.name] = x.raw
 		}
-		if e.Extensions == nil {
-			e.Extensions = make(map[string]json.RawMessage)
-		}
-		e.Extensions[name] = raw
 	}
 	if err := e.validate(prefix); err != nil {
 		return nil, err
@@ -196,27 +202,37 @@ func validName(s string) bool {
 	return true
 }
 
-// MarshalJSON writes the event in the structured JSON format with a stable member order.
+// MarshalJSON writes the event in the structured JSON format with a stable member order:
+// the spec's attributes, the extensions by name, then data.
 func (e *Event) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	first := true
-	member := func(name string, raw []byte) {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		k, _ := json.Marshal(name)
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(raw)
-	}
+	b := make([]byte, 0, 256+len(e.Data)+len(e.DataBase64)+64*len(e.Extensions))
+	b = append(b, '{')
 	str := func(name, v string) {
 		if v == "" {
 			return
 		}
-		raw, _ := json.Marshal(v)
-		member(name, raw)
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = rawjson.AppendString(b, name)
+		b = append(b, ':')
+		b = rawjson.AppendString(b, v)
+	}
+	raw := func(name string, v []byte) error {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = rawjson.AppendString(b, name)
+		b = append(b, ':')
+		var ok bool
+		if b, ok = rawjson.AppendCompact(b, v); !ok {
+			var c bytes.Buffer
+			if err := json.Compact(&c, v); err != nil {
+				return err
+			}
+			b = append(b, c.Bytes()...) // not reached for valid JSON
+		}
+		return nil
 	}
 	str("specversion", e.SpecVersion)
 	str("id", e.ID)
@@ -226,28 +242,22 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 	str("time", e.Time)
 	str("datacontenttype", e.DataContentType)
 	str("dataschema", e.DataSchema)
-	names := make([]string, 0, len(e.Extensions))
-	for n := range e.Extensions {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		var c bytes.Buffer
-		if err := json.Compact(&c, e.Extensions[n]); err != nil {
+	var names [16]string
+	sorted := append(names[:0], slices.Collect(maps.Keys(e.Extensions))...)
+	slices.Sort(sorted)
+	for _, n := range sorted {
+		if err := raw(n, e.Extensions[n]); err != nil {
 			return nil, fmt.Errorf("extension %s: %w", n, err)
 		}
-		member(n, c.Bytes())
 	}
 	if e.Data != nil {
-		var c bytes.Buffer
-		if err := json.Compact(&c, e.Data); err != nil {
+		if err := raw("data", e.Data); err != nil {
 			return nil, fmt.Errorf("data: %w", err)
 		}
-		member("data", c.Bytes())
 	}
 	str("data_base64", e.DataBase64)
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	b = append(b, '}')
+	return b, nil
 }
 
 // UnmarshalJSON decodes and validates an event.
@@ -280,10 +290,15 @@ func Key(source, id string) string {
 	h.Write([]byte(source))
 	h.Write([]byte{0})
 	h.Write([]byte(id))
-	return "evt_" + strings.ToLower(keyEncoding.EncodeToString(h.Sum(nil)[:16]))
+	var sum [sha256.Size]byte
+	var key [4 + 26]byte // evt_ and 16 bytes in unpadded base32
+	copy(key[:], "evt_")
+	keyEncoding.Encode(key[4:], h.Sum(sum[:0])[:16])
+	return string(key[:])
 }
 
-var keyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+// keyEncoding is base32 (RFC 4648) in lower case, without padding.
+var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // Key returns the event's storage key.
 func (e *Event) Key() string { return Key(e.Source, e.ID) }

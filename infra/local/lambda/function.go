@@ -48,6 +48,23 @@ type Config struct {
 	Region         string        // AWS_REGION / AWS_DEFAULT_REGION; default us-east-1
 	Stdout, Stderr io.Writer     // where the processes' output goes, a whole line per Write; nil = discard
 	Logger         *slog.Logger  // the package's own progress and errors; nil = discard
+	// Report, if set, receives what Lambda's REPORT log lines and metrics show: one
+	// Report when an instance finishes its init, and one for every invocation an
+	// instance ran. It is called without locks held and must not block.
+	Report func(Report)
+}
+
+// Report is the measurement of one init or one invocation.
+type Report struct {
+	// RequestID is the invocation's id; "" for the report of an instance's init.
+	RequestID string
+	// Duration of an invocation: from handing it to the runtime (its /next) to the
+	// runtime's response or error, the time Lambda bills.
+	Duration time.Duration
+	// InitDuration of an instance: from starting its process to its first /next.
+	InitDuration time.Duration
+	// Err is the invocation's failure (a *FunctionError), if any.
+	Err error
 }
 
 // Function runs the instances of one function. It is safe for concurrent use.
@@ -186,6 +203,9 @@ func (f *Function) buildEnv() []string {
 	}
 	return env
 }
+
+// Config returns the function's configuration, with defaults applied.
+func (f *Function) Config() Config { return f.cfg }
 
 // Instances returns the number of instances (processes), including those starting
 // and those being torn down.
@@ -369,12 +389,13 @@ type invocation struct {
 	done    chan struct{}
 
 	// guarded by Function.mu
-	state  invState
-	elem   *list.Element
-	inst   *instance
-	timer  *time.Timer
-	result []byte
-	err    error
+	state   invState
+	elem    *list.Element
+	inst    *instance
+	timer   *time.Timer
+	started time.Time // when the runtime took it (/next)
+	result  []byte
+	err     error
 }
 
 func (f *Function) popIdleLocked() *instance {

@@ -42,6 +42,7 @@ type instance struct {
 	initDone  bool
 	initErr   *FunctionError // from /init/error or the init timeout
 	pid       int
+	started   time.Time // when its process was started
 	initTimer *time.Timer
 	deathErr  error // why the instance ended, for Warm
 }
@@ -115,6 +116,7 @@ func (f *Function) launch(inst *instance) {
 		cmd.Stderr = fd
 	}
 
+	started := time.Now()
 	err = cmd.Start()
 	stdout.started()
 	stderr.started()
@@ -124,6 +126,7 @@ func (f *Function) launch(inst *instance) {
 	}
 	f.mu.Lock()
 	inst.pid = cmd.Process.Pid
+	inst.started = started
 	doomed := inst.doomed || f.closed
 	inst.initTimer = time.AfterFunc(f.initTimeout, func() { f.initTimedOut(inst) })
 	f.mu.Unlock()
@@ -305,6 +308,7 @@ func (inst *instance) routes() http.Handler {
 // next blocks until an invocation is assigned to this instance and delivers it.
 // Its first call marks the end of init.
 func (inst *instance) next(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
 	f := inst.f
 	f.mu.Lock()
 	if !inst.initDone {
@@ -312,8 +316,14 @@ func (inst *instance) next(w http.ResponseWriter, r *http.Request) {
 		if inst.initTimer != nil {
 			inst.initTimer.Stop()
 		}
-		close(inst.ready)
-		f.log.Debug("instance initialised", "instance", inst.seq, "pid", inst.pid)
+		initDuration := now.Sub(inst.started)
+		f.mu.Unlock()
+		f.log.Debug("instance initialised", "instance", inst.seq, "pid", inst.pid, "initDuration", initDuration)
+		if f.cfg.Report != nil {
+			f.cfg.Report(Report{InitDuration: initDuration})
+		}
+		close(inst.ready) // after the report, so that Warm's caller has it
+		f.mu.Lock()
 	}
 	if inv := inst.current; inv != nil && inv.state == invRunning {
 		// The runtime asks for more work without having reported a result.
@@ -352,7 +362,8 @@ func (inst *instance) next(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 	}
 	inv.state = invRunning
-	deadline := time.Now().Add(f.cfg.Timeout)
+	inv.started = time.Now()
+	deadline := inv.started.Add(f.cfg.Timeout)
 	inv.timer = time.AfterFunc(f.cfg.Timeout, func() { f.timedOut(inst, inv) })
 	f.mu.Unlock()
 
@@ -387,9 +398,14 @@ func (inst *instance) running(id string) *invocation {
 }
 
 func (inst *instance) complete(inv *invocation, result []byte, err error) bool {
-	inst.f.mu.Lock()
-	defer inst.f.mu.Unlock()
-	return inst.f.finishLocked(inv, result, err)
+	f := inst.f
+	f.mu.Lock()
+	done := f.finishLocked(inv, result, err)
+	f.mu.Unlock()
+	if done && f.cfg.Report != nil {
+		f.cfg.Report(Report{RequestID: inv.id, Duration: time.Since(inv.started), Err: err})
+	}
+	return done
 }
 
 func (inst *instance) response(w http.ResponseWriter, r *http.Request) {

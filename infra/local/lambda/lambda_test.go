@@ -647,3 +647,40 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestReport(t *testing.T) {
+	var mu sync.Mutex
+	var reports []Report
+	f := newFunction(t, Config{MaxConcurrency: 1, Report: func(r Report) {
+		mu.Lock()
+		reports = append(reports, r)
+		mu.Unlock()
+	}})
+	if err := f.Warm(context.Background()); err != nil {
+		t.Fatalf("Warm error = %v", err)
+	}
+	mu.Lock()
+	if len(reports) != 1 || reports[0].RequestID != "" || reports[0].InitDuration <= 0 {
+		t.Errorf("reports after Warm = %+v; want one init report with an InitDuration", reports)
+	}
+	mu.Unlock()
+
+	resp := mustInvoke(t, f, request{Op: "sleep", Ms: 20})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := invoke(t, ctx, f, request{Op: "error", Msg: "boom"})
+	if err == nil {
+		t.Fatal("Invoke(error) error = nil; want a function error")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reports) != 3 {
+		t.Fatalf("got %d reports; want 3 (init, two invocations): %+v", len(reports), reports)
+	}
+	if r := reports[1]; r.RequestID != resp.RequestID || r.Duration < 20*time.Millisecond || r.Err != nil || r.InitDuration != 0 {
+		t.Errorf("report of the sleep = %+v; want request %s, Duration >= 20ms, no error", r, resp.RequestID)
+	}
+	if r := reports[2]; r.RequestID == "" || r.Err == nil {
+		t.Errorf("report of the error = %+v; want its request id and the error", r)
+	}
+}

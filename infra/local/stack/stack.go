@@ -57,6 +57,14 @@ type Options struct {
 	FailEntry func(eventbridge.Entry) (code, message string)
 	// MaxConcurrency caps the instances of each function; default 4.
 	MaxConcurrency int
+	// Report receives each function's init and invocation reports (see
+	// lambda.Config.Report), for a harness that measures them.
+	Report func(function string, r lambda.Report)
+	// Intercept, if set, is given the endpoint of each emulator the functions use
+	// ("dynamodb", "sqs", "eventbridge") and returns the endpoint to give them
+	// instead, so that a harness can sit in between (to count or delay requests).
+	// The stack's own clients keep the direct endpoints.
+	Intercept func(service, endpoint string) string
 }
 
 // Stack is a running local stack.
@@ -221,6 +229,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 
 	// Functions.
 	out := opts.FunctionOutput
+	endpoint := func(service, url string) string {
+		if opts.Intercept == nil {
+			return url
+		}
+		return opts.Intercept(service, url)
+	}
 	for _, f := range tpl.Functions {
 		env, err := tpl.ResolveEnv(f, locals)
 		if err != nil {
@@ -228,9 +242,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			return st, fmt.Errorf("environment of %s: %w", f.LogicalID, err)
 		}
 		vars := []string{
-			"AWS_ENDPOINT_URL_DYNAMODB=" + st.DynamoDB,
-			"AWS_ENDPOINT_URL_SQS=" + st.SQS,
-			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + st.EventBridge,
+			"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint("dynamodb", st.DynamoDB),
+			"AWS_ENDPOINT_URL_SQS=" + endpoint("sqs", st.SQS),
+			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + endpoint("eventbridge", st.EventBridge),
 			"AWS_ACCESS_KEY_ID=local",
 			"AWS_SECRET_ACCESS_KEY=local",
 			"AWS_SESSION_TOKEN=local",
@@ -256,6 +270,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			Stdout:         prefixed(out, f.LogicalID),
 			Stderr:         prefixed(out, f.LogicalID),
 			Logger:         log,
+			Report:         reporter(opts.Report, f.LogicalID),
 		})
 		if err != nil {
 			ebLn.Close()
@@ -365,6 +380,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.serve(apiLn, api)
 	log.Info("local stack ready", "api", st.APIURL, "functions", len(st.Functions), "rules", len(rules))
 	return st, nil
+}
+
+func reporter(report func(string, lambda.Report), name string) func(lambda.Report) {
+	if report == nil {
+		return nil
+	}
+	return func(r lambda.Report) { report(name, r) }
 }
 
 func dataDesc(dir string) string {

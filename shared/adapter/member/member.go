@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/rawjson"
 )
 
 // Object is a decoded JSON object: its members in the order they were sent.
@@ -36,17 +37,50 @@ func Decode(raw []byte) (*Object, error) {
 	if err := fault.UTF8(raw); err != nil {
 		return nil, err
 	}
+	if trimmed[0] == '{' {
+		// One pass that validates and splits; what it declines takes the checks below.
+		if o, ok := fastObject(bytes.Clone(raw), ""); ok {
+			return o, nil
+		}
+	}
 	if !json.Valid(raw) {
 		return nil, fault.JSON(raw, json.Unmarshal(raw, new(any)))
 	}
 	if trimmed[0] != '{' {
 		return nil, fault.At("$", "must be a JSON object, not %s", kindOf(trimmed))
 	}
-	return decodeObject(raw, "")
+	return decodeObject(bytes.Clone(raw), "") // the members are slices of the copy
 }
 
 // decodeObject splits a valid JSON object into its members.
 func decodeObject(raw []byte, path string) (*Object, error) {
+	if o, ok := fastObject(raw, path); ok {
+		return o, nil
+	}
+	return decodeObjectSlowly(raw, path)
+}
+
+// fastObject splits a JSON object with rawjson, which validates it on the way; ok is
+// false for what it declines and for a repeated name (the slow path locates it).
+func fastObject(raw []byte, path string) (*Object, bool) {
+	members, ok := rawjson.Object(raw)
+	if !ok {
+		return nil, false
+	}
+	o := &Object{path: path, names: make([]string, 0, len(members)), fields: make(map[string]json.RawMessage, len(members))}
+	for _, m := range members {
+		name := string(m.Name)
+		if _, dup := o.fields[name]; dup {
+			return nil, false
+		}
+		o.names = append(o.names, name)
+		o.fields[name] = m.Value
+	}
+	return o, true
+}
+
+// decodeObjectSlowly is decodeObject with encoding/json, for what rawjson declines.
+func decodeObjectSlowly(raw []byte, path string) (*Object, error) {
 	o := &Object{path: path, fields: map[string]json.RawMessage{}}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil { // '{'
@@ -140,8 +174,7 @@ func (o *Object) String(name string, required bool) (string, error) {
 	if raw[0] != '"' {
 		return "", fault.At(o.join(name), "must be a string, not %s", kindOf(raw))
 	}
-	var s string
-	_ = json.Unmarshal(raw, &s) // a valid JSON string
+	s, _ := rawjson.String(raw) // a valid JSON string
 	if required && strings.TrimSpace(s) == "" {
 		return "", fault.At(o.join(name), "must not be empty")
 	}
@@ -275,15 +308,20 @@ func (o *Object) Build(set map[string]json.RawMessage, appendOrder []string, dro
 	var b bytes.Buffer
 	b.WriteByte('{')
 	n := 0
-	write := func(name string, v json.RawMessage) {
+	write := func(name string, v json.RawMessage, valid bool) {
 		if n > 0 {
 			b.WriteByte(',')
 		}
 		n++
-		k, _ := json.Marshal(name)
-		b.Write(k)
+		b.Write(rawjson.AppendString(b.AvailableBuffer(), name))
 		b.WriteByte(':')
-		_ = json.Compact(&b, v) // every value here is valid JSON
+		if valid { // a member of o, which was validated when it was decoded
+			b.Write(rawjson.AppendCompactValid(b.AvailableBuffer(), v))
+		} else if c, ok := rawjson.AppendCompact(b.AvailableBuffer(), v); ok {
+			b.Write(c)
+		} else {
+			_ = json.Compact(&b, v) // every value here is valid JSON
+		}
 	}
 	dropped := func(name string) bool {
 		for _, d := range drop {
@@ -298,14 +336,14 @@ func (o *Object) Build(set map[string]json.RawMessage, appendOrder []string, dro
 			continue
 		}
 		if v, ok := set[name]; ok {
-			write(name, v)
+			write(name, v, false)
 			continue
 		}
-		write(name, o.fields[name])
+		write(name, o.fields[name], true)
 	}
 	for _, name := range appendOrder {
 		if _, sent := o.fields[name]; !sent {
-			write(name, set[name])
+			write(name, set[name], false)
 		}
 	}
 	b.WriteByte('}')
@@ -338,6 +376,9 @@ func Digest(parts ...string) string {
 // ContentID returns an id derived from a JSON value's content: member order and
 // insignificant whitespace do not change it.
 func ContentID(raw []byte) string {
+	if canon, ok := rawjson.AppendCanonical(nil, raw); ok { // what the lines below write
+		return Digest(string(canon))
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -353,6 +394,5 @@ func ContentID(raw []byte) string {
 
 // Quote returns s as a JSON string.
 func Quote(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
+	return rawjson.AppendString(nil, s)
 }

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+
+	"github.com/eventhub/eventhub/shared/adapter"
+	"github.com/eventhub/eventhub/shared/pattern"
+	"github.com/eventhub/eventhub/shared/pattern/patterntest"
+)
+
+// seed is one producer format that make bench normalizes: a realistic event as the
+// producer sends it, and the format's adapter.
+type seed struct {
+	Format    string
+	Sample    []byte
+	Normalize func(raw []byte) ([]byte, error) // producer bytes to canonical event bytes
+}
+
+// seedSamples is each format's sample: a seed example from the adapter's own tests. A
+// format of shared/adapter without a sample here stops make bench, so that a new
+// adapter cannot go unmeasured.
+var seedSamples = map[string]string{
+	adapter.CloudEvents:  "shared/adapter/cloudevents/testdata/mse_outlier_ejection.input",
+	adapter.HuaweiConfig: "shared/adapter/huaweiconfig/testdata/seed_resource_changed.input",
+	adapter.BKMonitor:    "shared/adapter/bkmonitor/testdata/seed_cpu_usage.input",
+	adapter.Juno:         "shared/adapter/juno/testdata/seed_confgo_file_update.input",
+	adapter.IUAP:         "shared/adapter/iuap/testdata/seed_user_add_after.input",
+	adapter.Generic:      "shared/adapter/generic/testdata/alertmanager.input",
+}
+
+// seeds returns every format of the adapter registry with its sample.
+func seeds(root string) ([]seed, error) {
+	var out []seed
+	for _, format := range adapter.Formats {
+		path, ok := seedSamples[format]
+		if !ok {
+			return nil, fmt.Errorf("format %s has no sample in infra/bench/cpu.go seedSamples", format)
+		}
+		raw, err := os.ReadFile(filepath.Join(root, path))
+		if err != nil {
+			return nil, fmt.Errorf("sample of format %s: %w", format, err)
+		}
+		out = append(out, seed{Format: format, Sample: raw, Normalize: normalizer(format)})
+	}
+	return out, nil
+}
+
+// normalizer is normalize's work for one format: the adapter (as the normalize
+// function runs it) and the canonical event's bytes.
+func normalizer(format string) func([]byte) ([]byte, error) {
+	return func(raw []byte) ([]byte, error) {
+		ev, _, err := adapter.Parse(format, raw, adapter.Meta{SourceID: "src_bench"})
+		if err != nil {
+			return nil, err
+		}
+		return ev.MarshalJSON()
+	}
+}
+
+// baselineDecode is the reference of normalize_ratio: a bare encoding/json/v2 decode
+// of the same bytes into map[string]any. Go 1.26 has encoding/json/v2 only under
+// GOEXPERIMENT=jsonv2, which would also switch encoding/json (v1) to the v2
+// implementation in the code being measured; github.com/go-json-experiment/json is
+// the same implementation (it aliases encoding/json/v2 when the experiment is on).
+func baselineDecode(raw []byte) error {
+	var m map[string]any
+	return jsonv2.Unmarshal(raw, &m)
+}
+
+// cpuCase is one measured operation.
+type cpuCase struct {
+	name string
+	op   func() error
+	n    int // operations per sample, calibrated to about sampleTime
+}
+
+const sampleTime = 40 * time.Millisecond
+
+// calibrate sets c.n so that one sample takes about sampleTime of CPU.
+func (c *cpuCase) calibrate() error {
+	n := 16
+	for {
+		d, err := c.cpu(n)
+		if err != nil {
+			return err
+		}
+		if d >= sampleTime/4 || n >= 1<<24 {
+			per := float64(d) / float64(n)
+			c.n = max(1, int(float64(sampleTime)/per))
+			return nil
+		}
+		n *= 4
+	}
+}
+
+// cpu runs op n times and returns the process CPU time (user and system, all
+// threads, so the garbage collector's work counts) it took.
+func (c *cpuCase) cpu(n int) (time.Duration, error) {
+	runtime.GC()
+	start := processCPU()
+	for range n {
+		if err := c.op(); err != nil {
+			return 0, fmt.Errorf("%s: %w", c.name, err)
+		}
+	}
+	return processCPU() - start, nil
+}
+
+// sample returns the CPU nanoseconds per operation of one sample.
+func (c *cpuCase) sample() (float64, error) {
+	d, err := c.cpu(c.n)
+	if err != nil {
+		return 0, err
+	}
+	return float64(d) / float64(c.n), nil
+}
+
+// FormatFigure is the normalize figure of one seed format.
+type FormatFigure struct {
+	NsPerEvent  float64 `json:"ns_per_event"`
+	BaselineNs  float64 `json:"baseline_ns"`
+	Ratio       float64 `json:"ratio"`
+	SampleBytes int     `json:"sample_bytes"`
+}
+
+// CPUResult holds the in-process figures.
+type CPUResult struct {
+	NormalizeRatio float64                 `json:"normalize_ratio"`
+	Formats        map[string]FormatFigure `json:"formats"`
+	Baseline       string                  `json:"baseline"`
+	Match1000Ns    float64                 `json:"match_1000_ns"`
+}
+
+// measureCPU measures normalizing each seed format against the baseline decode of the
+// same bytes, and matching one event against 1,000 subscription patterns, in
+// interleaved rounds: every ratio is taken within a round, then the median is kept.
+func measureCPU(root string, rounds int, logf func(string, ...any)) (*CPUResult, error) {
+	seeds, err := seeds(root)
+	if err != nil {
+		return nil, err
+	}
+	set := pattern.NewSet()
+	for i, p := range patterntest.Realistic(1000, 1) {
+		if err := set.Add(fmt.Sprintf("sub-%05d", i), []byte(p)); err != nil {
+			return nil, err
+		}
+	}
+	event := []byte(patterntest.MSEEvent)
+	match := &cpuCase{name: "match 1000", op: func() error { _, err := set.Match(event); return err }}
+	cases := []*cpuCase{match}
+	type pair struct {
+		seed       seed
+		norm, base *cpuCase
+	}
+	var pairs []pair
+	for _, s := range seeds {
+		p := pair{
+			seed: s,
+			norm: &cpuCase{name: "normalize " + s.Format, op: func() error { _, err := s.Normalize(s.Sample); return err }},
+			base: &cpuCase{name: "baseline " + s.Format, op: func() error { return baselineDecode(s.Sample) }},
+		}
+		pairs = append(pairs, p)
+		cases = append(cases, p.norm, p.base)
+	}
+	for _, c := range cases {
+		if err := c.calibrate(); err != nil {
+			return nil, err
+		}
+	}
+	var matchNs []float64
+	norm := map[string][]float64{}
+	base := map[string][]float64{}
+	ratio := map[string][]float64{}
+	for r := range rounds {
+		ns, err := match.sample()
+		if err != nil {
+			return nil, err
+		}
+		matchNs = append(matchNs, ns)
+		for _, p := range pairs {
+			// Alternate the order so neither side always runs first.
+			first, second := p.norm, p.base
+			if r%2 == 1 {
+				first, second = second, first
+			}
+			a, err := first.sample()
+			if err != nil {
+				return nil, err
+			}
+			b, err := second.sample()
+			if err != nil {
+				return nil, err
+			}
+			if r%2 == 1 {
+				a, b = b, a
+			}
+			f := p.seed.Format
+			norm[f], base[f], ratio[f] = append(norm[f], a), append(base[f], b), append(ratio[f], a/b)
+		}
+		logf("cpu round %d/%d: match_1000 %.0f ns", r+1, rounds, ns)
+	}
+	res := &CPUResult{
+		Formats:     map[string]FormatFigure{},
+		Baseline:    "github.com/go-json-experiment/json (encoding/json/v2) Unmarshal into map[string]any",
+		Match1000Ns: median(matchNs),
+	}
+	for _, p := range pairs {
+		f := p.seed.Format
+		fig := FormatFigure{NsPerEvent: median(norm[f]), BaselineNs: median(base[f]), Ratio: median(ratio[f]), SampleBytes: len(p.seed.Sample)}
+		res.Formats[f] = fig
+		res.NormalizeRatio = max(res.NormalizeRatio, fig.Ratio)
+	}
+	return res, nil
+}
