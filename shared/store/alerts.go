@@ -168,11 +168,11 @@ func (s *Store) FoldAlert(ctx context.Context, sig Signal) (*Alert, error) {
 		if err == nil {
 			return next, nil
 		}
-		if errors.Is(err, ErrAlreadyFolded) || !errors.Is(err, errFoldRace) || try == 9 {
+		if errors.Is(err, ErrAlreadyFolded) || !errors.Is(err, errFoldRace) || try == maxFoldTries-1 {
 			return nil, err
 		}
-		// Another fold of the fingerprint won: read again after a short pause.
-		time.Sleep(time.Duration(rand.IntN(20*(try+1))) * time.Millisecond)
+		// Another fold of the fingerprint won: read again after a short, jittered pause.
+		time.Sleep(time.Duration(rand.IntN(min(20*(try+1), 250))+1) * time.Millisecond)
 	}
 }
 
@@ -230,6 +230,10 @@ func fold(latest *Alert, sig Signal, fp string, now time.Time) (next *Alert, isN
 }
 
 var errFoldRace = errors.New("alert changed concurrently")
+
+// maxFoldTries bounds the optimistic retries of one fold. A burst of events of one
+// alert contends on a single item; each try loses only to a fold that succeeded.
+const maxFoldTries = 40
 
 func (s *Store) writeFold(ctx context.Context, a *Alert, isNew bool, eventKey string) error {
 	it := alertItem{
