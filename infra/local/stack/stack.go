@@ -21,6 +21,7 @@ import (
 
 	"github.com/eventhub/eventhub/infra/local/emulators"
 	"github.com/eventhub/eventhub/infra/local/eventbridge"
+	"github.com/eventhub/eventhub/infra/local/faultproxy"
 	"github.com/eventhub/eventhub/infra/local/httpapi"
 	"github.com/eventhub/eventhub/infra/local/lambda"
 	"github.com/eventhub/eventhub/infra/local/sqsmap"
@@ -57,6 +58,28 @@ type Options struct {
 	FailEntry func(eventbridge.Entry) (code, message string)
 	// MaxConcurrency caps the instances of each function; default 4.
 	MaxConcurrency int
+	// Faults injects failures for a chaos harness (infra/chaos); the zero value
+	// injects none.
+	Faults Faults
+}
+
+// Faults are the failures a chaos harness can inject into a running stack, besides
+// Options.FailEntry (PutEvents partial failures) and lambda.Function.KillBusy
+// (processes killed mid-invocation). Fault injection lives in the local stack only,
+// never in the functions.
+type Faults struct {
+	// ThrottleDynamoDB, when set, puts a proxy between the functions and DynamoDB
+	// Local that asks it about every request, by operation ("PutItem"), and answers
+	// those it returns true for with ProvisionedThroughputExceededException. The
+	// stack's own client (Stack.DB) goes direct.
+	ThrottleDynamoDB func(op string) bool
+	// DropSQSDelete, when set, is asked about every delete the SQS event source
+	// mappings make ("DeleteMessageBatch"); true acknowledges it without deleting, so
+	// the messages are received again after the queue's visibility timeout.
+	DropSQSDelete func(op string) bool
+	// VisibilityTimeout overrides the template's visibility timeout of queues, by
+	// logical id, so that redeliveries happen within a bounded run.
+	VisibilityTimeout map[string]time.Duration
 }
 
 // Stack is a running local stack.
@@ -78,6 +101,7 @@ type Stack struct {
 
 	log     *slog.Logger
 	async   []*lambda.Async
+	fnCfg   map[string]lambda.Config // by logical id, for FunctionWith
 	servers []*http.Server
 	dynamo  *emulators.DynamoDB
 	sqsEmu  *emulators.SQS
@@ -106,7 +130,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		opts.AdminToken = auth.NewToken(auth.AdminPrefix)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	st = &Stack{AdminToken: opts.AdminToken, log: log, cancel: cancel, Functions: map[string]*lambda.Function{}}
+	st = &Stack{AdminToken: opts.AdminToken, log: log, cancel: cancel, Functions: map[string]*lambda.Function{}, fnCfg: map[string]lambda.Config{}}
 	defer func() {
 		if err != nil {
 			_ = st.Close()
@@ -147,6 +171,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.DynamoDB, st.SQS = st.dynamo.Endpoint, st.sqsEmu.Endpoint
 	st.DB = emulators.NewDynamoClient(st.DynamoDB, Region)
 	st.SQSClient = emulators.NewSQSClient(st.SQS, Region)
+	fnDynamo, mapSQS, err := st.faultProxies(opts.Faults)
+	if err != nil {
+		return st, err
+	}
 
 	// Parameters and physical names.
 	params := map[string]string{"Stage": Stage, "AllowPrivateDestinations": "true"}
@@ -179,8 +207,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	for _, q := range tpl.Queues {
 		queueNames[q.LogicalID] = "eventhub-" + Stage + "-" + q.LogicalID
 	}
+	queues, err := withVisibility(tpl.Queues, opts.Faults.VisibilityTimeout)
+	if err != nil {
+		return st, err
+	}
 	log.Info("creating queues", "queues", len(queueNames))
-	st.Queues, err = emulators.CreateQueues(ctx, st.SQSClient, tpl.Queues, queueNames)
+	st.Queues, err = emulators.CreateQueues(ctx, st.SQSClient, queues, queueNames)
 	if err != nil {
 		return st, err
 	}
@@ -228,7 +260,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			return st, fmt.Errorf("environment of %s: %w", f.LogicalID, err)
 		}
 		vars := []string{
-			"AWS_ENDPOINT_URL_DYNAMODB=" + st.DynamoDB,
+			"AWS_ENDPOINT_URL_DYNAMODB=" + fnDynamo,
 			"AWS_ENDPOINT_URL_SQS=" + st.SQS,
 			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + st.EventBridge,
 			"AWS_ACCESS_KEY_ID=local",
@@ -245,7 +277,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		for k, v := range env {
 			vars = append(vars, k+"="+v)
 		}
-		fn, err := lambda.New(lambda.Config{
+		cfg := lambda.Config{
 			Name:           f.LogicalID,
 			Binary:         binaries[f.LogicalID],
 			Env:            vars,
@@ -256,7 +288,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			Stdout:         prefixed(out, f.LogicalID),
 			Stderr:         prefixed(out, f.LogicalID),
 			Logger:         log,
-		})
+		}
+		st.fnCfg[f.LogicalID] = cfg
+		fn, err := lambda.New(cfg)
 		if err != nil {
 			ebLn.Close()
 			return st, fmt.Errorf("function %s: %w", f.LogicalID, err)
@@ -330,7 +364,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			if !ok {
 				return st, fmt.Errorf("SQS source %s.%s: %s is not a queue of the template", f.LogicalID, s.Name, arn)
 			}
-			m := sqsmap.New(st.SQSClient, st.Functions[f.LogicalID], sqsmap.Config{
+			m := sqsmap.New(mapSQS, st.Functions[f.LogicalID], sqsmap.Config{
 				QueueURL:                q.URL,
 				QueueARN:                q.ARN,
 				Region:                  Region,
@@ -365,6 +399,76 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.serve(apiLn, api)
 	log.Info("local stack ready", "api", st.APIURL, "functions", len(st.Functions), "rules", len(rules))
 	return st, nil
+}
+
+// faultProxies starts the proxies opts asks for and returns the DynamoDB endpoint the
+// functions use and the SQS client of the event source mappings.
+func (st *Stack) faultProxies(f Faults) (dynamoEndpoint string, mappings *sqs.Client, err error) {
+	dynamoEndpoint, mappings = st.DynamoDB, st.SQSClient
+	if f.ThrottleDynamoDB != nil {
+		h, err := faultproxy.DynamoDB(st.DynamoDB, f.ThrottleDynamoDB)
+		if err != nil {
+			return "", nil, err
+		}
+		if dynamoEndpoint, err = st.listen("DynamoDB fault proxy", h); err != nil {
+			return "", nil, err
+		}
+		st.log.Info("functions reach DynamoDB through a throttling proxy", "proxy", dynamoEndpoint)
+	}
+	if f.DropSQSDelete != nil {
+		h, err := faultproxy.SQS(st.SQS, f.DropSQSDelete)
+		if err != nil {
+			return "", nil, err
+		}
+		endpoint, err := st.listen("SQS fault proxy", h)
+		if err != nil {
+			return "", nil, err
+		}
+		mappings = emulators.NewSQSClient(endpoint, Region)
+		st.log.Info("event source mappings reach SQS through a proxy that drops deletes", "proxy", endpoint)
+	}
+	return dynamoEndpoint, mappings, nil
+}
+
+// listen serves h on a free loopback port and returns its URL.
+func (st *Stack) listen(what string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen for the %s: %w", what, err)
+	}
+	st.serve(ln, h)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// withVisibility returns the queues with their visibility timeouts overridden.
+func withVisibility(queues []template.Queue, override map[string]time.Duration) ([]template.Queue, error) {
+	out := append([]template.Queue(nil), queues...)
+	for id, d := range override {
+		found := false
+		for i := range out {
+			if out[i].LogicalID == id {
+				out[i].VisibilityTimeout = int(d / time.Second)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("visibility timeout override for %s: not a queue of the template", id)
+		}
+	}
+	return out, nil
+}
+
+// FunctionWith returns a new Function running the bootstrap of the template's
+// function logicalID with the environment the stack gives it, overridden by env
+// (KEY=VALUE): for example notify with ALLOW_PRIVATE_DESTINATIONS=false. It is not
+// wired to any trigger; the caller invokes it and closes it.
+func (st *Stack) FunctionWith(logicalID string, env ...string) (*lambda.Function, error) {
+	cfg, ok := st.fnCfg[logicalID]
+	if !ok {
+		return nil, fmt.Errorf("no function %s in the template", logicalID)
+	}
+	cfg.Env = append(append([]string(nil), cfg.Env...), env...)
+	return lambda.New(cfg)
 }
 
 func dataDesc(dir string) string {
