@@ -29,7 +29,7 @@ func DynamoDB(target string, throttle func(op string) bool) (http.Handler, error
 	if err != nil {
 		return nil, err
 	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy := newProxy(u)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 		if op != "" && throttle(op) {
@@ -39,6 +39,15 @@ func DynamoDB(target string, throttle func(op string) bool) (http.Handler, error
 		}
 		proxy.ServeHTTP(w, r)
 	}), nil
+}
+
+// newProxy forwards to u. A failure to reach u is answered 502 without a log line:
+// most are clients that went away (a function process killed by the harness), and
+// the others show at the client.
+func newProxy(u *url.URL) *httputil.ReverseProxy {
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
+	return p
 }
 
 // throttledBody is what DynamoDB answers when a table's throughput is exceeded.
@@ -65,7 +74,7 @@ func SQS(target string, drop func(op string) bool) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy := newProxy(u)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 		if op != "DeleteMessage" && op != "DeleteMessageBatch" || !drop(op) {
