@@ -37,7 +37,6 @@ type sender interface {
 
 type queueAPI interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
 type publisher interface {
@@ -86,7 +85,8 @@ const maxRetryAfter = 24 * time.Hour
 // maxQueueDelay is SQS's longest DelaySeconds; longer waits are chained.
 const maxQueueDelay = 15 * time.Minute
 
-// retryMessage is the body of a delivery retry queue message.
+// retryMessage is the body of a delivery retry queue message: a retry that is due, or
+// (see watch) an attempt held by another invocation, to check when its lease ends.
 type retryMessage struct {
 	Key            string    `json:"key"`
 	SubscriptionID string    `json:"subscriptionId"`
@@ -152,11 +152,14 @@ func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error 
 	var wg sync.WaitGroup
 	for i, sub := range matched {
 		wg.Go(func() {
-			// A busy first attempt belongs to a concurrent invocation of the same
-			// Event Stored; if that one dies, Lambda invokes it again.
-			if err := h.attempt(ctx, d.Hub.Key, d.Event, sub, 1); !errors.Is(err, errBusy) {
-				errs[i] = err
+			err := h.attempt(ctx, d.Hub.Key, d.Event, sub, 1)
+			if busy, ok := errors.AsType[*busyError](err); ok {
+				// Held by a concurrent invocation of the same Event Stored, or by
+				// one that died (or failed) after claiming it; Lambda's retries of
+				// that one come too soon to see its lease run out.
+				err = h.watch(ctx, d.Hub.Key, sub.ID, 1, busy.until)
 			}
+			errs[i] = err
 		})
 	}
 	wg.Wait()
@@ -176,8 +179,13 @@ func (h *handler) attemptTimeout(sub store.Subscription) time.Duration {
 	return h.timeout
 }
 
-// errBusy means another invocation holds the attempt or the one before it: try later.
-var errBusy = errors.New("delivery step is held by another invocation")
+// busyError means another invocation holds the attempt or the one before it, until
+// its lease runs out.
+type busyError struct{ until time.Time }
+
+func (e *busyError) Error() string {
+	return "delivery step is held by another invocation until " + e.until.Format(time.RFC3339)
+}
 
 // attempt makes attempt number n of delivering body to sub and schedules what follows.
 // A returned error means the outcome is not recorded and the caller must retry.
@@ -279,7 +287,7 @@ func (h *handler) fail(ctx context.Context, key string, body []byte, sub store.S
 }
 
 // whyNotClaimed tells a step that is already done (nil) from one that another
-// invocation still holds (errBusy).
+// invocation still holds (*busyError).
 func (h *handler) whyNotClaimed(ctx context.Context, key, subID string, n int) error {
 	d, err := h.store.GetDelivery(ctx, key, subID)
 	if err != nil {
@@ -289,7 +297,21 @@ func (h *handler) whyNotClaimed(ctx context.Context, key, subID string, n int) e
 	case d.Status != store.DeliveryPending, d.Attempt > n, d.Attempt == n && !d.InFlight:
 		return nil
 	}
-	return errBusy
+	return &busyError{until: time.Unix(d.LeaseUntil, 0)}
+}
+
+// watch makes sure a step held by another invocation is done even if that
+// invocation is gone: it queues the step again for when the holder's lease runs out.
+// By then the step is finished (and the message is dropped) or its claim can be
+// taken over.
+func (h *handler) watch(ctx context.Context, key, subID string, n int, leaseUntil time.Time) error {
+	due := leaseUntil.Add(time.Second).UTC()
+	if err := h.schedule(ctx, retryMessage{Key: key, SubscriptionID: subID, Attempt: n, DueAt: due}); err != nil {
+		return err
+	}
+	h.log.InfoContext(ctx, "attempt held by another invocation; checking again when its lease ends",
+		"eventKey", key, "subscriptionId", subID, "attempt", n, "dueAt", due)
+	return nil
 }
 
 func (h *handler) jittered(d time.Duration) time.Duration {
@@ -339,12 +361,7 @@ func (h *handler) retries(ctx context.Context, in events.SQSEvent) events.SQSEve
 		wg.Go(func() {
 			if err := h.retry(ctx, rec); err != nil {
 				failed[i] = true
-				level := slog.LevelError
-				if errors.Is(err, errBusy) {
-					level = slog.LevelInfo
-					h.soon(ctx, rec)
-				}
-				h.log.Log(ctx, level, "retry not done, will be received again", "messageId", rec.MessageId, "error", err)
+				h.log.ErrorContext(ctx, "retry not done, will be received again", "messageId", rec.MessageId, "error", err)
 			}
 		})
 	}
@@ -357,20 +374,9 @@ func (h *handler) retries(ctx context.Context, in events.SQSEvent) events.SQSEve
 	return resp
 }
 
-// soon makes a message whose step is busy visible again shortly instead of after the
-// queue's full visibility timeout.
-func (h *handler) soon(ctx context.Context, rec events.SQSMessage) {
-	_, err := h.queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl: &h.retryURL, ReceiptHandle: &rec.ReceiptHandle, VisibilityTimeout: 5,
-	})
-	if err != nil {
-		h.log.WarnContext(ctx, "could not shorten visibility", "messageId", rec.MessageId, "error", err)
-	}
-}
-
 func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 	var m retryMessage
-	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Key == "" || m.SubscriptionID == "" || m.Attempt < 2 {
+	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Key == "" || m.SubscriptionID == "" || m.Attempt < 1 {
 		// Left to the queue's redrive policy, which moves it to the dead-letter queue.
 		return fmt.Errorf("malformed retry message %s: %q", rec.MessageId, rec.Body)
 	}
@@ -394,7 +400,14 @@ func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 	if err != nil {
 		return err
 	}
-	return h.attempt(ctx, m.Key, ev.Event, *sub, m.Attempt)
+	err = h.attempt(ctx, m.Key, ev.Event, *sub, m.Attempt)
+	if busy, ok := errors.AsType[*busyError](err); ok {
+		// A new message for when the holder's lease ends, rather than this one
+		// received again and again: each receive counts towards the queue's
+		// maxReceiveCount, after which SQS would dead-letter a live delivery.
+		return h.watch(ctx, m.Key, m.SubscriptionID, m.Attempt, busy.until)
+	}
+	return err
 }
 
 func ptr[T any](v T) *T { return &v }
