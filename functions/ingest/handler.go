@@ -20,6 +20,11 @@ const (
 	maxBody   = 1 << 20   // one request
 	maxEvent  = 256 << 10 // one event
 	maxEvents = 100       // events in one batch
+	// maxDepth bounds the nesting of one event. Every accepted event must flow end to
+	// end: deeper documents make the bus's and the subscriptions' pattern matching
+	// fail (shared/pattern stops at 2000 levels), and no consumer should have to
+	// recurse without bound.
+	maxDepth = 64
 )
 
 type sourceLookup interface {

@@ -361,6 +361,13 @@ func sized(n int) string {
 	return head + strings.Repeat("x", n-len(head)-len(tail)) + tail
 }
 
+// nested returns an event whose data nests arrays so that the whole event is depth
+// levels deep.
+func nested(depth int) string {
+	return `{"specversion":"1.0","id":"deep","source":"/test","type":"t","data":` +
+		strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`
+}
+
 func TestIngestStatus(t *testing.T) {
 	oneMiB := `{"specversion":"1.0","id":"a","source":"/test","type":"t","data":"` + strings.Repeat("x", maxBody) + `"}`
 	bigEvent := `{"specversion":"1.0","id":"a","source":"/test","type":"t","data":"` + strings.Repeat("x", maxEvent) + `"}`
@@ -417,6 +424,10 @@ func TestIngestStatus(t *testing.T) {
 		{name: "batch of exactly 100 events", contentType: "application/cloudevents-batch+json", body: hundred, status: 202},
 		{name: "event of exactly 256 KiB", body: sized(maxEvent), status: 202},
 		{name: "event one byte over 256 KiB", body: sized(maxEvent + 1), status: 413, code: fault.TooLarge},
+		{name: "event nested as deep as allowed", body: nested(maxDepth), status: 202},
+		{name: "event nested one level too deep", body: nested(maxDepth + 1), status: 400, code: fault.Invalid, msg: "64 levels"},
+		{name: "event nested 5000 deep", body: nested(5000), status: 400, code: fault.Invalid, msg: "64 levels"},
+		{name: "brackets inside strings do not count", body: `{"specversion":"1.0","id":"a","source":"/test","type":"t","data":"` + strings.Repeat(`[{\"`, 100) + `"}`, status: 202},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

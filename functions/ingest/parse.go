@@ -59,6 +59,9 @@ func parseOne(raw json.RawMessage, prefix string) item {
 	if len(raw) > maxEvent {
 		return item{err: fault.New(fault.TooLarge, "%sevent is %d bytes; the limit is %d", prefix, len(raw), maxEvent)}
 	}
+	if depth(raw, maxDepth) > maxDepth {
+		return item{err: fault.New(fault.Invalid, "%sevent nests arrays and objects more than %d levels deep", prefix, maxDepth)}
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		if prefix == "" {
@@ -88,4 +91,37 @@ func asFault(err error) *fault.Error {
 		return e
 	}
 	return fault.New(fault.Invalid, "%s", fmt.Sprint(err))
+}
+
+// depth returns how deeply raw nests arrays and objects (the event object is level
+// 1), counting no further than limit+1. raw need not be valid JSON.
+func depth(raw []byte, limit int) int {
+	level, deepest := 0, 0
+	inString, escaped := false, false
+	for _, c := range raw {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			level++
+			if level > deepest {
+				deepest = level
+				if deepest > limit {
+					return deepest
+				}
+			}
+		case c == ']' || c == '}':
+			level--
+		}
+	}
+	return deepest
 }
