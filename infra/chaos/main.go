@@ -51,6 +51,7 @@ type config struct {
 	events      int
 	rate        float64
 	batch       int
+	backlog     int
 	producers   int
 	concurrency int
 	timeout     time.Duration
@@ -67,6 +68,7 @@ func parseFlags() config {
 	flag.IntVar(&c.events, "events", 20000, "events to send")
 	flag.Float64Var(&c.rate, "rate", 60, "events per second offered")
 	flag.IntVar(&c.batch, "batch", 20, "events per POST /events")
+	flag.IntVar(&c.backlog, "backlog", 400, "sending pauses while more events than this are in flight in the pipeline")
 	flag.IntVar(&c.producers, "producers", 4, "concurrent producer connections")
 	flag.IntVar(&c.concurrency, "concurrency", 4, "instances per function (MaxConcurrency)")
 	flag.DurationVar(&c.timeout, "timeout", 9*time.Minute+30*time.Second, "the whole run stops by then")
@@ -240,7 +242,7 @@ func run(ctx context.Context, root string, cfg config) (*report, error) {
 	progressDone := make(chan struct{})
 	go progress(progressDone, started, len(events), prod, inj, st)
 	loadStart := time.Now()
-	loadErr := offer(loadCtx, prod, events, cfg)
+	loadErr := offer(loadCtx, prod, events, cfg, st.Pending)
 	loadCancel()
 	loadTime := time.Since(loadStart)
 	incomplete := ""
@@ -326,8 +328,9 @@ func makeEvents(n int, seed uint64) []*sentEvent {
 }
 
 // offer sends the events in batches at the configured rate over cfg.producers
-// connections, each batch until it is accepted.
-func offer(ctx context.Context, p *producer, events []*sentEvent, cfg config) error {
+// connections, each batch until it is accepted, and pauses while the pipeline has
+// more than cfg.backlog events in flight: the load follows what the machine can do.
+func offer(ctx context.Context, p *producer, events []*sentEvent, cfg config, inFlight func() int) error {
 	batches := make(chan []*sentEvent)
 	var (
 		wg      sync.WaitGroup
@@ -349,6 +352,9 @@ func offer(ctx context.Context, p *producer, events []*sentEvent, cfg config) er
 	defer tick.Stop()
 loop:
 	for i := 0; i < len(events); i += cfg.batch {
+		for inFlight() > cfg.backlog && ctx.Err() == nil {
+			sleep(ctx, 50*time.Millisecond)
+		}
 		select {
 		case <-ctx.Done():
 			fail(ctx.Err())
@@ -505,7 +511,7 @@ func progress(done <-chan struct{}, started time.Time, events int, prod *produce
 		case <-tick.C:
 		}
 		counts, _ := inj.snapshot()
-		say("%4.0fs accepted %d/%d, bus pending %d, faults %s", time.Since(started).Seconds(), prod.accepted.Load(), events, st.Bridge.Pending(), formatCounts(counts))
+		say("%4.0fs accepted %d/%d, in flight %d, faults %s", time.Since(started).Seconds(), prod.accepted.Load(), events, st.Pending(), formatCounts(counts))
 	}
 }
 

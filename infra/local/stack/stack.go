@@ -545,16 +545,22 @@ func (st *Stack) serve(ln net.Listener, h http.Handler) {
 	})
 }
 
+// Pending returns the events in flight on the bus and in the functions' asynchronous
+// queues (queued, running or waiting for a retry).
+func (st *Stack) Pending() int {
+	busy := st.Bridge.Pending()
+	for _, a := range st.async {
+		busy += a.Pending()
+	}
+	return busy
+}
+
 // Idle waits until nothing is in flight on the bus or in the functions' asynchronous
 // queues for a moment, or ctx ends.
 func (st *Stack) Idle(ctx context.Context) error {
 	quiet := 0
 	for {
-		busy := st.Bridge.Pending()
-		for _, a := range st.async {
-			busy += a.Pending()
-		}
-		if busy == 0 {
+		if st.Pending() == 0 {
 			quiet++
 			if quiet >= 3 {
 				return nil
