@@ -35,6 +35,7 @@ type rates struct {
 type injector struct {
 	rates rates
 	on    atomic.Bool
+	ops   atomic.Int64 // DynamoDB requests of the functions
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -76,6 +77,7 @@ func (in *injector) snapshot() (counts, detail map[string]int) {
 // The stack's fault hooks.
 
 func (in *injector) throttle(op string) bool {
+	in.ops.Add(1)
 	return in.hit(faultDynamoThrottled, op, in.rates.Throttle)
 }
 

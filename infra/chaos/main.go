@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ type config struct {
 	rates       rates
 	out         string
 	seed        uint64
+	cpuProfile  string
 }
 
 func parseFlags() config {
@@ -80,6 +82,7 @@ func parseFlags() config {
 	flag.Float64Var(&c.rates.DropDelete, "drop-delete", 0.3, "share of the retry queue's deletes dropped (redelivery)")
 	flag.StringVar(&c.out, "out", "", "where to write the ledger (default .eventhub/chaos.json)")
 	flag.Uint64Var(&c.seed, "seed", uint64(time.Now().UnixNano()), "seed of the event mix")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the harness process (the stack's emulators included) to this file")
 	flag.Parse()
 	return c
 }
@@ -93,6 +96,17 @@ func main() {
 	}
 	if cfg.out == "" {
 		cfg.out = filepath.Join(root, ".eventhub", "chaos.json")
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "chaos:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -110,6 +124,7 @@ func main() {
 		os.Exit(2)
 	}
 	fmt.Printf("ledger written to %s\n", cfg.out)
+	pprof.StopCPUProfile()
 	if !r.Balanced {
 		os.Exit(1)
 	}
@@ -162,6 +177,7 @@ type report struct {
 	IngestStatuses map[string]int64 `json:"ingest_statuses"`
 	SubscriberReqs map[string]int   `json:"subscriber_requests"`
 	BadSignatures  int              `json:"bad_signatures"`
+	DynamoRequests int64            `json:"dynamodb_requests"`
 	Incomplete     string           `json:"incomplete,omitempty"`
 }
 
@@ -288,6 +304,7 @@ func run(ctx context.Context, root string, cfg config) (*report, error) {
 		Ledger: l, Seconds: time.Since(started).Seconds(), LoadSeconds: loadTime.Seconds(),
 		Rate: float64(l.Accepted) / loadTime.Seconds(), ProducerRetry: prod.retries.Load(),
 		IngestStatuses: prod.statusCounts(), SubscriberReqs: map[string]int{}, Incomplete: incomplete,
+		DynamoRequests: inj.ops.Load(),
 	}
 	for _, s := range subs {
 		n, bad := s.sub.stats()
@@ -513,7 +530,7 @@ func progress(done <-chan struct{}, started time.Time, events int, prod *produce
 		case <-tick.C:
 		}
 		counts, _ := inj.snapshot()
-		say("%4.0fs accepted %d/%d, in flight %d, faults %s", time.Since(started).Seconds(), prod.accepted.Load(), events, st.Pending(), formatCounts(counts))
+		say("%4.0fs accepted %d/%d, in flight %s, faults %s", time.Since(started).Seconds(), prod.accepted.Load(), events, formatCounts(st.Backlog()), formatCounts(counts))
 	}
 }
 
@@ -550,10 +567,12 @@ chaos ledger: %s (%.0fs; load %.0fs at %.0f events/s)
   retry messages DLQ  %7d
   producer retries    %7d   ingest answers %v
   subscriber requests %v
+  DynamoDB requests   %7d
 faults injected:
 `, status, r.Seconds, r.LoadSeconds, r.Rate, r.Sent, r.Accepted, r.Stored, r.DuplicatesStored, r.StoredNotAccepted,
 		r.ExpectedDeliveries, r.Delivered, r.DuplicatesDelivered, r.DeadLettered, r.Pending, r.Lost, r.LostEvents,
-		r.LostDeliveries, r.Unexpected, r.PipelineDeadLettered, r.RetriesDeadLettered, r.ProducerRetry, r.IngestStatuses, r.SubscriberReqs)
+		r.LostDeliveries, r.Unexpected, r.PipelineDeadLettered, r.RetriesDeadLettered, r.ProducerRetry, r.IngestStatuses, r.SubscriberReqs,
+		r.DynamoRequests)
 	for _, k := range faultKinds {
 		fmt.Fprintf(w, "  %-24s %7d\n", k, r.FaultsInjected[k])
 	}

@@ -101,6 +101,7 @@ type Stack struct {
 
 	log     *slog.Logger
 	async   []*lambda.Async
+	asyncOf map[string]*lambda.Async // by function logical id
 	fnCfg   map[string]lambda.Config // by logical id, for FunctionWith
 	servers []*http.Server
 	dynamo  *emulators.DynamoDB
@@ -130,7 +131,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		opts.AdminToken = auth.NewToken(auth.AdminPrefix)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	st = &Stack{AdminToken: opts.AdminToken, log: log, cancel: cancel, Functions: map[string]*lambda.Function{}, fnCfg: map[string]lambda.Config{}}
+	st = &Stack{AdminToken: opts.AdminToken, log: log, cancel: cancel, Functions: map[string]*lambda.Function{}, fnCfg: map[string]lambda.Config{}, asyncOf: map[string]*lambda.Async{}}
 	defer func() {
 		if err != nil {
 			_ = st.Close()
@@ -312,6 +313,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			OnFailure:        st.onFailure(f, locals, queueByARN),
 		})
 		st.async = append(st.async, async)
+		st.asyncOf[f.LogicalID] = async
 		for _, r := range f.Rules {
 			bus, err := r.EventBusName.Resolve(locals)
 			if err != nil {
@@ -553,6 +555,16 @@ func (st *Stack) Pending() int {
 		busy += a.Pending()
 	}
 	return busy
+}
+
+// Backlog returns the events in flight on the bus ("bus") and in each function's
+// asynchronous queue, by logical id.
+func (st *Stack) Backlog() map[string]int {
+	out := map[string]int{"bus": st.Bridge.Pending()}
+	for id, a := range st.asyncOf {
+		out[id] = a.Pending()
+	}
+	return out
 }
 
 // Idle waits until nothing is in flight on the bus or in the functions' asynchronous
