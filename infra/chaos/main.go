@@ -72,7 +72,7 @@ func parseFlags() config {
 	flag.IntVar(&c.batch, "batch", 10, "events per POST /events")
 	flag.IntVar(&c.backlog, "backlog", 400, "sending pauses while more events than this are in flight in the pipeline")
 	flag.IntVar(&c.producers, "producers", 4, "concurrent producer connections")
-	flag.IntVar(&c.concurrency, "concurrency", 6, "instances per function (MaxConcurrency)")
+	flag.IntVar(&c.concurrency, "concurrency", 12, "instances per function (MaxConcurrency): notify waits on DynamoDB and subscribers, more instances keep it up")
 	flag.DurationVar(&c.timeout, "timeout", 9*time.Minute+30*time.Second, "the whole run stops by then")
 	flag.DurationVar(&c.drain, "drain", 2*time.Minute, "time kept at the end to let retries finish and read the ledger")
 	flag.DurationVar(&c.killEvery, "kill-every", 1500*time.Millisecond, "how often a busy function process is killed")
@@ -152,7 +152,7 @@ func subscriptions() []*subscription {
 	retry := []string{"500ms", "1s", "2s", "4s"}
 	return []*subscription{
 		{name: "orders", pattern: `{"type":["chaos.order"]}`, types: []string{"chaos.order"}, retry: retry,
-			b: behaviour{Fail5xx: 0.05, Slow: 0.005}},
+			b: behaviour{Fail5xx: 0.05, Slow: 0.01}},
 		{name: "commerce", pattern: `{"type":["chaos.order","chaos.payment"]}`, types: []string{"chaos.order", "chaos.payment"}, retry: retry,
 			b: behaviour{Fail5xx: 0.02, Slow: 0.01, Outage: 2 * time.Second, Every: 15 * time.Second}},
 		{name: "people", pattern: `{"type":[{"prefix":"chaos.u"}]}`, types: []string{"chaos.user"}, retry: retry,
