@@ -100,6 +100,10 @@ func balance(b books) Ledger {
 		}
 	}
 
+	sentType := map[sourceID]string{}
+	for _, e := range b.Sent {
+		sentType[sourceID{e.Source, e.ID}] = e.Type
+	}
 	stored := map[sourceID]storedEvent{}
 	for _, s := range b.Stored {
 		k := sourceID{s.Source, s.ID}
@@ -171,9 +175,19 @@ func balance(b books) Ledger {
 			}
 		}
 	}
-	for pair := range deliveries {
+	// Events stored but never acknowledged to the producer (the run stopped while
+	// their request was in flight) may be delivered too.
+	for k, st := range stored {
+		if _, ok := accepted[k]; !ok {
+			for _, sub := range b.Expected(sentType[k]) {
+				expected[[2]string{st.Key, sub}] = true
+			}
+		}
+	}
+	for pair, d := range deliveries {
 		if !expected[pair] {
 			l.Unexpected++
+			l.problem("event %s delivered to %s, which it does not match (%s)", d.Key, d.SubscriptionID, d.Status)
 		}
 	}
 	l.PipelineDeadLettered = b.PipelineDLQ

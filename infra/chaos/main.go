@@ -79,7 +79,7 @@ func parseFlags() config {
 	flag.DurationVar(&c.visibility, "visibility", 35*time.Second, "visibility timeout of the delivery retry queue (the template's is 6 minutes; keep it above the 31 s lease of an attempt)")
 	flag.Float64Var(&c.rates.Throttle, "throttle", 0.004, "share of the functions' DynamoDB requests throttled")
 	flag.Float64Var(&c.rates.FailEntry, "fail-entry", 0.005, "share of PutEvents entries failed")
-	flag.Float64Var(&c.rates.DropDelete, "drop-delete", 0.3, "share of the retry queue's deletes dropped (redelivery)")
+	flag.Float64Var(&c.rates.DropDelete, "drop-delete", 0.05, "share of the retry queue's messages whose delete is dropped (redelivery)")
 	flag.StringVar(&c.out, "out", "", "where to write the ledger (default .eventhub/chaos.json)")
 	flag.Uint64Var(&c.seed, "seed", uint64(time.Now().UnixNano()), "seed of the event mix")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the harness process (the stack's emulators included) to this file")

@@ -7,6 +7,7 @@ package faultproxy
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"net/http"
@@ -66,9 +67,9 @@ func writeThrottled(w http.ResponseWriter) {
 }
 
 // SQS returns a proxy to the SQS endpoint target (AWS JSON protocol). drop is asked
-// about every DeleteMessage and DeleteMessageBatch; when it answers true the proxy
-// answers success without deleting anything, so the messages are received again once
-// their visibility timeout ends: SQS's at-least-once delivery, on demand.
+// about every message a DeleteMessage or DeleteMessageBatch deletes; the messages it
+// answers true for are reported deleted without being deleted, so they are received
+// again once their visibility timeout ends: SQS's at-least-once delivery, on demand.
 func SQS(target string, drop func(op string) bool) (http.Handler, error) {
 	u, err := url.Parse(target)
 	if err != nil {
@@ -77,7 +78,7 @@ func SQS(target string, drop func(op string) bool) (http.Handler, error) {
 	proxy := newProxy(u)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-		if op != "DeleteMessage" && op != "DeleteMessageBatch" || !drop(op) {
+		if op != "DeleteMessage" && op != "DeleteMessageBatch" {
 			proxy.ServeHTTP(w, r)
 			return
 		}
@@ -87,37 +88,102 @@ func SQS(target string, drop func(op string) bool) (http.Handler, error) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		answer := []byte("{}")
-		if op == "DeleteMessageBatch" {
-			if answer, err = fakeBatchSuccess(body); err != nil {
-				// Not a request this proxy understands: let SQS answer it.
+		if op == "DeleteMessage" {
+			if !drop(op) {
 				proxy.ServeHTTP(w, r)
 				return
 			}
+			writeJSON(w, http.StatusOK, []byte("{}"))
+			return
 		}
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
-		_, _ = w.Write(answer)
+		var in map[string]json.RawMessage
+		var entries []struct{ Id string }
+		if json.Unmarshal(body, &in) != nil || json.Unmarshal(in["Entries"], &entries) != nil {
+			proxy.ServeHTTP(w, r) // not a request this proxy understands: SQS answers it
+			return
+		}
+		var kept []json.RawMessage
+		var raw []json.RawMessage
+		_ = json.Unmarshal(in["Entries"], &raw)
+		var dropped []string
+		for i, e := range entries {
+			if drop(op) {
+				dropped = append(dropped, e.Id)
+			} else {
+				kept = append(kept, raw[i])
+			}
+		}
+		if len(dropped) == 0 {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		out := batchResult{Successful: []batchSuccess{}, Failed: []json.RawMessage{}}
+		if len(kept) > 0 {
+			in["Entries"], _ = json.Marshal(kept)
+			if out, err = forward(r, u, in); err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+		}
+		for _, id := range dropped {
+			out.Successful = append(out.Successful, batchSuccess{Id: id})
+		}
+		answer, _ := json.Marshal(out)
+		writeJSON(w, http.StatusOK, answer)
 	}), nil
 }
 
-// fakeBatchSuccess answers a DeleteMessageBatch request as if every entry succeeded.
-func fakeBatchSuccess(req []byte) ([]byte, error) {
-	var in struct {
-		Entries []struct{ Id string }
+type batchSuccess struct {
+	Id string
+}
+
+// batchResult is a DeleteMessageBatch answer; failures pass through untouched.
+type batchResult struct {
+	Successful []batchSuccess
+	Failed     []json.RawMessage
+}
+
+// forward sends the DeleteMessageBatch request in (with fewer entries than r had) to
+// u with r's headers and returns SQS's answer.
+func forward(r *http.Request, u *url.URL, in map[string]json.RawMessage) (batchResult, error) {
+	var out batchResult
+	body, err := json.Marshal(in)
+	if err != nil {
+		return out, err
 	}
-	if err := json.Unmarshal(req, &in); err != nil {
-		return nil, err
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, u.JoinPath(r.URL.Path).String(), bytes.NewReader(body))
+	if err != nil {
+		return out, err
 	}
-	type ok struct {
-		Id string
+	req.Header = r.Header.Clone()
+	req.Header.Del("Content-Length")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return out, err
 	}
-	out := struct {
-		Successful []ok
-		Failed     []struct{}
-	}{Successful: make([]ok, len(in.Entries)), Failed: []struct{}{}}
-	for i, e := range in.Entries {
-		out.Successful[i] = ok{e.Id}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return out, err
 	}
-	return json.Marshal(out)
+	if resp.StatusCode != http.StatusOK {
+		return out, fmt.Errorf("SQS answered %d: %s", resp.StatusCode, raw)
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return out, err
+	}
+	if out.Successful == nil {
+		out.Successful = []batchSuccess{}
+	}
+	if out.Failed == nil {
+		out.Failed = []json.RawMessage{}
+	}
+	return out, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }

@@ -2,10 +2,14 @@ package faultproxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,46 +91,97 @@ func TestDynamoDBThrottle(t *testing.T) {
 	}
 }
 
+// sqsUpstream answers DeleteMessageBatch with every entry deleted and records the
+// entries it got; other operations get {}.
+func sqsUpstream(t *testing.T) (*httptest.Server, *[]string) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Entries []struct{ Id string } }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		out := struct{ Successful, Failed []map[string]string }{Successful: []map[string]string{}, Failed: []map[string]string{}}
+		mu.Lock()
+		got = append(got, r.Header.Get("X-Amz-Target"))
+		for _, e := range in.Entries {
+			got = append(got, e.Id)
+			out.Successful = append(out.Successful, map[string]string{"Id": e.Id})
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &got
+}
+
 func TestSQSDropDelete(t *testing.T) {
-	up, forwarded := upstream(t)
-	drop := true
+	up, forwarded := sqsUpstream(t)
+	var drops []bool // answers of drop, in turn; then false
 	var asked []string
-	h, err := SQS(up.URL, func(op string) bool { asked = append(asked, op); return drop })
+	h, err := SQS(up.URL, func(op string) bool {
+		asked = append(asked, op)
+		if len(drops) == 0 {
+			return false
+		}
+		d := drops[0]
+		drops = drops[1:]
+		return d
+	})
 	client := sqs.New(sqs.Options{Region: "us-east-1", Credentials: creds, BaseEndpoint: aws.String(serve(t, h, err))})
 	ctx := context.Background()
 	q := aws.String("http://sqs.local/000000000000/q")
+	batch := func() *sqs.DeleteMessageBatchOutput {
+		t.Helper()
+		out, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: q, Entries: []stypes.DeleteMessageBatchRequestEntry{
+			{Id: aws.String("0"), ReceiptHandle: aws.String("rh0")}, {Id: aws.String("1"), ReceiptHandle: aws.String("rh1")}, {Id: aws.String("2"), ReceiptHandle: aws.String("rh2")},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	ids := func(out *sqs.DeleteMessageBatchOutput) string {
+		var s []string
+		for _, e := range out.Successful {
+			s = append(s, *e.Id)
+		}
+		sort.Strings(s)
+		return strings.Join(s, ",")
+	}
 
-	out, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: q, Entries: []stypes.DeleteMessageBatchRequestEntry{
-		{Id: aws.String("0"), ReceiptHandle: aws.String("rh0")}, {Id: aws.String("1"), ReceiptHandle: aws.String("rh1")},
-	}})
-	if err != nil || len(out.Successful) != 2 || len(out.Failed) != 0 || *out.Successful[1].Id != "1" {
-		t.Fatalf("DeleteMessageBatch through a dropping proxy = %+v, %v; want both entries reported deleted", out, err)
+	// Every entry dropped: nothing reaches SQS, all are reported deleted.
+	drops = []bool{true, true, true}
+	if out := batch(); ids(out) != "0,1,2" || len(out.Failed) != 0 {
+		t.Errorf("all dropped: Successful %s, Failed %v; want 0,1,2 and none", ids(out), out.Failed)
 	}
-	if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: aws.String("rh")}); err != nil {
-		t.Fatalf("DeleteMessage through a dropping proxy = %v; want success", err)
+	if len(*forwarded) != 0 {
+		t.Errorf("all dropped: SQS got %v; want nothing", *forwarded)
 	}
-	if forwarded.Load() != 0 {
-		t.Errorf("forwarded %d requests; want the deletes dropped", forwarded.Load())
+	// One dropped: SQS deletes the others, the answer reports all three.
+	drops = []bool{false, true, false}
+	if out := batch(); ids(out) != "0,1,2" {
+		t.Errorf("one dropped: Successful %s; want 0,1,2", ids(out))
 	}
-
-	// Other operations are never asked about, and deletes pass when drop says so.
-	drop = false
+	if got := strings.Join(*forwarded, " "); got != "AmazonSQS.DeleteMessageBatch 0 2" {
+		t.Errorf("one dropped: SQS got %q; want entries 0 and 2", got)
+	}
+	// DeleteMessage dropped, then passed.
+	*forwarded = nil
+	drops = []bool{true}
+	for range 2 {
+		if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: aws.String("rh")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(*forwarded, " "); got != "AmazonSQS.DeleteMessage" {
+		t.Errorf("SQS got %q; want the second DeleteMessage only", got)
+	}
+	// Other operations pass without being asked about.
+	n := len(asked)
 	if _, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("q")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: aws.String("rh")}); err != nil {
-		t.Fatal(err)
-	}
-	if forwarded.Load() != 2 {
-		t.Errorf("forwarded %d requests; want 2", forwarded.Load())
-	}
-	want := []string{"DeleteMessageBatch", "DeleteMessage", "DeleteMessage"}
-	if len(asked) != len(want) {
-		t.Fatalf("asked about %v; want %v", asked, want)
-	}
-	for i := range want {
-		if asked[i] != want[i] {
-			t.Errorf("asked about %v; want %v", asked, want)
-		}
+	if len(asked) != n {
+		t.Errorf("asked about GetQueueUrl; want only deletes")
 	}
 }

@@ -73,9 +73,9 @@ type Faults struct {
 	// those it returns true for with ProvisionedThroughputExceededException. The
 	// stack's own client (Stack.DB) goes direct.
 	ThrottleDynamoDB func(op string) bool
-	// DropSQSDelete, when set, is asked about every delete the SQS event source
-	// mappings make ("DeleteMessageBatch"); true acknowledges it without deleting, so
-	// the messages are received again after the queue's visibility timeout.
+	// DropSQSDelete, when set, is asked about every message the SQS event source
+	// mappings delete ("DeleteMessageBatch"); true reports it deleted without
+	// deleting it, so it is received again after the queue's visibility timeout.
 	DropSQSDelete func(op string) bool
 	// VisibilityTimeout overrides the template's visibility timeout of queues, by
 	// logical id, so that redeliveries happen within a bounded run.
