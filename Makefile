@@ -1,17 +1,21 @@
 # eventhub — `make run` starts the whole stack locally; `make test` runs every test.
 SHELL := /bin/bash
-FUNCTIONS := ingest normalize persist notify api
+FUNCTIONS := ingest normalize persist notify api replay
 GO ?= go
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 ARM64_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 BUILD_DIR := bin/arm64
 
-.PHONY: run test deps build verify deploy clean invoke vet chaos
+.PHONY: run test deps build verify deploy clean invoke vet cli chaos
 
 ## run: start the local stack (API on 127.0.0.1:3000; ARGS="-addr 127.0.0.1:3001" to change)
 run: deps
 	@$(GO) build -o .eventhub/eventhub-local ./infra/local
 	@.eventhub/eventhub-local run $(ARGS)
+
+## cli: the operators' command line, in bin/eventhub (see README, "The eventhub CLI")
+cli:
+	$(GO) build -o bin/eventhub ./infra/cli
 
 ## test: unit, integration and end-to-end tests against the local emulators
 test: deps
@@ -72,5 +76,5 @@ clean:
 	rm -rf .eventhub/data .eventhub/local.env .eventhub/bin bin .aws-sam
 
 # Targets `sam build` calls for each function (Metadata: BuildMethod: makefile).
-build-IngestFunction build-NormalizeFunction build-PersistFunction build-NotifyFunction build-ApiFunction:
+build-IngestFunction build-NormalizeFunction build-PersistFunction build-NotifyFunction build-ApiFunction build-ReplayFunction:
 	$(ARM64_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo $(@:build-%Function=%) | tr A-Z a-z)

@@ -5,6 +5,9 @@ package tests
 //   - every route of template.yaml refuses a missing token, a wrong one, the token of
 //     the other kind and the stored hash presented as a token (TestEveryRouteNeedsItsToken)
 //   - a disabled source is refused at once (TestDisabledSourceIsRefused)
+//   - iuap requests whose signed timestamp is more than 5 minutes off, or whose
+//     signature is replayed with another timestamp or other fields, are refused; the
+//     same request resent within the window is stored once (TestIUAPReplayedSignature)
 //   - tokens are stored only as hashes (TestTokensStoredOnlyAsHashes); comparisons are
 //     constant-time (auth.MatchHash, shared/auth) and producer tokens are looked up by
 //     hash, so a lookup's timing says nothing about the token
@@ -25,6 +28,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +41,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/eventhub/eventhub/shared/adapter/iuap"
 	"github.com/eventhub/eventhub/shared/auth"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
@@ -145,22 +151,80 @@ func TestEveryRouteNeedsItsToken(t *testing.T) {
 func TestDisabledSourceIsRefused(t *testing.T) {
 	needStack(t)
 	id, token := newSource(t, "sec-disabled")
-	// There is no API to disable a source yet: flip it in the table, before the
-	// token's first use so that no warm ingest has it cached.
-	_, err := local.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(local.Table),
-		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "SRCS"}, "sk": &types.AttributeValueMemberS{Value: id}},
-		UpdateExpression:          aws.String("SET enabled = :f"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}},
-	})
-	if err != nil {
-		t.Fatalf("disable source %s: %v", id, err)
+	// Disabled before the token's first use, so that no warm ingest has it cached
+	// (a cached source is refused within 30 s).
+	if status := call(t, http.MethodPatch, "/sources/"+id, local.AdminToken, `{"enabled":false}`, nil); status != http.StatusOK {
+		t.Fatalf("PATCH /sources/%s = %d", id, status)
 	}
 	_, body := cloudEvent("sec.disabled")
 	if status, raw := send(t, http.MethodPost, "/events", token, "application/cloudevents+json", []byte(body)); status != http.StatusForbidden {
 		t.Errorf("POST /events from a disabled source = %d %s; want 403", status, raw)
 	}
+}
+
+func TestIUAPReplayedSignature(t *testing.T) {
+	needStack(t)
+	appID := fmt.Sprintf("sec%d", time.Now().UnixNano()%1e9)
+	var src struct{ ID, Token, SigningKey string }
+	body := fmt.Sprintf(`{"name":"sec-iuap","format":"iuap","appId":%q,"signing":true}`, appID)
+	if status := call(t, http.MethodPost, "/sources", local.AdminToken, body, &src); status != http.StatusCreated || src.SigningKey == "" {
+		t.Fatalf("POST /sources (iuap) = %d, signing key %q", status, src.SigningKey)
+	}
+	rememberSecret(src.Token, src.SigningKey)
+	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode": {"t1"}, "userObject": {fmt.Sprintf(`{"userId":"u-%d"}`, time.Now().UnixNano())}}
+	fields := map[string]string{}
+	for k, v := range form {
+		fields[k] = v[0]
+	}
+	ms := func(d time.Duration) string { return strconv.FormatInt(time.Now().Add(d).UnixMilli(), 10) }
+	sendIUAP := func(ts, sign string, form url.Values) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, local.APIURL+"/event/eventmanager/sendEventMsg.do?appId="+appID+"&ts="+ts, strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("sign", sign)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct{ Data struct{ ID string } }
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out.Data.ID
+	}
+
+	ts := ms(0)
+	sign := iuap.Sign(src.SigningKey, appID, ts, fields)
+	status, id := sendIUAP(ts, sign, form)
+	if status != http.StatusOK || id == "" {
+		t.Fatalf("signed iuap request = %d; want 200 with an id", status)
+	}
+	// The same request again (a retry, or a replay within the window): stored once.
+	if status, again := sendIUAP(ts, sign, form); status != http.StatusOK || again != id {
+		t.Errorf("the same request again = %d %s; want 200 and the same id %s", status, again, id)
+	}
+	tampered := url.Values{"sourceID": {"USER"}, "eventType": {"DELETE_AFTER"}, "tenantCode": {"t1"}, "userObject": form["userObject"]}
+	stale, future := ms(-6*time.Minute), ms(6*time.Minute)
+	for name, tc := range map[string]struct {
+		ts, sign string
+		form     url.Values
+	}{
+		"signature replayed with a new timestamp": {ms(0), sign, form},
+		"signature replayed for other fields":     {ts, sign, tampered},
+		"signed 6 minutes ago":                    {stale, iuap.Sign(src.SigningKey, appID, stale, fields), form},
+		"signed 6 minutes ahead":                  {future, iuap.Sign(src.SigningKey, appID, future, fields), form},
+		"signed with another key":                 {ts, iuap.Sign("ehk_"+strings.Repeat("0", 43), appID, ts, fields), form},
+	} {
+		if status, _ := sendIUAP(tc.ts, tc.sign, tc.form); status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d; want 401", name, status)
+		}
+	}
+	ev := waitStored(t, id)
+	eventually(t, 10*time.Second, "the resent request counted", func() bool {
+		_, ev = getEvent(t, id)
+		return ev.Duplicates == 1
+	})
 }
 
 // Producer tokens live in the table only as SHA-256 hashes: reading the whole table

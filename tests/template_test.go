@@ -17,8 +17,8 @@ func TestTemplateInvariants(t *testing.T) {
 	for _, q := range tpl.Queues {
 		queues[q.LogicalID] = q
 	}
-	if len(tpl.Functions) != 5 {
-		t.Errorf("functions = %d; want 5", len(tpl.Functions))
+	if len(tpl.Functions) != 6 {
+		t.Errorf("functions = %d; want 6", len(tpl.Functions))
 	}
 	for _, f := range tpl.Functions {
 		t.Run(f.LogicalID, func(t *testing.T) {

@@ -26,16 +26,19 @@ type adminStore interface {
 	GetSubscription(ctx context.Context, id string) (*store.Subscription, error)
 	ListSubscriptions(ctx context.Context) ([]store.Subscription, error)
 	DeleteSubscription(ctx context.Context, id string) error
-	CreateSource(ctx context.Context, src store.Source) error
-	ListSources(ctx context.Context) ([]store.Source, error)
+	subscriptionStore // subscriptions.go
+	sourceStore       // sources.go
+	typeStore         // types.go
 }
 
 type handler struct {
 	store     adminStore
+	ev        eventDeps // events, quarantine, replays and alerts (events.go)
 	adminHash string
 	now       func() time.Time
 	log       *slog.Logger
 	newID     func(prefix string) string
+	queues    deliveryQueues // deliveries.go
 }
 
 type route func(ctx context.Context, req *apigw.Request) (apigw.Response, error)
@@ -43,7 +46,7 @@ type route func(ctx context.Context, req *apigw.Request) (apigw.Response, error)
 // routes maps API Gateway route keys to handlers; each area of the API adds its own.
 func (h *handler) routes() map[string]route {
 	all := map[string]route{}
-	for _, group := range []map[string]route{h.eventRoutes(), h.subscriptionRoutes(), h.sourceRoutes()} {
+	for _, group := range []map[string]route{h.eventRoutes(), h.subscriptionRoutes(), h.sourceRoutes(), h.typeRoutes()} {
 		for k, r := range group {
 			all[k] = r
 		}

@@ -27,7 +27,9 @@ type memStore struct {
 	histories map[string]*store.History
 	subs      map[string]store.Subscription
 	sources   []store.Source
+	types     map[string]store.EventType
 	err       error
+	dlv       memDeliveries // subscriptions_test.go
 }
 
 func newMemStore() *memStore {

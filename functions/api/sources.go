@@ -2,33 +2,79 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"math/big"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/eventhub/eventhub/shared/adapter"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
-// formats are the producer formats a source may declare.
-var formats = map[string]bool{"auto": true, "cloudevents": true}
-
-type sourceInput struct {
-	Name   string `json:"name"`
-	Format string `json:"format"`
+// sourceStore is what the sources routes need of the store.
+type sourceStore interface {
+	CreateSource(ctx context.Context, src store.Source) error
+	ListSources(ctx context.Context) ([]store.Source, error)
+	GetSource(ctx context.Context, id string) (*store.Source, error)
+	UpdateSource(ctx context.Context, src store.Source) error
+	RotateToken(ctx context.Context, id, newHash string, graceUntil time.Time) (*store.Source, error)
 }
 
-// sourceView is a source as the API shows it; the token only on creation.
+// Rotation grace periods.
+const (
+	defaultSourceGrace = 24 * time.Hour
+	maxSourceGrace     = 30 * 24 * time.Hour
+)
+
+var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
+
+type sourceInput struct {
+	Name       string   `json:"name"`
+	Format     string   `json:"format"`
+	DataID     int64    `json:"dataId"`
+	AppID      string   `json:"appId"`
+	DedupeKeys []string `json:"dedupeKeys"`
+	Signing    bool     `json:"signing"`
+}
+
+type sourcePatch struct {
+	Name       *string   `json:"name"`
+	Enabled    *bool     `json:"enabled"`
+	DedupeKeys *[]string `json:"dedupeKeys"`
+}
+
+type sourceRotation struct {
+	Credential string `json:"credential"` // "token" (default) or "signingKey"
+	Grace      string `json:"grace"`      // how long the old one keeps working
+}
+
+// sourceView is a source as the API shows it; the token and the signing key only when
+// they are made.
 type sourceView struct {
 	store.Source
-	Token string `json:"token,omitempty"`
+	Signing    bool   `json:"signing"`
+	Token      string `json:"token,omitempty"`
+	SigningKey string `json:"signingKey,omitempty"`
+}
+
+func viewSource(s store.Source) sourceView {
+	return sourceView{Source: s, Signing: s.SigningKey != ""}
 }
 
 func (h *handler) sourceRoutes() map[string]route {
 	return map[string]route{
-		"POST /sources": h.createSource,
-		"GET /sources":  h.listSources,
+		"POST /sources":             h.createSource,
+		"GET /sources":              h.listSources,
+		"GET /sources/{id}":         h.getSource,
+		"PATCH /sources/{id}":       h.patchSource,
+		"POST /sources/{id}/rotate": h.rotateSource,
 	}
 }
 
@@ -43,26 +89,60 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	}
 	format := in.Format
 	if format == "" {
-		format = "auto"
+		format = adapter.Auto
 	}
-	if !formats[format] {
-		return apigw.Response{}, fault.At("format", "unknown format %q", in.Format)
+	if !adapter.Known(format) {
+		return apigw.Response{}, fault.At("format", "unknown format %q: want auto, %s", in.Format, strings.Join(adapter.Formats, ", "))
+	}
+	if err := checkDedupeKeys(in.DedupeKeys); err != nil {
+		return apigw.Response{}, err
+	}
+	src := store.Source{
+		ID:         h.id("src_"),
+		Name:       name,
+		Format:     format,
+		Enabled:    true,
+		DataID:     in.DataID,
+		DedupeKeys: in.DedupeKeys,
+		CreatedAt:  h.now().UTC(),
+	}
+	switch {
+	case in.DataID < 0:
+		return apigw.Response{}, fault.At("dataId", "must be a positive integer")
+	case in.DataID == 0 && format == adapter.BKMonitor:
+		src.DataID = newDataID()
+	}
+	if in.AppID != "" || format == adapter.IUAP {
+		src.AppID = in.AppID
+		if src.AppID == "" {
+			src.AppID = src.ID
+		}
+		if !appIDPattern.MatchString(src.AppID) {
+			return apigw.Response{}, fault.At("appId", "must be 1 to 64 letters, digits, '_', '.' or '-'")
+		}
+	}
+	if in.Signing || format == adapter.IUAP {
+		src.SigningKey = newSigningKey()
 	}
 	token := auth.NewToken(auth.ProducerPrefix)
-	src := store.Source{
-		ID:        h.id("src_"),
-		Name:      name,
-		Format:    format,
-		Enabled:   true,
-		TokenHash: auth.Hash(token),
-		CreatedAt: h.now().UTC(),
-	}
+	src.TokenHash = auth.Hash(token)
 	if err := h.store.CreateSource(ctx, src); err != nil {
 		return apigw.Response{}, err
 	}
-	resp := apigw.JSON(http.StatusCreated, sourceView{Source: src, Token: token})
+	v := viewSource(src)
+	v.Token, v.SigningKey = token, src.SigningKey
+	resp := apigw.JSON(http.StatusCreated, v)
 	resp.Headers["location"] = "/sources/" + src.ID
 	return resp, nil
+}
+
+func checkDedupeKeys(keys []string) error {
+	for i, k := range keys {
+		if strings.TrimSpace(k) == "" {
+			return fault.At("dedupeKeys["+itoa(i)+"]", "must not be empty")
+		}
+	}
+	return nil
 }
 
 func (h *handler) listSources(ctx context.Context, _ *apigw.Request) (apigw.Response, error) {
@@ -70,5 +150,115 @@ func (h *handler) listSources(ctx context.Context, _ *apigw.Request) (apigw.Resp
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	return apigw.JSON(http.StatusOK, map[string]any{"sources": srcs}), nil
+	views := make([]sourceView, len(srcs))
+	for i, s := range srcs {
+		views[i] = viewSource(s)
+	}
+	return apigw.JSON(http.StatusOK, map[string]any{"sources": views}), nil
 }
+
+func (h *handler) getSource(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	src, err := h.store.GetSource(ctx, req.PathParameters["id"])
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.JSON(http.StatusOK, viewSource(*src)), nil
+}
+
+// patchSource renames a source, disables or enables it, or sets its dedupe keys. A
+// disabled source's requests are refused with 403 within the ingest cache's 30 s.
+func (h *handler) patchSource(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	var in sourcePatch
+	if err := decode(req, &in); err != nil {
+		return apigw.Response{}, err
+	}
+	src, err := h.store.GetSource(ctx, req.PathParameters["id"])
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if in.Name != nil {
+		if strings.TrimSpace(*in.Name) == "" {
+			return apigw.Response{}, fault.At("name", "must not be empty")
+		}
+		src.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Enabled != nil {
+		src.Enabled = *in.Enabled
+	}
+	if in.DedupeKeys != nil {
+		if err := checkDedupeKeys(*in.DedupeKeys); err != nil {
+			return apigw.Response{}, err
+		}
+		src.DedupeKeys = *in.DedupeKeys
+	}
+	if err := h.store.UpdateSource(ctx, *src); err != nil {
+		return apigw.Response{}, err
+	}
+	src.UpdatedAt = h.now().UTC()
+	return apigw.JSON(http.StatusOK, viewSource(*src)), nil
+}
+
+// rotateSource replaces the token or the signing key; the old one keeps working for
+// the grace period so that producers can switch without losing events.
+func (h *handler) rotateSource(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	var in sourceRotation
+	if body, _ := apigw.Body(req); len(strings.TrimSpace(string(body))) > 0 {
+		if err := decode(req, &in); err != nil {
+			return apigw.Response{}, err
+		}
+	}
+	grace := defaultSourceGrace
+	if in.Grace != "" {
+		d, err := time.ParseDuration(in.Grace)
+		if err != nil || d < 0 || d > maxSourceGrace {
+			return apigw.Response{}, fault.At("grace", "must be a duration from 0s to 720h, such as \"24h\"")
+		}
+		grace = d
+	}
+	now := h.now().UTC()
+	id := req.PathParameters["id"]
+	switch in.Credential {
+	case "", "token":
+		token := auth.NewToken(auth.ProducerPrefix)
+		src, err := h.store.RotateToken(ctx, id, auth.Hash(token), now.Add(grace))
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		v := viewSource(*src)
+		v.Token = token
+		return apigw.JSON(http.StatusOK, v), nil
+	case "signingKey":
+		src, err := h.store.GetSource(ctx, id)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		if grace > 0 && src.SigningKey != "" {
+			src.PrevSigningKey, src.PrevSigningKeyUntil = src.SigningKey, now.Add(grace)
+		} else {
+			src.PrevSigningKey, src.PrevSigningKeyUntil = "", time.Time{}
+		}
+		src.SigningKey = newSigningKey()
+		if err := h.store.UpdateSource(ctx, *src); err != nil {
+			return apigw.Response{}, err
+		}
+		v := viewSource(*src)
+		v.SigningKey = src.SigningKey
+		return apigw.JSON(http.StatusOK, v), nil
+	}
+	return apigw.Response{}, fault.At("credential", "must be \"token\" or \"signingKey\"")
+}
+
+// newSigningKey returns a random 256-bit key for HMAC signatures.
+func newSigningKey() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return "ehk_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// newDataID returns a BlueKing-style data id for a source that did not choose one.
+func newDataID() int64 {
+	n, _ := rand.Int(rand.Reader, big.NewInt(8_000_000))
+	return 1_000_000 + n.Int64()
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

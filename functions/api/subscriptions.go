@@ -17,7 +17,16 @@ import (
 	"github.com/eventhub/eventhub/shared/webhook"
 )
 
-// subscriptionInput is the body of POST /subscriptions.
+// subscriptionStore is what the subscription and delivery routes need besides the
+// create, read and delete calls of adminStore.
+type subscriptionStore interface {
+	UpdateSubscription(ctx context.Context, sub store.Subscription, prev time.Time) error
+	GetDelivery(ctx context.Context, key, subID string) (*store.Delivery, error)
+	ListDeliveries(ctx context.Context, q store.DeliveryQuery) (*store.DeliveryPage, error)
+}
+
+// subscriptionInput is the body of POST /subscriptions, and of PATCH
+// /subscriptions/{id} over the subscription's current values.
 type subscriptionInput struct {
 	Name    string            `json:"name"`
 	URL     string            `json:"url"`
@@ -58,8 +67,16 @@ func (in *subscriptionInput) validate() (*store.Subscription, error) {
 		return nil, fault.At("name", "required")
 	}
 	u, err := url.Parse(in.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, fault.At("url", "must be an absolute http or https URL")
+	}
+	if u.Fragment != "" {
+		return nil, fault.At("url", "must not have a fragment")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fault.At("url", "port %s is not between 1 and 65535", p)
+		}
 	}
 	if u.User != nil {
 		return nil, fault.At("url", "must not carry credentials; use headers")
@@ -76,10 +93,18 @@ func (in *subscriptionInput) validate() (*store.Subscription, error) {
 	_ = json.Compact(&compact, p) // Compile accepted it, so it is valid JSON
 	sub.Pattern = compact.String()
 	switch in.Mode {
-	case "", "cloudevents":
-		sub.Mode = "cloudevents"
+	case "", store.ModeCloudEvents:
+		sub.Mode = store.ModeCloudEvents
+	case store.ModeIUAP:
 	default:
-		return nil, fault.At("mode", "unknown mode %q: use \"cloudevents\"", in.Mode)
+		return nil, fault.At("mode", "unknown mode %q: use \"cloudevents\" or \"iuap\"", in.Mode)
+	}
+	sub.Group = strings.TrimSpace(in.Group)
+	if len(sub.Group) > 64 {
+		return nil, fault.At("group", "at most 64 characters")
+	}
+	if in.Order < 0 || in.Order > 1_000_000 {
+		return nil, fault.At("order", "must be between 0 and 1000000")
 	}
 	if in.Enabled != nil {
 		sub.Enabled = *in.Enabled
@@ -139,10 +164,18 @@ func validHeaderName(s string) bool {
 
 func (h *handler) subscriptionRoutes() map[string]route {
 	return map[string]route{
-		"POST /subscriptions":        h.createSubscription,
-		"GET /subscriptions":         h.listSubscriptions,
-		"GET /subscriptions/{id}":    h.getSubscription,
-		"DELETE /subscriptions/{id}": h.deleteSubscription,
+		"POST /subscriptions":                             h.createSubscription,
+		"GET /subscriptions":                              h.listSubscriptions,
+		"GET /subscriptions/{id}":                         h.getSubscription,
+		"PATCH /subscriptions/{id}":                       h.updateSubscription,
+		"DELETE /subscriptions/{id}":                      h.deleteSubscription,
+		"POST /subscriptions/{id}/enable":                 h.enableSubscription,
+		"POST /subscriptions/{id}/disable":                h.disableSubscription,
+		"POST /subscriptions/{id}/rotate-secret":          h.rotateSecret,
+		"GET /subscriptions/{id}/deliveries":              h.listDeliveries,
+		"POST /subscriptions/{id}/deliveries/{key}/retry": h.retryDelivery,
+		"POST /subscriptions/{id}/recover":                h.recoverDeliveries,
+		"POST /deliveries/redrive":                        h.redriveDeadLetters,
 	}
 }
 
@@ -195,3 +228,149 @@ func (h *handler) deleteSubscription(ctx context.Context, req *apigw.Request) (a
 	}
 	return noContent(), nil
 }
+
+// input returns the subscription as the input that would create it, for PATCH.
+func input(s store.Subscription) subscriptionInput {
+	in := subscriptionInput{
+		Name: s.Name, URL: s.URL, Pattern: json.RawMessage(s.Pattern), Mode: s.Mode, Enabled: &s.Enabled,
+		Retry: s.Retry, Headers: s.Headers, Timeout: float64(s.TimeoutMs) / 1000, Group: s.Group, Order: s.Order,
+	}
+	if len(in.Pattern) == 0 {
+		in.Pattern = json.RawMessage("{}")
+	}
+	return in
+}
+
+// updateSubscription changes the fields the body names, with the validation of a new
+// subscription. Secrets are changed only by rotate-secret.
+func (h *handler) updateSubscription(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	cur, err := h.store.GetSubscription(ctx, req.PathParameters["id"])
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	in := input(*cur)
+	in.Enabled = ptrTo(cur.Enabled) // decoding writes through the pointer
+	if err := decode(req, &in); err != nil {
+		return apigw.Response{}, err
+	}
+	next, err := in.validate()
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return h.saveSubscription(ctx, cur, func(s *store.Subscription) {
+		enabled := s.Enabled
+		keep := *s
+		*s = *next
+		s.ID, s.Secrets, s.SecretGraceUntil, s.CreatedAt = keep.ID, keep.Secrets, keep.SecretGraceUntil, keep.CreatedAt
+		s.FailingSince, s.DisabledReason, s.DisabledAt = keep.FailingSince, keep.DisabledReason, keep.DisabledAt
+		s.Enabled = enabled
+		setEnabled(s, next.Enabled, h.now().UTC())
+	})
+}
+
+// setEnabled turns a subscription on or off by an operator's decision. Turning it on
+// forgets why it was off and its run of failures.
+func setEnabled(s *store.Subscription, on bool, now time.Time) {
+	if s.Enabled == on {
+		return
+	}
+	s.Enabled = on
+	if on {
+		s.DisabledReason, s.DisabledAt, s.FailingSince = "", nil, nil
+	} else {
+		s.DisabledReason, s.DisabledAt = store.DisabledByOperator, &now
+	}
+}
+
+// saveSubscription applies change to cur and stores it if it changed cur.
+func (h *handler) saveSubscription(ctx context.Context, cur *store.Subscription, change func(*store.Subscription)) (apigw.Response, error) {
+	next := *cur
+	change(&next)
+	next.UpdatedAt = h.now().UTC()
+	if !next.UpdatedAt.After(cur.UpdatedAt) {
+		next.UpdatedAt = cur.UpdatedAt.Add(time.Millisecond)
+	}
+	if err := h.store.UpdateSubscription(ctx, next, cur.UpdatedAt); err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.JSON(http.StatusOK, view(next)), nil
+}
+
+func (h *handler) enableSubscription(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	return h.switchSubscription(ctx, req, true)
+}
+
+func (h *handler) disableSubscription(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	return h.switchSubscription(ctx, req, false)
+}
+
+func (h *handler) switchSubscription(ctx context.Context, req *apigw.Request, on bool) (apigw.Response, error) {
+	cur, err := h.store.GetSubscription(ctx, req.PathParameters["id"])
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if cur.Enabled == on {
+		return apigw.JSON(http.StatusOK, view(*cur)), nil
+	}
+	return h.saveSubscription(ctx, cur, func(s *store.Subscription) { setEnabled(s, on, h.now().UTC()) })
+}
+
+// rotateInput is the optional body of POST /subscriptions/{id}/rotate-secret.
+type rotateInput struct {
+	Secret string `json:"secret"` // a whsec_ secret of the caller's choosing; default a new random one
+	Grace  string `json:"grace"`  // how long the previous secret keeps signing; default 24h
+}
+
+const (
+	defaultGrace = 24 * time.Hour
+	maxGrace     = 7 * 24 * time.Hour
+)
+
+// rotateSecret makes a new signing secret current. The previous one keeps signing
+// beside it, a second v1 signature in webhook-signature, for the grace period; the
+// one before that, if its grace was still running, stops at once.
+func (h *handler) rotateSecret(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	var in rotateInput
+	if body, _ := apigw.Body(req); len(bytes.TrimSpace(body)) > 0 {
+		if err := decode(req, &in); err != nil {
+			return apigw.Response{}, err
+		}
+	}
+	grace := defaultGrace
+	if in.Grace != "" {
+		d, err := time.ParseDuration(in.Grace)
+		if err != nil || d < 0 || d > maxGrace {
+			return apigw.Response{}, fault.At("grace", "must be a duration such as \"24h\", between 0 and 168h")
+		}
+		grace = d
+	}
+	secret := in.Secret
+	if secret == "" {
+		secret = webhook.NewSecret()
+	} else if err := webhook.CheckSecret(secret); err != nil {
+		return apigw.Response{}, fault.At("secret", "%v", err)
+	}
+	cur, err := h.store.GetSubscription(ctx, req.PathParameters["id"])
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	now := h.now().UTC()
+	resp, err := h.saveSubscription(ctx, cur, func(s *store.Subscription) {
+		s.Secrets = []string{secret}
+		s.SecretGraceUntil = nil
+		if grace > 0 && len(cur.Secrets) > 0 {
+			until := now.Add(grace)
+			s.Secrets = append(s.Secrets, cur.Secrets[0])
+			s.SecretGraceUntil = &until
+		}
+	})
+	if err != nil {
+		return resp, err
+	}
+	var v subscriptionView
+	_ = json.Unmarshal([]byte(resp.Body), &v) // our own answer
+	v.Secret = secret
+	return apigw.JSON(http.StatusOK, v), nil
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -2,16 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/eventhub/eventhub/shared/adapter"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
 	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/schema"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -20,15 +22,28 @@ const (
 	maxBody   = 1 << 20   // one request
 	maxEvent  = 256 << 10 // one event
 	maxEvents = 100       // events in one batch
-	// maxDepth bounds the nesting of one event. Every accepted event must flow end to
-	// end: deeper documents make the bus's and the subscriptions' pattern matching
-	// fail (shared/pattern stops at 2000 levels), and no consumer should have to
-	// recurse without bound.
-	maxDepth = 64
+	maxDepth  = 64        // nesting of JSON arrays and objects
+)
+
+// Routes of the ingest function.
+const (
+	routeEvents    = "POST /events"
+	routeBKMonitor = "POST /api/v1/events"                      // BlueKing's own ingest path
+	routeIUAP      = "POST /event/eventmanager/sendEventMsg.do" // iuap's send API
 )
 
 type sourceLookup interface {
 	Source(ctx context.Context, token string) (*store.Source, error)
+}
+
+type appLookup interface {
+	Source(ctx context.Context, appID string) (*store.Source, error)
+	// Fresh reads the source again, past any cache.
+	Fresh(ctx context.Context, appID string) (*store.Source, error)
+}
+
+type schemaLookup interface {
+	Schema(ctx context.Context, eventType string) (*schema.Schema, error)
 }
 
 type publisher interface {
@@ -36,7 +51,9 @@ type publisher interface {
 }
 
 type handler struct {
-	sources sourceLookup
+	sources sourceLookup // by token
+	apps    appLookup    // by iuap appId
+	schemas schemaLookup // nil: no catalog checks
 	pub     publisher
 	now     func() time.Time
 	log     *slog.Logger
@@ -56,6 +73,9 @@ type response struct {
 }
 
 func (h *handler) handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	if req.RouteKey == routeIUAP {
+		return h.iuap(ctx, &req), nil
+	}
 	resp, err := h.ingest(ctx, &req)
 	if err != nil {
 		return apigw.Error(ctx, h.log, err), nil
@@ -64,9 +84,13 @@ func (h *handler) handle(ctx context.Context, req apigw.Request) (apigw.Response
 }
 
 func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
-	src, err := h.authenticate(ctx, req)
-	if err != nil {
-		return apigw.Response{}, err
+	token := auth.Bearer(apigw.Header(req, "authorization"))
+	var src *store.Source
+	var err error
+	if token != "" {
+		if src, err = h.authenticate(ctx, token); err != nil {
+			return apigw.Response{}, err
+		}
 	}
 	body, err := apigw.Body(req)
 	if err != nil {
@@ -75,7 +99,29 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	if len(body) > maxBody {
 		return apigw.Response{}, fault.New(fault.TooLarge, "request body is %d bytes; the limit is %d", len(body), maxBody)
 	}
-	items, err := split(apigw.MediaType(req), body)
+	env := blueKingEnvelope(body)
+	if src == nil {
+		// BlueKing producers put their data id and token in the body.
+		if env == nil || env.token == "" {
+			return apigw.Response{}, fault.New(fault.Unauthorized, "missing bearer token: send Authorization: Bearer <source token>, or a BlueKing body with data_id and access_token")
+		}
+		if src, err = h.authenticate(ctx, env.token); err != nil {
+			return apigw.Response{}, err
+		}
+	}
+	format, err := h.format(req, src)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	// A body with data_id and data is BlueKing's envelope when it carries the token or
+	// the events are BlueKing's; for any other format it is an event like another.
+	if env != nil && env.token == "" && format != adapter.BKMonitor {
+		env = nil
+	}
+	if env != nil && env.dataID != src.DataID {
+		return apigw.Response{}, &fault.Error{Code: fault.Unauthorized, Path: "data_id", Message: "data_id does not belong to this token's source"}
+	}
+	items, err := split(req, format, body, env)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -85,13 +131,96 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 		ReceivedAt:  h.now().UTC(),
 		RequestID:   req.RequestContext.RequestID,
 	}
+	meta := adapter.Meta{SourceID: src.ID}
+	for i := range items {
+		if items[i].err == nil {
+			h.read(ctx, &items[i], meta)
+		}
+	}
+	return h.publish(ctx, src, hub, items)
+}
+
+// format is the format the request's events are read as: ?format=, else the route's,
+// else the source's.
+func (h *handler) format(req *apigw.Request, src *store.Source) (string, error) {
+	if f, ok := req.QueryStringParameters["format"]; ok {
+		if !adapter.Known(f) {
+			return "", fault.At("format", "unknown format %q", f)
+		}
+		return f, nil
+	}
+	if req.RouteKey == routeBKMonitor {
+		return adapter.BKMonitor, nil
+	}
+	if src.Format == "" {
+		return adapter.Auto, nil
+	}
+	return src.Format, nil
+}
+
+// read runs the adapter on one item and checks the event against the catalog. Only
+// the key, the format and the raw event travel on: normalize reads it again.
+func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta) {
+	ev := it.event
+	if ev == nil {
+		var err error
+		ev, it.format, err = adapter.Parse(it.format, it.raw, meta)
+		if err != nil {
+			it.err = at(it.prefix, err)
+			return
+		}
+	}
+	if err := h.checkSchema(ctx, ev); err != nil {
+		it.err = at(it.prefix, err)
+		return
+	}
+	it.key = ev.Key()
+}
+
+// errNoCatalog marks a catalog that could not be read: the request fails (500) rather
+// than letting events bypass their type's schema.
+var errNoCatalog = errors.New("event-type catalog unavailable")
+
+func (h *handler) checkSchema(ctx context.Context, ev *cloudevent.Event) error {
+	if h.schemas == nil {
+		return nil
+	}
+	s, err := h.schemas.Schema(ctx, ev.Type)
+	if err != nil {
+		return errors.Join(errNoCatalog, err)
+	}
+	if s == nil {
+		return nil
+	}
+	if ev.DataBase64 != "" {
+		return fault.At("data_base64", "type %q has a schema: send the data as JSON", ev.Type)
+	}
+	data := ev.Data
+	if data == nil {
+		data = []byte("null")
+	}
+	if err := s.Validate(data, "data"); err != nil {
+		if e, ok := fault.As(err); ok {
+			c := *e
+			c.Message = c.Message + " (schema of type " + ev.Type + ")"
+			return &c
+		}
+		return err
+	}
+	return nil
+}
+
+func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, items []item) (apigw.Response, error) {
 	resp := response{IDs: []string{}, Results: make([]result, len(items))}
 	var entries []bus.Entry
 	for i, it := range items {
 		if it.err != nil {
-			resp.Results[i].Error = it.err
-			resp.Rejected++
-			continue
+			if e, ok := fault.As(it.err); ok {
+				resp.Results[i].Error = e
+				resp.Rejected++
+				continue
+			}
+			return apigw.Response{}, it.err
 		}
 		hh := hub
 		hh.Key, hh.Format = it.key, it.format
@@ -99,7 +228,6 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 			Source:     bus.SourceIngest,
 			DetailType: bus.Received,
 			Detail:     bus.ReceivedDetail{Raw: it.raw, Format: it.format, Hub: hh},
-			Resources:  nil,
 		})
 		resp.Results[i].ID = it.key
 		resp.IDs = append(resp.IDs, it.key)
@@ -120,16 +248,13 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	}
 	if status == http.StatusBadRequest && len(items) == 1 {
 		// A single rejected event reads better as a plain error.
-		return apigw.JSON(status, apigw.ErrorBody{Error: items[0].err}), nil
+		e := resp.Results[0].Error
+		return apigw.JSON(apigw.Status(e), apigw.ErrorBody{Error: e}), nil
 	}
 	return apigw.JSON(status, resp), nil
 }
 
-func (h *handler) authenticate(ctx context.Context, req *apigw.Request) (*store.Source, error) {
-	token := auth.Bearer(apigw.Header(req, "authorization"))
-	if token == "" {
-		return nil, fault.New(fault.Unauthorized, "missing bearer token: send Authorization: Bearer <source token>")
-	}
+func (h *handler) authenticate(ctx context.Context, token string) (*store.Source, error) {
 	src, err := h.sources.Source(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fault.New(fault.Unauthorized, "unknown or revoked token")
@@ -141,12 +266,4 @@ func (h *handler) authenticate(ctx context.Context, req *apigw.Request) (*store.
 		return nil, fault.New(fault.Forbidden, "source %s is disabled", src.ID)
 	}
 	return src, nil
-}
-
-// item is one event of a request, parsed far enough to know its key, or rejected.
-type item struct {
-	raw    json.RawMessage
-	format string
-	key    string
-	err    *fault.Error
 }

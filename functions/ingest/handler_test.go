@@ -329,7 +329,7 @@ func TestIngestMixedBatch(t *testing.T) {
 		{id: wantIDs[1]},
 		{code: fault.Invalid, path: "[5].time", msg: "RFC 3339"},
 		{code: fault.TooLarge, msg: "[6]"},
-		{code: fault.Invalid, path: "[7].$", msg: "object"},
+		{code: fault.Invalid, path: "[7]", msg: "object"},
 	}
 	if len(r.Results) != len(wantResults) {
 		t.Fatalf("got %d results; want %d (one per event, in order)", len(r.Results), len(wantResults))
@@ -359,13 +359,6 @@ func TestIngestMixedBatch(t *testing.T) {
 func sized(n int) string {
 	head, tail := `{"specversion":"1.0","id":"a","source":"/test","type":"t","data":"`, `"}`
 	return head + strings.Repeat("x", n-len(head)-len(tail)) + tail
-}
-
-// nested returns an event whose data nests arrays so that the whole event is depth
-// levels deep.
-func nested(depth int) string {
-	return `{"specversion":"1.0","id":"deep","source":"/test","type":"t","data":` +
-		strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`
 }
 
 func TestIngestStatus(t *testing.T) {
@@ -424,10 +417,6 @@ func TestIngestStatus(t *testing.T) {
 		{name: "batch of exactly 100 events", contentType: "application/cloudevents-batch+json", body: hundred, status: 202},
 		{name: "event of exactly 256 KiB", body: sized(maxEvent), status: 202},
 		{name: "event one byte over 256 KiB", body: sized(maxEvent + 1), status: 413, code: fault.TooLarge},
-		{name: "event nested as deep as allowed", body: nested(maxDepth), status: 202},
-		{name: "event nested one level too deep", body: nested(maxDepth + 1), status: 400, code: fault.Invalid, msg: "64 levels"},
-		{name: "event nested 5000 deep", body: nested(5000), status: 400, code: fault.Invalid, msg: "64 levels"},
-		{name: "brackets inside strings do not count", body: `{"specversion":"1.0","id":"a","source":"/test","type":"t","data":"` + strings.Repeat(`[{\"`, 100) + `"}`, status: 202},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

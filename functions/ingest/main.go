@@ -1,5 +1,7 @@
-// Command ingest is the eventhub function behind POST /events: it authenticates the
-// producer, validates what it sent and puts each accepted event on the bus.
+// Command ingest is the eventhub function behind POST /events and the producers'
+// compatibility routes (BlueKing's /api/v1/events, iuap's sendEventMsg.do): it
+// authenticates the producer, reads what it sent with the format's adapter, rejects
+// what is wrong with a precise 4xx and puts each accepted event on the bus.
 package main
 
 import (
@@ -25,6 +27,8 @@ func main() {
 	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
 	h := &handler{
 		sources: newTokenCache(st, 30*time.Second, time.Now),
+		apps:    newAppCache(st, 30*time.Second, time.Now),
+		schemas: newCatalog(st, 5*time.Second, time.Now),
 		pub:     bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:     time.Now,
 		log:     boot.Logger(),

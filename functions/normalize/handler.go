@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/eventhub/eventhub/shared/adapter"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -64,13 +65,14 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	})
 }
 
-// normalize runs the adapter of the event's format.
+// normalize runs the adapter of the event's format, the same code ingest ran to accept
+// it and compute its key.
 func normalize(rec bus.ReceivedDetail) (*cloudevent.Event, error) {
-	switch rec.Format {
-	case "cloudevents":
-		return cloudevent.Parse(rec.Raw)
+	if rec.Format == "" || rec.Format == adapter.Auto || !adapter.Known(rec.Format) {
+		return nil, fault.New(fault.Invalid, "unknown format %q", rec.Format)
 	}
-	return nil, fault.New(fault.Invalid, "unknown format %q", rec.Format)
+	ev, _, err := adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: rec.Hub.SourceID})
+	return ev, err
 }
 
 func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.Hub, raw json.RawMessage, reason string) error {
@@ -86,6 +88,7 @@ func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.
 		Reason:   reason,
 		Raw:      raw,
 	}
+	q.ReceivedAt = hub.ReceivedAt // the event's timeline starts when it was received
 	if err := h.quarantine.Quarantine(ctx, q); err != nil {
 		return err
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -174,7 +176,8 @@ func TestNormalizeQuarantines(t *testing.T) {
 		{name: "missing type", raw: `{"specversion":"1.0","id":"1","source":"/s"}`, format: "cloudevents", key: "evt_x", reason: "type"},
 		{name: "bad time", raw: `{"specversion":"1.0","id":"1","source":"/s","type":"t","time":"yesterday"}`, format: "cloudevents", key: "evt_x", reason: "time"},
 		{name: "raw is not an object", raw: `"a,b,c"`, format: "cloudevents", key: "evt_x", reason: "object"},
-		{name: "unknown format", raw: mse, format: "juno", key: mseKey, reason: `unknown format "juno"`},
+		{name: "unknown format", raw: mse, format: "xml", key: mseKey, reason: `unknown format "xml"`},
+		{name: "not of its format", raw: mse, format: "juno", key: mseKey, reason: "operation: required field is missing"},
 		{name: "no format", raw: mse, format: "", key: mseKey, reason: "unknown format"},
 		{name: "key differs from the one given at ingest", raw: mse, format: "cloudevents", key: cloudevent.Key("acs.mse", "other"), reason: "differs"},
 		{name: "unreadable detail", detail: `["not","a","detail"]`, raw: `["not","a","detail"]`, reason: "unreadable"},
@@ -324,5 +327,83 @@ func TestNormalizeFixture(t *testing.T) {
 	got.Hub.NormalizedAt = next.Detail.Hub.NormalizedAt
 	if got.Hub != next.Detail.Hub {
 		t.Errorf("normalized fixture hub = %+v; events/persist-normalized.json carries %+v", got.Hub, next.Detail.Hub)
+	}
+}
+
+// TestNormalizeSeedFormats runs each format's seed example through normalize as ingest
+// publishes it, and checks the canonical event against the adapter's golden file.
+func TestNormalizeSeedFormats(t *testing.T) {
+	tests := []struct{ format, example string }{
+		{"cloudevents", "cloudevents/testdata/mse_graceful_shutdown"},
+		{"juno", "juno/testdata/seed_confgo_file_update"},
+		{"bkmonitor", "bkmonitor/testdata/seed_cpu_usage"},
+		{"iuap", "iuap/testdata/seed_user_add_after"},
+		{"huaweiconfig", "huaweiconfig/testdata/seed_resource_changed"},
+		{"generic", "generic/testdata/alertmanager"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.format, func(t *testing.T) {
+			raw, err := os.ReadFile("../../shared/adapter/" + tc.example + ".input")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden, err := os.ReadFile("../../shared/adapter/" + tc.example + ".golden")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := cloudevent.Parse(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.format == "generic" {
+				want.Source = "/sources/src_1"
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, raw); err != nil {
+				t.Fatal(err)
+			}
+			h := hub(want.Key())
+			h.Format = tc.format
+			f := newFixture()
+			if err := f.h.handle(context.Background(), received(t, compact.String(), tc.format, h)); err != nil {
+				t.Fatalf("handle = %v", err)
+			}
+			if len(f.quar.kept) != 0 || len(f.pub.entries) != 1 {
+				t.Fatalf("quarantined %+v, published %d; want one event", f.quar.kept, len(f.pub.entries))
+			}
+			d := f.pub.entries[0].Detail.(bus.EventDetail)
+			wantJSON, _ := want.MarshalJSON()
+			if string(d.Event) != string(wantJSON) {
+				t.Errorf("event = %s\nwant %s", d.Event, wantJSON)
+			}
+		})
+	}
+}
+
+// TestNormalizeFixtures runs every events/normalize-received*.json fixture: each is
+// normalized under the key its hub gives, with nothing quarantined.
+func TestNormalizeFixtures(t *testing.T) {
+	files, err := filepath.Glob("../../events/normalize-received*.json")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("fixtures = %v (%v); want one per format", files, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var in events.EventBridgeEvent
+			if err := json.Unmarshal(data, &in); err != nil {
+				t.Fatal(err)
+			}
+			f := newFixture()
+			if err := f.h.handle(context.Background(), in); err != nil {
+				t.Fatalf("handle = %v", err)
+			}
+			if len(f.quar.kept) != 0 || len(f.pub.entries) != 1 {
+				t.Fatalf("quarantined %+v, published %d; want one event", f.quar.kept, len(f.pub.entries))
+			}
+		})
 	}
 }

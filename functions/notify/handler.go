@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -27,8 +28,12 @@ type deliveryStore interface {
 	GetEvent(ctx context.Context, key string) (*store.Event, error)
 	GetDelivery(ctx context.Context, key, subID string) (*store.Delivery, error)
 	ClaimAttempt(ctx context.Context, key, subID, webhookID string, attempt int, lease time.Duration) (bool, error)
+	ReopenAttempt(ctx context.Context, key, subID string, attempt int, lease time.Duration) (bool, error)
 	FinishAttempt(ctx context.Context, key, subID string, attempt int, o store.Outcome) error
 	AddTimeline(ctx context.Context, key string, e store.TimelineEntry) error
+	NoteFailure(ctx context.Context, subID string, at time.Time) (time.Time, error)
+	NoteSuccess(ctx context.Context, subID string) error
+	DisableSubscription(ctx context.Context, subID, reason string, at time.Time) (bool, error)
 }
 
 type sender interface {
@@ -37,6 +42,7 @@ type sender interface {
 
 type queueAPI interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
 type publisher interface {
@@ -52,9 +58,13 @@ type handlerConfig struct {
 	dlqURL   string
 	pub      publisher
 	timeout  time.Duration // default per-attempt timeout
-	log      *slog.Logger
-	now      func() time.Time
-	jitter   func() float64 // in [-1, 1)
+	// failingPeriod disables a subscription whose attempts have all failed for this
+	// long; 0 never does.
+	failingPeriod time.Duration
+	log           *slog.Logger
+	now           func() time.Time
+	jitter        func() float64 // in [-1, 1)
+	replays       replayStore    // replay.go
 }
 
 type handler struct {
@@ -85,13 +95,24 @@ const maxRetryAfter = 24 * time.Hour
 // maxQueueDelay is SQS's longest DelaySeconds; longer waits are chained.
 const maxQueueDelay = 15 * time.Minute
 
-// retryMessage is the body of a delivery retry queue message: a retry that is due, or
-// (see watch) an attempt held by another invocation, to check when its lease ends.
+// retryMessage is the body of a delivery retry queue message: attempt number Attempt
+// of delivering event Key to a subscription, due at DueAt.
+//
+// Base is the number of attempts made before the current pass through the retry
+// schedule: 0 for a new delivery, the attempts so far when an operator retries a failed
+// one (which starts the schedule again). Reopen marks such an operator retry: its
+// attempt may reopen the failed delivery. Group and Order repeat the subscription's,
+// so that a group's chain goes on when the subscription was deleted meanwhile.
 type retryMessage struct {
 	Key            string    `json:"key"`
 	SubscriptionID string    `json:"subscriptionId"`
 	Attempt        int       `json:"attempt"`
 	DueAt          time.Time `json:"dueAt"`
+	Base           int       `json:"base,omitempty"`
+	Reopen         bool      `json:"reopen,omitempty"`
+	Group          string    `json:"group,omitempty"`
+	Order          int       `json:"order,omitempty"`
+	Replay         string    `json:"replay,omitempty"` // a replay job's id: one delivery outside the retry chain (replay.go)
 }
 
 // deadLetter is the body of a message put on the delivery dead-letter queue when a
@@ -148,22 +169,32 @@ func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error 
 	if err != nil {
 		return err
 	}
-	errs := make([]error, len(matched))
+	alone, groups := byGroup(matched)
+	errs := make([]error, len(alone)+len(groups))
 	var wg sync.WaitGroup
-	for i, sub := range matched {
+	for i, sub := range alone {
 		wg.Go(func() {
-			err := h.attempt(ctx, d.Hub.Key, d.Event, sub, 1)
+			m := first(d.Hub.Key, sub)
+			_, err := h.attempt(ctx, m, d.Event, sub)
 			if busy, ok := errors.AsType[*busyError](err); ok {
-				// Held by a concurrent invocation of the same Event Stored, or by
-				// one that died (or failed) after claiming it; Lambda's retries of
-				// that one come too soon to see its lease run out.
-				err = h.watch(ctx, d.Hub.Key, sub.ID, 1, busy.until)
+				// Held by a concurrent invocation of the same Event Stored, or by one
+				// that died (or failed) after claiming it: Lambda's retries of that
+				// one come too soon to see its lease run out.
+				err = h.watch(ctx, m, busy)
 			}
 			errs[i] = err
 		})
 	}
+	for i, members := range groups {
+		wg.Go(func() { errs[len(alone)+i] = h.chain(ctx, d.Hub.Key, d.Event, members) })
+	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// first is the first attempt of delivering the event to sub.
+func first(key string, sub store.Subscription) retryMessage {
+	return retryMessage{Key: key, SubscriptionID: sub.ID, Attempt: 1, Group: sub.Group, Order: sub.Order}
 }
 
 // webhookID is stable for one event and one subscription, across retries.
@@ -179,23 +210,38 @@ func (h *handler) attemptTimeout(sub store.Subscription) time.Duration {
 	return h.timeout
 }
 
-// busyError means another invocation holds the attempt or the one before it, until
-// its lease runs out.
+// errBusy means another invocation holds the step: try later.
+var errBusy = errors.New("delivery step is held by another invocation")
+
+// busyError is errBusy for an attempt, with the end of its holder's lease.
 type busyError struct{ until time.Time }
 
 func (e *busyError) Error() string {
-	return "delivery step is held by another invocation until " + e.until.Format(time.RFC3339)
+	return errBusy.Error() + " until " + e.until.Format(time.RFC3339)
 }
 
-// attempt makes attempt number n of delivering body to sub and schedules what follows.
-// A returned error means the outcome is not recorded and the caller must retry.
-func (h *handler) attempt(ctx context.Context, key string, body []byte, sub store.Subscription, n int) error {
+func (e *busyError) Is(target error) bool { return target == errBusy }
+
+// attempt makes the attempt m of delivering body to sub and schedules what follows. It
+// returns the delivery's status afterwards: pending while a retry is scheduled,
+// delivered or failed when it is over. A returned error means the outcome is not
+// recorded and the caller must retry.
+func (h *handler) attempt(ctx context.Context, m retryMessage, body []byte, sub store.Subscription) (string, error) {
+	key, n := m.Key, m.Attempt
 	log := h.log.With("eventKey", key, "subscriptionId", sub.ID, "attempt", n)
 	whID := webhookID(key, sub.ID)
 	timeout := h.attemptTimeout(sub)
-	ok, err := h.store.ClaimAttempt(ctx, key, sub.ID, whID, n, timeout+30*time.Second)
+	lease := timeout + 30*time.Second
+	var ok bool
+	var err error
+	if m.Reopen {
+		ok, err = h.store.ReopenAttempt(ctx, key, sub.ID, n, lease)
+	}
+	if !ok && err == nil {
+		ok, err = h.store.ClaimAttempt(ctx, key, sub.ID, whID, n, lease)
+	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !ok {
 		return h.whyNotClaimed(ctx, key, sub.ID, n)
@@ -204,65 +250,125 @@ func (h *handler) attempt(ctx context.Context, key string, body []byte, sub stor
 	if !sub.Enabled {
 		res = webhook.Result{Err: errors.New("subscription is disabled")}
 	} else {
-		res = h.sender.Send(ctx, webhook.Message{
-			URL:         sub.URL,
-			ID:          whID,
-			Body:        body,
-			ContentType: "application/cloudevents+json",
-			Secrets:     sub.Secrets,
-			Headers:     sub.Headers,
-			Timeout:     timeout,
-		})
+		res = h.sender.Send(ctx, h.message(sub, whID, body, timeout))
+		h.health(ctx, &sub, res, log)
 	}
 	entry := store.TimelineEntry{
 		At: h.now().UTC(), Stage: store.StageAttempt, SubscriptionID: sub.ID, Attempt: n,
-		Status: res.Status, LatencyMs: res.Latency.Milliseconds(), Response: res.Response,
-	}
-	if res.Err != nil {
-		entry.Error = res.Err.Error()
+		Status: res.Status, LatencyMs: res.Latency.Milliseconds(), Response: res.Response, Error: res.Problem(),
 	}
 	if res.OK() {
 		entry.Outcome = store.DeliveryDelivered
 		if err := h.store.AddTimeline(ctx, key, entry); err != nil {
-			return err
+			return "", err
 		}
 		log.InfoContext(ctx, "delivered", "status", res.Status, "latencyMs", entry.LatencyMs)
-		return h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryDelivered, HTTPStatus: res.Status})
+		return store.DeliveryDelivered, h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryDelivered, HTTPStatus: res.Status})
+	}
+	if res.Err == nil && res.Status == http.StatusGone && entry.Error == "" {
+		entry.Error = "the endpoint is gone (410): subscription disabled"
 	}
 	schedule, err := retrySchedule(sub.Retry)
 	if err != nil {
 		log.WarnContext(ctx, "invalid retry schedule, using the default", "error", err)
 		schedule = DefaultSchedule
 	}
-	if sub.Enabled && n <= len(schedule) {
-		delay := h.jittered(schedule[n-1])
+	if pos := n - m.Base; sub.Enabled && pos >= 1 && pos <= len(schedule) {
+		delay := h.jittered(schedule[pos-1])
 		if res.RetryAfter > delay {
 			delay = min(res.RetryAfter, maxRetryAfter)
 		}
 		due := h.now().Add(delay).UTC()
 		entry.Outcome = "retry scheduled"
 		if err := h.store.AddTimeline(ctx, key, entry); err != nil {
-			return err
+			return "", err
 		}
-		if err := h.schedule(ctx, retryMessage{Key: key, SubscriptionID: sub.ID, Attempt: n + 1, DueAt: due}); err != nil {
-			return err
+		next := retryMessage{Key: key, SubscriptionID: sub.ID, Attempt: n + 1, DueAt: due, Base: m.Base, Group: sub.Group, Order: sub.Order}
+		if err := h.schedule(ctx, next); err != nil {
+			return "", err
 		}
 		log.InfoContext(ctx, "attempt failed, retry scheduled", "result", res.Describe(), "dueAt", due)
-		return h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryPending, NextAt: due, HTTPStatus: res.Status, Error: entry.Error})
+		return store.DeliveryPending, h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryPending, NextAt: due, HTTPStatus: res.Status, Error: entry.Error})
 	}
 	entry.Outcome = store.DeliveryFailed
 	if err := h.store.AddTimeline(ctx, key, entry); err != nil {
-		return err
+		return "", err
 	}
-	return h.fail(ctx, key, body, sub, n, whID, res, log)
+	return store.DeliveryFailed, h.fail(ctx, key, body, sub, n, whID, res, entry.Error, log)
 }
 
-func (h *handler) fail(ctx context.Context, key string, body []byte, sub store.Subscription, n int, whID string, res webhook.Result, log *slog.Logger) error {
-	now := h.now().UTC()
-	dl := deadLetter{Key: key, SubscriptionID: sub.ID, WebhookID: whID, Attempts: n, LastStatus: res.Status, FailedAt: now}
-	if res.Err != nil {
-		dl.LastError = res.Err.Error()
+// message is the request of one attempt: the CloudEvent itself, or the iuap form.
+func (h *handler) message(sub store.Subscription, whID string, body []byte, timeout time.Duration) webhook.Message {
+	m := webhook.Message{
+		URL:         sub.URL,
+		ID:          whID,
+		Body:        body,
+		ContentType: "application/cloudevents+json",
+		Secrets:     sub.SigningSecrets(h.now()),
+		Headers:     sub.Headers,
+		Timeout:     timeout,
 	}
+	if sub.Mode == store.ModeIUAP {
+		f := iuapFields(body)
+		m.Body = f.encode()
+		m.ContentType = iuapContentType
+		m.Headers = f.headers(sub.Headers)
+		m.Accept = iuapAck
+	}
+	return m
+}
+
+// health keeps the subscription's endpoint health after an attempt that reached the
+// network: a success ends a run of failures; a 410, or failures only for the failing
+// period, disable the subscription. Problems are logged: the attempt's outcome stands.
+func (h *handler) health(ctx context.Context, sub *store.Subscription, res webhook.Result, log *slog.Logger) {
+	if res.OK() {
+		if sub.FailingSince != nil {
+			if err := h.store.NoteSuccess(ctx, sub.ID); err != nil {
+				log.WarnContext(ctx, "could not record the endpoint's recovery", "error", err)
+			}
+		}
+		return
+	}
+	now := h.now().UTC()
+	since, err := h.store.NoteFailure(ctx, sub.ID, now)
+	if err != nil {
+		log.WarnContext(ctx, "could not record the endpoint's failure", "error", err)
+	}
+	reason := ""
+	switch {
+	case res.Err == nil && res.Status == http.StatusGone:
+		reason = store.DisabledGone
+	case h.failingPeriod > 0 && !since.IsZero() && now.Sub(since) >= h.failingPeriod:
+		reason = store.DisabledFailing
+	default:
+		return
+	}
+	sub.Enabled = false // no retry, whoever wins the race below
+	disabled, err := h.store.DisableSubscription(ctx, sub.ID, reason, now)
+	if err != nil {
+		log.ErrorContext(ctx, "could not disable the subscription", "reason", reason, "error", err)
+		return
+	}
+	if !disabled {
+		return
+	}
+	d := bus.SubscriptionDisabledDetail{
+		SubscriptionID: sub.ID, Name: sub.Name, URL: sub.URL, Reason: reason,
+		LastStatus: res.Status, LastError: res.Problem(), DisabledAt: now,
+	}
+	if !since.IsZero() {
+		d.FailingSince = &since
+	}
+	if err := h.pub.Publish(ctx, bus.Entry{Source: bus.SourceNotify, DetailType: bus.SubscriptionDisabled, Detail: d}); err != nil {
+		log.ErrorContext(ctx, "could not announce the disabled subscription", "error", err)
+	}
+	log.WarnContext(ctx, "subscription disabled", "reason", reason, "failingSince", since)
+}
+
+func (h *handler) fail(ctx context.Context, key string, body []byte, sub store.Subscription, n int, whID string, res webhook.Result, problem string, log *slog.Logger) error {
+	now := h.now().UTC()
+	dl := deadLetter{Key: key, SubscriptionID: sub.ID, WebhookID: whID, Attempts: n, LastStatus: res.Status, LastError: problem, FailedAt: now}
 	msg, err := json.Marshal(dl)
 	if err != nil {
 		return fmt.Errorf("encode dead letter: %w", err)
@@ -286,31 +392,34 @@ func (h *handler) fail(ctx context.Context, key string, body []byte, sub store.S
 	return h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryFailed, HTTPStatus: res.Status, Error: dl.LastError})
 }
 
-// whyNotClaimed tells a step that is already done (nil) from one that another
-// invocation still holds (*busyError).
-func (h *handler) whyNotClaimed(ctx context.Context, key, subID string, n int) error {
+// whyNotClaimed tells a step that is already done (the delivery's status) from one
+// that another invocation still holds (*busyError).
+func (h *handler) whyNotClaimed(ctx context.Context, key, subID string, n int) (string, error) {
 	d, err := h.store.GetDelivery(ctx, key, subID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil // expired: nothing left to do
+	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	switch {
 	case d.Status != store.DeliveryPending, d.Attempt > n, d.Attempt == n && !d.InFlight:
-		return nil
+		return d.Status, nil
 	}
-	return &busyError{until: time.Unix(d.LeaseUntil, 0)}
+	return "", &busyError{until: time.Unix(d.LeaseUntil, 0)}
 }
 
-// watch makes sure a step held by another invocation is done even if that
+// watch makes sure that a step held by another invocation is done even if that
 // invocation is gone: it queues the step again for when the holder's lease runs out.
-// By then the step is finished (and the message is dropped) or its claim can be
-// taken over.
-func (h *handler) watch(ctx context.Context, key, subID string, n int, leaseUntil time.Time) error {
-	due := leaseUntil.Add(time.Second).UTC()
-	if err := h.schedule(ctx, retryMessage{Key: key, SubscriptionID: subID, Attempt: n, DueAt: due}); err != nil {
+// By then the step is finished (the message is dropped, a group's chain goes on) or
+// its claim can be taken over.
+func (h *handler) watch(ctx context.Context, m retryMessage, busy *busyError) error {
+	m.DueAt = busy.until.Add(time.Second).UTC()
+	if err := h.schedule(ctx, m); err != nil {
 		return err
 	}
 	h.log.InfoContext(ctx, "attempt held by another invocation; checking again when its lease ends",
-		"eventKey", key, "subscriptionId", subID, "attempt", n, "dueAt", due)
+		"eventKey", m.Key, "subscriptionId", m.SubscriptionID, "attempt", m.Attempt, "dueAt", m.DueAt)
 	return nil
 }
 
@@ -361,7 +470,12 @@ func (h *handler) retries(ctx context.Context, in events.SQSEvent) events.SQSEve
 		wg.Go(func() {
 			if err := h.retry(ctx, rec); err != nil {
 				failed[i] = true
-				h.log.ErrorContext(ctx, "retry not done, will be received again", "messageId", rec.MessageId, "error", err)
+				level := slog.LevelError
+				if errors.Is(err, errBusy) {
+					level = slog.LevelInfo
+					h.soon(ctx, rec)
+				}
+				h.log.Log(ctx, level, "retry not done, will be received again", "messageId", rec.MessageId, "error", err)
 			}
 		})
 	}
@@ -374,9 +488,23 @@ func (h *handler) retries(ctx context.Context, in events.SQSEvent) events.SQSEve
 	return resp
 }
 
+// soon makes a message whose step is busy visible again shortly instead of after the
+// queue's full visibility timeout.
+func (h *handler) soon(ctx context.Context, rec events.SQSMessage) {
+	_, err := h.queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: &h.retryURL, ReceiptHandle: &rec.ReceiptHandle, VisibilityTimeout: 5,
+	})
+	if err != nil {
+		h.log.WarnContext(ctx, "could not shorten visibility", "messageId", rec.MessageId, "error", err)
+	}
+}
+
 func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 	var m retryMessage
-	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Key == "" || m.SubscriptionID == "" || m.Attempt < 1 {
+	if json.Unmarshal([]byte(rec.Body), &m) == nil && m.Replay != "" && m.Key != "" && m.SubscriptionID != "" {
+		return h.replay(ctx, m)
+	}
+	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Key == "" || m.SubscriptionID == "" || m.Attempt < 1 || m.Base < 0 || m.Base >= m.Attempt {
 		// Left to the queue's redrive policy, which moves it to the dead-letter queue.
 		return fmt.Errorf("malformed retry message %s: %q", rec.MessageId, rec.Body)
 	}
@@ -385,11 +513,8 @@ func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 		return h.schedule(ctx, m)
 	}
 	sub, err := h.store.GetSubscription(ctx, m.SubscriptionID)
-	if errors.Is(err, store.ErrNotFound) {
-		h.log.WarnContext(ctx, "subscription deleted, retry dropped", "eventKey", m.Key, "subscriptionId", m.SubscriptionID)
-		return nil
-	}
-	if err != nil {
+	deleted := errors.Is(err, store.ErrNotFound)
+	if err != nil && !deleted {
 		return err
 	}
 	ev, err := h.store.GetEvent(ctx, m.Key)
@@ -400,14 +525,22 @@ func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 	if err != nil {
 		return err
 	}
-	err = h.attempt(ctx, m.Key, ev.Event, *sub, m.Attempt)
+	if deleted {
+		h.log.WarnContext(ctx, "subscription deleted, retry dropped", "eventKey", m.Key, "subscriptionId", m.SubscriptionID)
+		// The rest of its group still gets the event.
+		return h.continueGroup(ctx, m.Key, ev.Event, store.Subscription{ID: m.SubscriptionID, Group: m.Group, Order: m.Order})
+	}
+	status, err := h.attempt(ctx, m, ev.Event, *sub)
 	if busy, ok := errors.AsType[*busyError](err); ok {
 		// A new message for when the holder's lease ends, rather than this one
 		// received again and again: each receive counts towards the queue's
 		// maxReceiveCount, after which SQS would dead-letter a live delivery.
-		return h.watch(ctx, m.Key, m.SubscriptionID, m.Attempt, busy.until)
+		return h.watch(ctx, m, busy)
 	}
-	return err
+	if err != nil || status == store.DeliveryPending {
+		return err
+	}
+	return h.continueGroup(ctx, m.Key, ev.Event, *sub)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -33,7 +33,12 @@ type fakeStore struct {
 	getEventErr error
 	onFinish    func(key, subID string)
 
+	reopen       func(key, subID string, attempt int) bool
+	failingSince map[string]time.Time
+
 	claimed  []claimCall
+	reopened []claimCall
+	health   []string // NoteFailure, NoteSuccess, DisableSubscription calls
 	finished []finishCall
 	timeline []store.TimelineEntry
 	reads    int // GetSubscription and GetEvent calls
@@ -102,6 +107,51 @@ func (s *fakeStore) ClaimAttempt(_ context.Context, key, subID, webhookID string
 	return claim(key, subID, attempt)
 }
 
+func (s *fakeStore) ReopenAttempt(_ context.Context, key, subID string, attempt int, lease time.Duration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reopened = append(s.reopened, claimCall{key, subID, "", attempt, lease})
+	if s.reopen == nil {
+		return false, nil
+	}
+	return s.reopen(key, subID, attempt), nil
+}
+
+func (s *fakeStore) NoteFailure(_ context.Context, subID string, at time.Time) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health = append(s.health, "failure "+subID)
+	if s.failingSince == nil {
+		s.failingSince = map[string]time.Time{}
+	}
+	if _, ok := s.failingSince[subID]; !ok {
+		s.failingSince[subID] = at
+	}
+	return s.failingSince[subID], nil
+}
+
+func (s *fakeStore) NoteSuccess(_ context.Context, subID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health = append(s.health, "success "+subID)
+	delete(s.failingSince, subID)
+	return nil
+}
+
+func (s *fakeStore) DisableSubscription(_ context.Context, subID, reason string, at time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.subs {
+		if s.subs[i].ID == subID && s.subs[i].Enabled {
+			s.subs[i].Enabled = false
+			s.subs[i].DisabledReason = reason
+			s.health = append(s.health, "disabled "+subID+" "+reason)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (s *fakeStore) FinishAttempt(_ context.Context, key, subID string, attempt int, o store.Outcome) error {
 	s.mu.Lock()
 	s.finished = append(s.finished, finishCall{key, subID, attempt, o})
@@ -146,8 +196,9 @@ func (s *fakeSender) messages() []webhook.Message {
 
 // fakeQueue records the SQS calls.
 type fakeQueue struct {
-	mu   sync.Mutex
-	sent []*sqs.SendMessageInput
+	mu         sync.Mutex
+	sent       []*sqs.SendMessageInput
+	visibility []*sqs.ChangeMessageVisibilityInput
 }
 
 func (q *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
@@ -155,6 +206,13 @@ func (q *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ .
 	defer q.mu.Unlock()
 	q.sent = append(q.sent, in)
 	return &sqs.SendMessageOutput{MessageId: ptr(fmt.Sprintf("m-%d", len(q.sent)))}, nil
+}
+
+func (q *fakeQueue) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.visibility = append(q.visibility, in)
+	return &sqs.ChangeMessageVisibilityOutput{}, nil
 }
 
 // to returns the messages sent to one queue.
@@ -543,7 +601,7 @@ func TestNotifyClaimRefused(t *testing.T) {
 	lease := now.Add(40 * time.Second).Unix()
 	tests := []struct {
 		name     string
-		attempt  int // 1: from Event Stored; more: from the retry queue
+		attempt  int // 1: from Event Stored; -1: attempt 1 from the retry queue; more: from the retry queue
 		delivery store.Delivery
 		busy     bool // the step belongs to another invocation, maybe a dead one
 	}{
@@ -569,7 +627,7 @@ func TestNotifyClaimRefused(t *testing.T) {
 					t.Errorf("handle = %v; want nil", err)
 				}
 			} else {
-				attempt = max(attempt, 1) // -1: a watch message for the first attempt
+				attempt = max(attempt, 1)
 				if failed := r.runBatch(t, record{"m1", retryBody(key, "sub_a", attempt, now)}); len(failed) != 0 {
 					t.Errorf("batchItemFailures = %v; want none: a busy step is queued again, not received again", failed)
 				}
@@ -577,8 +635,8 @@ func TestNotifyClaimRefused(t *testing.T) {
 			if n := len(r.sender.messages()); n != 0 {
 				t.Errorf("sent %d messages; want none without the claim", n)
 			}
-			if len(r.st.finished) != 0 || len(r.pub.entries) != 0 {
-				t.Errorf("finished %d, published %d; want nothing", len(r.st.finished), len(r.pub.entries))
+			if len(r.st.finished) != 0 || len(r.pub.entries) != 0 || len(r.queue.visibility) != 0 {
+				t.Errorf("finished %d, published %d, visibility changed %d; want nothing", len(r.st.finished), len(r.pub.entries), len(r.queue.visibility))
 			}
 			queued := r.queue.to(retryURL)
 			if !tc.busy {
@@ -587,8 +645,9 @@ func TestNotifyClaimRefused(t *testing.T) {
 				}
 				return
 			}
-			// The step is checked again when the holder's lease has run out, so that
-			// a holder that died does not leave the delivery pending for ever.
+			// Found by make chaos: the step is checked again when the holder's lease
+			// has run out, so that a holder that died does not leave the delivery
+			// pending for ever.
 			if len(queued) != 1 {
 				t.Fatalf("queued %d retries; want 1 for when the lease ends", len(queued))
 			}
@@ -608,12 +667,10 @@ func TestNotifyClaimRefused(t *testing.T) {
 }
 
 // A first attempt whose claimant died mid-delivery is taken over once its lease has
-// run out, whoever comes: here the watch message queued by Lambda's retry of the
-// Event Stored, which found the step busy.
+// run out, by the watch message that Lambda's retry of the Event Stored queued.
 func TestNotifyDeadClaimantTakenOver(t *testing.T) {
 	r := newRig(sub("sub_a", ""))
-	d := &store.Delivery{Key: key, SubscriptionID: "sub_a", Status: store.DeliveryPending, Attempt: 1, InFlight: true, LeaseUntil: now.Add(-time.Second).Unix()}
-	r.st.deliveries[key+" sub_a"] = d
+	r.st.deliveries[key+" sub_a"] = &store.Delivery{Key: key, SubscriptionID: "sub_a", Status: store.DeliveryPending, Attempt: 1, InFlight: true, LeaseUntil: now.Add(-time.Second).Unix()}
 	if failed := r.runBatch(t, record{"m1", retryBody(key, "sub_a", 1, now)}); len(failed) != 0 {
 		t.Fatalf("batchItemFailures = %v; want none", failed)
 	}
@@ -658,6 +715,9 @@ func TestNotifyBatchItemFailures(t *testing.T) {
 	sent := r.sender.messages()
 	if len(sent) != 2 {
 		t.Fatalf("sent %d messages; want 2 (the batch's other records)", len(sent))
+	}
+	if len(r.queue.visibility) != 0 {
+		t.Errorf("ChangeMessageVisibility calls = %d; want none for a store failure", len(r.queue.visibility))
 	}
 }
 
@@ -718,7 +778,8 @@ func TestNotifyMalformedRetry(t *testing.T) {
 		{name: "empty object", body: `{}`},
 		{name: "no key", body: `{"subscriptionId":"sub_a","attempt":2}`},
 		{name: "no subscription", body: `{"key":"` + key + `","attempt":2}`},
-		{name: "no attempt", body: `{"key":"` + key + `","subscriptionId":"sub_a","attempt":0}`},
+		{name: "attempt zero", body: `{"key":"` + key + `","subscriptionId":"sub_a","attempt":0}`},
+		{name: "base not below attempt", body: `{"key":"` + key + `","subscriptionId":"sub_a","attempt":2,"base":2}`},
 		{name: "attempt is a string", body: `{"key":"` + key + `","subscriptionId":"sub_a","attempt":"2"}`},
 	}
 	for _, tc := range tests {

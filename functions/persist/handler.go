@@ -29,6 +29,9 @@ type handler struct {
 	pub    publisher
 	now    func() time.Time
 	log    *slog.Logger
+	// alerts folds events with dedupe keys into alerts (alerts.go); nil disables it.
+	alerts     alertFolder
+	sourceKeys *keyCache
 }
 
 // handle stores one Event Normalized. A repeat of an event already stored and published
@@ -77,11 +80,16 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	}
 	if !created && existing.Published {
 		h.log.InfoContext(ctx, "duplicate", "eventKey", rec.Key, "duplicates", existing.Duplicates)
+		if existing.AlertID == "" {
+			// An earlier invocation may have died before folding it.
+			return h.fold(ctx, ev, rec.Key, existing.SourceID, existing.ReceivedAt)
+		}
 		return nil
 	}
 	if !created {
 		// Publish what was stored, not what this repeat says.
 		d.Hub.ReceivedAt = existing.ReceivedAt
+		rec.ReceivedAt = existing.ReceivedAt
 	}
 	d.Hub.Key = rec.Key
 	if err := h.pub.Publish(ctx, bus.Entry{
@@ -95,5 +103,6 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 		return err
 	}
 	h.log.InfoContext(ctx, "stored", "eventKey", rec.Key, "type", ev.Type, "source", ev.Source)
-	return nil
+	// Folding comes after publishing, so that it can never hold an event back.
+	return h.fold(ctx, ev, rec.Key, rec.SourceID, rec.ReceivedAt)
 }

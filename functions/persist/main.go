@@ -29,6 +29,9 @@ func main() {
 		pub:    bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:    time.Now,
 		log:    boot.Logger(),
+
+		alerts:     st,
+		sourceKeys: newKeyCache(30 * time.Second),
 	}
 	lambda.Start(h.handle)
 }

@@ -19,6 +19,9 @@ const (
 	Normalized     = "Event Normalized"
 	Stored         = "Event Stored"
 	DeliveryFailed = "Delivery Failed"
+	// SubscriptionDisabled is put by notify when it turns a subscription off: its
+	// endpoint answered 410 Gone, or every attempt failed for the configured period.
+	SubscriptionDisabled = "Subscription Disabled"
 )
 
 // Hub is the pipeline's metadata about one event, carried through every stage.
@@ -59,4 +62,17 @@ type DeliveryFailedDetail struct {
 	LastStatus     int       `json:"lastStatus,omitempty"`
 	LastError      string    `json:"lastError,omitempty"`
 	FailedAt       time.Time `json:"failedAt"`
+}
+
+// SubscriptionDisabledDetail is the detail of a Subscription Disabled entry. Reason is
+// "gone" (the endpoint answered 410) or "failing" (only failures since FailingSince).
+type SubscriptionDisabledDetail struct {
+	SubscriptionID string     `json:"subscriptionId"`
+	Name           string     `json:"name"`
+	URL            string     `json:"url"`
+	Reason         string     `json:"reason"`
+	LastStatus     int        `json:"lastStatus,omitempty"`
+	LastError      string     `json:"lastError,omitempty"`
+	FailingSince   *time.Time `json:"failingSince,omitempty"`
+	DisabledAt     time.Time  `json:"disabledAt"`
 }

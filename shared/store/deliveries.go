@@ -2,12 +2,18 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/eventhub/eventhub/shared/fault"
 )
 
 // Delivery statuses.
@@ -152,3 +158,152 @@ func num64(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// ReopenAttempt claims attempt number attempt of a delivery that failed after attempt
+// number attempt-1, making it pending again: an operator's retry of a failed delivery.
+// A false result means the delivery is not in that state (already reopened, or not
+// failed), and the caller must not deliver.
+func (s *Store) ReopenAttempt(ctx context.Context, eventKey, subID string, attempt int, lease time.Duration) (bool, error) {
+	now := s.now()
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.table,
+		Key:                      deliveryKey(eventKey, subID),
+		UpdateExpression:         ptr("SET #st = :pending, attempt = :k, inFlight = :t, leaseUntil = :lease, updatedAt = :updated, gsi1sk = :gsi1sk"),
+		ConditionExpression:      ptr("#st = :failed AND attempt = :prev AND inFlight = :f"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":k":       num(attempt),
+			":prev":    num(attempt - 1),
+			":t":       &types.AttributeValueMemberBOOL{Value: true},
+			":f":       &types.AttributeValueMemberBOOL{Value: false},
+			":lease":   num64(now.Add(lease).Unix()),
+			":pending": str(DeliveryPending),
+			":failed":  str(DeliveryFailed),
+			":updated": str(ts(now)),
+			":gsi1sk":  str(DeliveryPending + "#" + sortable(now)),
+		},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reopen attempt %d of %s to %s: %w", attempt, eventKey, subID, err)
+	}
+	return true, nil
+}
+
+// DeliveryQuery selects deliveries of one subscription: by status (all when empty),
+// whose status last changed at or after Since, newest first.
+type DeliveryQuery struct {
+	SubscriptionID string
+	Status         string
+	Since          time.Time
+	Limit          int    // at most this many (default and maximum 100)
+	Cursor         string // from the previous page's DeliveryPage.Next
+}
+
+// DeliveryPage is one page of deliveries; Next is empty on the last page.
+type DeliveryPage struct {
+	Deliveries []Delivery `json:"deliveries"`
+	Next       string     `json:"next,omitempty"`
+}
+
+// ListDeliveries returns deliveries of a subscription through the gsi1 index, where
+// each delivery is filed under its subscription by status and the time it got it.
+func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) (*DeliveryPage, error) {
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 100
+	}
+	vals := map[string]types.AttributeValue{":pk": str("SUBDLV#" + q.SubscriptionID)}
+	cond := "gsi1pk = :pk"
+	switch {
+	case q.Status != "":
+		// gsi1sk is <status>#<sortable time>; '~' sorts after every character of a time.
+		cond += " AND gsi1sk BETWEEN :lo AND :hi"
+		lo := q.Status + "#"
+		if !q.Since.IsZero() {
+			lo += sortable(q.Since)
+		}
+		vals[":lo"], vals[":hi"] = str(lo), str(q.Status+"#~")
+	case !q.Since.IsZero():
+		return nil, fault.At("since", "needs a status")
+	}
+	var start map[string]types.AttributeValue
+	if q.Cursor != "" {
+		var err error
+		if start, err = decodeCursor(q.Cursor); err != nil {
+			return nil, fault.At("cursor", "not a cursor this API returned")
+		}
+	}
+	page := &DeliveryPage{Deliveries: []Delivery{}}
+	for len(page.Deliveries) < q.Limit {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 &s.table,
+			IndexName:                 ptr("gsi1"),
+			KeyConditionExpression:    &cond,
+			ExpressionAttributeValues: vals,
+			ExclusiveStartKey:         start,
+			ScanIndexForward:          ptr(false),
+			Limit:                     ptr(int32(q.Limit - len(page.Deliveries))),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list deliveries of %s: %w", q.SubscriptionID, err)
+		}
+		for _, av := range out.Items {
+			var it deliveryItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return nil, fmt.Errorf("decode delivery of %s: %w", q.SubscriptionID, err)
+			}
+			if !s.expired(it.ExpiresAt) {
+				page.Deliveries = append(page.Deliveries, it.Delivery)
+			}
+		}
+		start = out.LastEvaluatedKey
+		if start == nil {
+			return page, nil
+		}
+	}
+	next, err := encodeCursor(start)
+	if err != nil {
+		return nil, err
+	}
+	page.Next = next
+	return page, nil
+}
+
+// A cursor is the query's LastEvaluatedKey (string attributes only) as base64 JSON.
+func encodeCursor(k map[string]types.AttributeValue) (string, error) {
+	m := map[string]string{}
+	for name, v := range k {
+		s, ok := v.(*types.AttributeValueMemberS)
+		if !ok {
+			return "", fmt.Errorf("cursor attribute %s is not a string", name)
+		}
+		m[name] = s.Value
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func decodeCursor(c string) (map[string]types.AttributeValue, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	out := map[string]types.AttributeValue{}
+	for _, name := range []string{"pk", "sk", "gsi1pk", "gsi1sk"} {
+		v, ok := m[name]
+		if !ok {
+			return nil, errors.New("cursor lacks " + name)
+		}
+		out[name] = str(v)
+	}
+	return out, nil
+}

@@ -30,6 +30,7 @@ type Event struct {
 	Event      json.RawMessage `dynamodbav:"-" json:"event"`
 	Published  bool            `dynamodbav:"published" json:"-"`
 	Duplicates int             `dynamodbav:"duplicates" json:"duplicates"`
+	AlertID    string          `dynamodbav:"alertId,omitempty" json:"alertId,omitempty"` // the alert it was folded into
 	ExpiresAt  int64           `dynamodbav:"expiresAt,omitempty" json:"-"`
 }
 
@@ -41,6 +42,8 @@ type eventItem struct {
 	GSI1SK string `dynamodbav:"gsi1sk"`
 	GSI2PK string `dynamodbav:"gsi2pk"`
 	GSI2SK string `dynamodbav:"gsi2sk"`
+	GSI3PK string `dynamodbav:"gsi3pk"`
+	GSI3SK string `dynamodbav:"gsi3sk"`
 }
 
 // TimelineEntry is one step in an event's life: a pipeline stage or a delivery attempt.
@@ -55,16 +58,21 @@ type TimelineEntry struct {
 	Response       string    `dynamodbav:"response,omitempty" json:"response,omitempty"`
 	Error          string    `dynamodbav:"error,omitempty" json:"error,omitempty"`
 	Outcome        string    `dynamodbav:"outcome,omitempty" json:"outcome,omitempty"`
+	ReplayID       string    `dynamodbav:"replayId,omitempty" json:"replayId,omitempty"`
+	QuarantineID   string    `dynamodbav:"quarantineId,omitempty" json:"quarantineId,omitempty"`
 }
 
 // Timeline stages.
 const (
-	StageReceived   = "received"
-	StageNormalized = "normalized"
-	StageStored     = "stored"
-	StageAttempt    = "attempt"
-	StageDelivered  = "delivered"
-	StageFailed     = "failed"
+	StageReceived    = "received"
+	StageNormalized  = "normalized"
+	StageStored      = "stored"
+	StageAttempt     = "attempt"
+	StageDelivered   = "delivered"
+	StageFailed      = "failed"
+	StageQuarantined = "quarantined" // could not be normalized; Message is the reason
+	StageResubmitted = "resubmitted" // taken out of quarantine and sent through normalize again
+	StageReplay      = "replay"      // one delivery of a replay job, outside the retry chain
 )
 
 type timelineItem struct {
@@ -79,6 +87,9 @@ func timelineSK(e TimelineEntry) string {
 	if e.SubscriptionID != "" {
 		sk += "#" + e.SubscriptionID + "#" + strconv.Itoa(e.Attempt)
 	}
+	if e.ReplayID != "" {
+		sk += "#" + e.ReplayID
+	}
 	return sk
 }
 
@@ -91,14 +102,17 @@ func (s *Store) PutEvent(ctx context.Context, ev Event, timeline []TimelineEntry
 		ev.StoredAt = now
 	}
 	ev.ExpiresAt = s.expiry(ev.ReceivedAt)
+	pos := position(ev.ReceivedAt, ev.Key)
 	item := eventItem{
 		keyAttrs: keyAttrs{PK: pkEvent + ev.Key, SK: skEvent},
 		Event:    ev,
 		Body:     string(ev.Event),
-		GSI1PK:   "SRC#" + ev.Source,
-		GSI1SK:   sortable(ev.ReceivedAt) + "#" + ev.Key,
-		GSI2PK:   "TYPE#" + ev.Type,
-		GSI2SK:   sortable(ev.ReceivedAt) + "#" + ev.Key,
+		GSI1PK:   pkBySource + ev.Source,
+		GSI1SK:   pos,
+		GSI2PK:   pkByType + ev.Type,
+		GSI2SK:   pos,
+		GSI3PK:   shardOf(pkAllEvents, ev.Key),
+		GSI3SK:   pos,
 	}
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
@@ -279,31 +293,4 @@ func (s *Store) GetClaim(ctx context.Context, id string) ([]byte, error) {
 		return nil, fmt.Errorf("get claim %s: %w", id, err)
 	}
 	return it.Data, nil
-}
-
-// Quarantined is an event that could not be normalized, kept with the reason.
-type Quarantined struct {
-	At       time.Time       `dynamodbav:"at" json:"at"`
-	Key      string          `dynamodbav:"key,omitempty" json:"key,omitempty"`
-	SourceID string          `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
-	Format   string          `dynamodbav:"format,omitempty" json:"format,omitempty"`
-	Reason   string          `dynamodbav:"reason" json:"reason"`
-	Raw      json.RawMessage `dynamodbav:"-" json:"raw"`
-	RawText  string          `dynamodbav:"raw" json:"-"`
-	ID       string          `dynamodbav:"qid" json:"id"`
-}
-
-// Quarantine keeps an event that could not be normalized. id makes a repeated
-// quarantine of the same delivery idempotent.
-func (s *Store) Quarantine(ctx context.Context, q Quarantined) error {
-	q.RawText = string(q.Raw)
-	it := struct {
-		keyAttrs
-		Quarantined
-		ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
-	}{keyAttrs{pkQuar, q.ID}, q, s.expiry(q.At)}
-	if err := s.put(ctx, it, ""); err != nil {
-		return fmt.Errorf("quarantine %s: %w", q.ID, err)
-	}
-	return nil
 }

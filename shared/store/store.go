@@ -1,12 +1,15 @@
 // Package store keeps eventhub's state in one DynamoDB table: events stored once by
 // CloudEvents source and id, their timelines, delivery state, subscriptions, producer
-// sources and claim checks.
+// sources, claim checks, quarantine, replay jobs and alerts. docs/dynamodb.md describes
+// the keys and indexes.
 package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -59,8 +62,44 @@ const (
 	pkSources  = "SRCS"
 	pkToken    = "TOKEN#"
 	pkClaim    = "CLAIM#"
-	pkQuar     = "QUAR"
+	pkQuar     = "QUAR#"
+	pkReplay   = "RPL#"
+	pkAlert    = "ALERT#"
+
+	// Index partitions. gsi1 and gsi2 are shared by item types; gsi3 holds sharded
+	// time-ordered listings (all events, all quarantined events).
+	pkBySource     = "SRC#"    // gsi1: events by CloudEvents source
+	pkByType       = "TYPE#"   // gsi2: events by type
+	pkAllEvents    = "ALL#"    // gsi3: every event, sharded
+	pkAllQuar      = "QALL#"   // gsi3: every quarantined event, sharded
+	pkQuarBySource = "QSRC#"   // gsi1: quarantined events by producer source id
+	pkAlertsBy     = "ALERTS#" // gsi1: alerts by status
+	pkAlerts       = "ALERTS"  // gsi2: every alert
 )
+
+// Index names (template.yaml, EventsTable).
+const (
+	gsi1 = "gsi1"
+	gsi2 = "gsi2"
+	gsi3 = "gsi3"
+)
+
+// shards is the number of gsi3 partitions a time-ordered listing is spread over, so
+// that no single index partition takes every write (DynamoDB allows about 1,000 writes
+// a second per partition). Reads query every shard and merge. Changing it needs a
+// backfill of gsi3pk.
+const shards = 8
+
+// shardOf returns the gsi3 partition of the item with the key under the prefix.
+func shardOf(prefix, itemKey string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(itemKey))
+	return prefix + strconv.Itoa(int(h.Sum32()%shards))
+}
+
+// position is an item's place in a time-ordered index: its time, then its key, so that
+// positions are unique and their lexical order is time order.
+func position(t time.Time, itemKey string) string { return sortable(t) + "#" + itemKey }
 
 type keyAttrs struct {
 	PK string `dynamodbav:"pk"`

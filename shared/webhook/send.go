@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -23,11 +24,13 @@ type Sender struct {
 
 // NewSender returns a sender whose connections obey the guard. Redirects are never
 // followed: a 3xx answer is a failed delivery.
-func NewSender(g Guard) *Sender {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: g.control}
+func NewSender(g Guard) *Sender { return newSender(g, nil) }
+
+// newSender is NewSender with a last check on every connection after the guard's.
+func newSender(g Guard, then func(network, address string, c syscall.RawConn) error) *Sender {
 	tr := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
+		DialContext:           g.dialer(net.Dialer{Timeout: 10 * time.Second}, then),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   10,
@@ -53,6 +56,10 @@ type Message struct {
 	Secrets     []string
 	Headers     map[string]string // the subscription's own headers
 	Timeout     time.Duration
+	// Accept, when set, decides whether a 2xx answer acknowledges the message, from
+	// its body: it returns why not, or "" for an acknowledgement. Without it any 2xx
+	// acknowledges.
+	Accept func(body []byte) string
 }
 
 // Result is what an attempt got back. Err is set when no HTTP answer arrived
@@ -63,20 +70,37 @@ type Result struct {
 	Response   string // the first KiB of the response body
 	RetryAfter time.Duration
 	Err        error
+	// Nack says why a 2xx answer was not an acknowledgement (Message.Accept).
+	Nack string
 }
 
-// OK reports whether the receiver acknowledged the message with a 2xx.
-func (r Result) OK() bool { return r.Err == nil && r.Status >= 200 && r.Status < 300 }
+// OK reports whether the receiver acknowledged the message: a 2xx that Accept took.
+func (r Result) OK() bool { return r.Err == nil && r.Status >= 200 && r.Status < 300 && r.Nack == "" }
 
 // Describe is a short human reading of the result for logs and timelines.
 func (r Result) Describe() string {
-	if r.Err != nil {
+	switch {
+	case r.Err != nil:
 		return r.Err.Error()
+	case r.Nack != "":
+		return "HTTP " + strconv.Itoa(r.Status) + ": " + r.Nack
 	}
 	return "HTTP " + strconv.Itoa(r.Status)
 }
 
-const responseExcerpt = 1024
+// Problem is the reason the attempt failed, for the timeline; "" when it succeeded or
+// when the status says it all.
+func (r Result) Problem() string {
+	if r.Err != nil {
+		return r.Err.Error()
+	}
+	return r.Nack
+}
+
+const (
+	responseExcerpt = 1024
+	maxAckBody      = 64 << 10
+)
 
 // reserved headers a subscription may not override.
 var reserved = map[string]bool{
@@ -122,11 +146,19 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 		return res
 	}
 	defer resp.Body.Close()
-	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, responseExcerpt))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAckBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	res.Latency = time.Since(start)
 	res.Status = resp.StatusCode
+	excerpt := body[:min(len(body), responseExcerpt)]
 	res.Response = strings.ToValidUTF8(string(excerpt), string(utf8.RuneError))
+	if m.Accept != nil && res.Status >= 200 && res.Status < 300 {
+		if err != nil {
+			res.Nack = "reading the answer: " + err.Error()
+		} else {
+			res.Nack = m.Accept(body)
+		}
+	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), at)
 	}

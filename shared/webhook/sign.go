@@ -52,3 +52,19 @@ func Sign(secrets []string, msgID string, at time.Time, body []byte) (string, er
 	}
 	return strings.Join(sigs, " "), nil
 }
+
+// CheckSecret reports whether s is a usable signing secret: whsec_ and the base64 of
+// 24 to 64 random bytes.
+func CheckSecret(s string) error {
+	if !strings.HasPrefix(s, SecretPrefix) {
+		return fmt.Errorf("must start with %s", SecretPrefix)
+	}
+	key, err := secretKey(s)
+	if err != nil {
+		return err
+	}
+	if len(key) < 24 || len(key) > 64 {
+		return fmt.Errorf("must hold 24 to 64 bytes; it holds %d", len(key))
+	}
+	return nil
+}

@@ -147,6 +147,38 @@ func TestSendRefusedByGuardAndHeaders(t *testing.T) {
 	}
 }
 
+func TestSendAccept(t *testing.T) {
+	accept := func(body []byte) string {
+		if strings.TrimSpace(string(body)) == `{"success":"true"}` {
+			return ""
+		}
+		return "not acknowledged"
+	}
+	tests := []struct {
+		status int
+		body   string
+		ok     bool
+		nack   string
+	}{
+		{200, `{"success":"true"}`, true, ""},
+		{200, `{"success":"false"}`, false, "not acknowledged"},
+		{500, `{"success":"true"}`, false, ""}, // Accept sees only 2xx answers
+	}
+	for _, tc := range tests {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			_, _ = io.WriteString(w, tc.body)
+		}))
+		res := NewSender(Guard{AllowPrivate: true}).Send(context.Background(), Message{
+			URL: srv.URL, ID: "m", Body: []byte("a=1"), ContentType: "application/x-www-form-urlencoded", Secrets: []string{NewSecret()}, Accept: accept,
+		})
+		srv.Close()
+		if res.OK() != tc.ok || res.Nack != tc.nack || res.Response != tc.body {
+			t.Errorf("Send answered %d %s = %+v; want ok %v, nack %q, the body as response", tc.status, tc.body, res, tc.ok, tc.nack)
+		}
+	}
+}
+
 // A subscription URL may carry the receiver's secret; a failed attempt's error, which
 // goes to logs, timelines and dead letters, must not.
 func TestSendErrorsOmitTheURL(t *testing.T) {

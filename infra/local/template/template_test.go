@@ -515,8 +515,8 @@ func TestRealTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if n := len(tpl.Functions); n != 5 {
-		t.Errorf("%d functions; want 5", n)
+	if n := len(tpl.Functions); n != 6 {
+		t.Errorf("%d functions; want 6", n)
 	}
 	var routes []string
 	var rules int
@@ -547,8 +547,13 @@ func TestRealTemplate(t *testing.T) {
 	if rules != 3 {
 		t.Errorf("%d rules; want 3", rules)
 	}
-	if len(sources) != 1 || !sources[0].ReportBatchItemFailures() {
-		t.Errorf("SQS sources = %+v; want one with ReportBatchItemFailures", sources)
+	if len(sources) != 2 {
+		t.Errorf("SQS sources = %+v; want two (delivery retries, replay jobs)", sources)
+	}
+	for _, s := range sources {
+		if !s.ReportBatchItemFailures() {
+			t.Errorf("SQS source %s without ReportBatchItemFailures", s.Name)
+		}
 	}
 	if len(tpl.Queues) < 2 {
 		t.Errorf("%d queues; want at least 2", len(tpl.Queues))

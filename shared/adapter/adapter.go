@@ -1,0 +1,104 @@
+// Package adapter turns what each kind of producer sends into eventhub's canonical
+// CloudEvent: it names the formats, detects a payload's format, and runs the format's
+// adapter. Ingest and normalize share it, so both read an event the same way.
+package adapter
+
+import (
+	"github.com/eventhub/eventhub/shared/adapter/bkmonitor"
+	"github.com/eventhub/eventhub/shared/adapter/cloudevents"
+	"github.com/eventhub/eventhub/shared/adapter/generic"
+	"github.com/eventhub/eventhub/shared/adapter/huaweiconfig"
+	"github.com/eventhub/eventhub/shared/adapter/iuap"
+	"github.com/eventhub/eventhub/shared/adapter/juno"
+	"github.com/eventhub/eventhub/shared/adapter/member"
+	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/fault"
+)
+
+// Formats. Auto is not a format of an event but a source's choice to detect each one.
+const (
+	Auto         = "auto"
+	CloudEvents  = "cloudevents"
+	Juno         = "juno"
+	BKMonitor    = "bkmonitor"
+	IUAP         = "iuap"
+	HuaweiConfig = "huaweiconfig"
+	Generic      = "generic"
+)
+
+// Formats lists every format, in the order detection tries them (generic last).
+var Formats = []string{CloudEvents, HuaweiConfig, BKMonitor, Juno, IUAP, Generic}
+
+// Known reports whether f is a format or Auto.
+func Known(f string) bool {
+	if f == Auto {
+		return true
+	}
+	for _, k := range Formats {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Meta is what the pipeline knows about an event besides its payload.
+type Meta struct {
+	SourceID string // the registered producer source that sent it
+}
+
+// Parse reads one event of the format (Auto detects it) and returns the canonical
+// CloudEvent and the format it was read as. Errors are *fault.Error values whose path
+// names the member of raw that is wrong.
+func Parse(format string, raw []byte, m Meta) (*cloudevent.Event, string, error) {
+	o, err := member.Decode(raw)
+	if err != nil {
+		return nil, format, err
+	}
+	if format == Auto || format == "" {
+		format = Detect(o)
+	}
+	ev, err := FromObject(format, o, m)
+	return ev, format, err
+}
+
+// FromObject runs the adapter of the format on a decoded object.
+func FromObject(format string, o *member.Object, m Meta) (*cloudevent.Event, error) {
+	switch format {
+	case CloudEvents:
+		return cloudevents.FromObject(o)
+	case Juno:
+		return juno.FromObject(o)
+	case BKMonitor:
+		return bkmonitor.FromObject(o)
+	case IUAP:
+		return iuap.FromObject(o)
+	case HuaweiConfig:
+		return huaweiconfig.FromObject(o)
+	case Generic:
+		src := ""
+		if m.SourceID != "" {
+			src = "/sources/" + m.SourceID
+		}
+		return generic.FromObject(o, src)
+	}
+	return nil, fault.New(fault.Invalid, "unknown format %q", format)
+}
+
+// Detect names the format of a decoded event by the members that only that format
+// sends; anything unrecognised is Generic.
+func Detect(o *member.Object) string {
+	switch {
+	case o.Has("specversion"):
+		return CloudEvents
+	case o.Has("notification_type") && o.Has("domain_id"):
+		return HuaweiConfig
+	case o.Has("alert_name") && o.Has("event_id"):
+		return BKMonitor
+	case o.Has("operation") && o.Has("create_time"):
+		return Juno
+	case o.Has("sourceID") && o.Has("eventType"):
+		return IUAP
+	}
+	return Generic
+}

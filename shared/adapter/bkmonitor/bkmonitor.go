@@ -1,0 +1,117 @@
+// Package bkmonitor reads BlueKing monitor (蓝鲸监控) events, the format of its event
+// plugins' HTTP push, as CloudEvents.
+package bkmonitor
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/eventhub/eventhub/shared/adapter/member"
+	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/fault"
+)
+
+// Constants of the mapping.
+const (
+	Source        = "bkmonitor"
+	Type          = "bkmonitor.event"
+	DefaultStatus = "ABNORMAL"
+)
+
+// required text fields, in the order BlueKing documents them.
+var required = []string{"alert_name", "event_id", "description", "metric", "category", "target_type", "target"}
+
+// statuses a BlueKing event may have.
+var statuses = map[string]bool{"ABNORMAL": true, "RECOVERED": true, "CLOSED": true}
+
+// Parse reads one BlueKing event.
+func Parse(raw []byte) (*cloudevent.Event, error) {
+	o, err := member.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return FromObject(o)
+}
+
+// FromObject validates a decoded BlueKing event and maps it: event_id → id,
+// "bkmonitor" (or "bkmonitor/<bk_biz_id>") → source, "bkmonitor.event" → type,
+// "<target_type>/<target>" → subject, time → time, and the event's own fields → data
+// with status defaulted to ABNORMAL and severity as a number.
+func FromObject(o *member.Object) (*cloudevent.Event, error) {
+	vals := map[string]string{}
+	for _, name := range required {
+		v, err := o.String(name, name != "description")
+		if err != nil {
+			return nil, err
+		}
+		if !o.Has(name) {
+			return nil, fault.At(name, "required field is missing")
+		}
+		vals[name] = v
+	}
+	sev, ok, err := o.Int("severity", true)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || sev < 1 || sev > 3 {
+		return nil, fault.At("severity", "must be 1 (fatal), 2 (warning) or 3 (reminder), got %s", o.Fields()["severity"])
+	}
+	when, err := o.Time("time", true)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := o.Time("anomaly_time", false); err != nil {
+		return nil, err
+	}
+	status, err := o.String("status", false)
+	if err != nil {
+		return nil, err
+	}
+	if o.Has("status") && !statuses[status] {
+		return nil, fault.At("status", "must be ABNORMAL, RECOVERED or CLOSED, got %q", status)
+	}
+	// dedupe_keys names the fields an alert folds on (an array), or gives their values
+	// (an object, as BlueKing's model draws it).
+	if raw, ok := o.Raw("dedupe_keys"); ok && raw[0] != '{' {
+		if _, err := o.Strings("dedupe_keys", false); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := o.Raw("tags"); ok && raw[0] != '{' && raw[0] != '[' {
+		return nil, fault.At("tags", "must be an object or an array of {key, value}")
+	}
+	if raw, ok := o.Raw("assignee"); ok {
+		if raw[0] == '[' {
+			if _, err := o.Strings("assignee", false); err != nil {
+				return nil, err
+			}
+		} else if _, err := o.String("assignee", false); err != nil {
+			return nil, fault.At("assignee", "must be a string or an array of strings")
+		}
+	}
+	biz, hasBiz, err := o.Int("bk_biz_id", false)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]json.RawMessage{"severity": json.RawMessage(strconv.FormatInt(sev, 10))}
+	if !o.Has("status") {
+		set["status"] = member.Quote(DefaultStatus)
+	}
+	ev := &cloudevent.Event{
+		SpecVersion:     cloudevent.SpecVersion,
+		ID:              vals["event_id"],
+		Source:          Source,
+		Type:            Type,
+		Subject:         vals["target_type"] + "/" + vals["target"],
+		Time:            when,
+		DataContentType: "application/json",
+		Data:            o.Build(set, []string{"status"}),
+	}
+	if hasBiz {
+		ev.Source = Source + "/" + strconv.FormatInt(biz, 10)
+	}
+	if err := ev.Validate(); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}

@@ -1,0 +1,23 @@
+package generic_test
+
+import (
+	"testing"
+
+	"github.com/eventhub/eventhub/shared/adapter/generic"
+	"github.com/eventhub/eventhub/shared/adapter/golden"
+	"github.com/eventhub/eventhub/shared/cloudevent"
+)
+
+func parse(raw []byte) (*cloudevent.Event, error) { return generic.Parse(raw, "/sources/src_test") }
+
+// TestGolden runs the adapter on the seed document's examples and variants in
+// testdata; go test -update rewrites the golden files.
+func TestGolden(t *testing.T) { golden.Run(t, "testdata", parse) }
+
+func FuzzGeneric(f *testing.F) {
+	golden.Seeds(f, "testdata")
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ev, err := parse(raw)
+		golden.Check(t, parse, raw, ev, err)
+	})
+}

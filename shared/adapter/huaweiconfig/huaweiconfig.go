@@ -1,0 +1,128 @@
+// Package huaweiconfig reads Huawei Cloud Config notifications (resource changes,
+// relation changes, snapshot and notification archives) as CloudEvents.
+package huaweiconfig
+
+import (
+	"github.com/eventhub/eventhub/shared/adapter/member"
+	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/fault"
+)
+
+// Constants of the mapping.
+const (
+	Source     = "huaweicloud.config"
+	TypePrefix = "huaweicloud.config."
+)
+
+// detailRule is what one notification type requires of its detail.
+type detailRule struct {
+	strings    []string        // required string members
+	eventTypes map[string]bool // allowed detail.event_type values, if checked
+	times      []string        // required ISO 8601 members
+	subject    string          // detail member that becomes the subject
+}
+
+var rules = map[string]detailRule{
+	"ResourceChanged": {
+		strings:    []string{"resource_id", "resource_type", "event_type"},
+		eventTypes: map[string]bool{"CREATE": true, "UPDATE": true, "DELETE": true},
+		times:      []string{"capture_time"},
+		subject:    "resource_id",
+	},
+	"ResourceRelationChanged": {
+		strings:    []string{"resource_id", "resource_type", "event_type"},
+		eventTypes: map[string]bool{"CHANGE": true},
+		times:      []string{"capture_time"},
+		subject:    "resource_id",
+	},
+	"SnapshotArchiveCompleted": {
+		strings: []string{"snapshot_id", "region_id", "bucket_name"},
+		subject: "snapshot_id",
+	},
+	"NotificationArchiveCompleted": {
+		strings: []string{"region_id", "bucket_name", "object_key"},
+		subject: "object_key",
+	},
+}
+
+// Parse reads one notification.
+func Parse(raw []byte) (*cloudevent.Event, error) {
+	o, err := member.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return FromObject(o)
+}
+
+// FromObject validates a decoded notification and maps it: a digest of its content →
+// id (notifications carry no id; a resend is stored once), "huaweicloud.config/<domain_id>"
+// → source, "huaweicloud.config.<notification_type>" → type, the resource id, snapshot
+// id or object key → subject, notification_creation_time → time, the notification → data.
+func FromObject(o *member.Object) (*cloudevent.Event, error) {
+	nt, err := o.String("notification_type", true)
+	if err != nil {
+		return nil, err
+	}
+	rule, ok := rules[nt]
+	if !ok {
+		return nil, fault.At("notification_type", "unknown notification type %q: want ResourceChanged, ResourceRelationChanged, SnapshotArchiveCompleted or NotificationArchiveCompleted", nt)
+	}
+	when, err := o.String("notification_creation_time", true)
+	if err != nil {
+		return nil, err
+	}
+	if when, err = member.ParseTime(when); err != nil {
+		return nil, fault.At("notification_creation_time", "must be an ISO 8601 timestamp")
+	}
+	domain, err := o.String("domain_id", true)
+	if err != nil {
+		return nil, err
+	}
+	d, err := o.Object("detail", true)
+	if err != nil {
+		return nil, err
+	}
+	vals := map[string]string{}
+	for _, name := range rule.strings {
+		if vals[name], err = d.String(name, true); err != nil {
+			return nil, err
+		}
+	}
+	if rule.eventTypes != nil && !rule.eventTypes[vals["event_type"]] {
+		return nil, fault.At(d.Path("event_type"), "%q is not an event type of %s", vals["event_type"], nt)
+	}
+	for _, name := range rule.times {
+		t, err := d.String(name, true)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := member.ParseTime(t); err != nil {
+			return nil, fault.At(d.Path(name), "must be an ISO 8601 timestamp")
+		}
+	}
+	switch nt {
+	case "ResourceChanged":
+		if _, err := d.Object("resource", vals["event_type"] != "DELETE"); err != nil {
+			return nil, err
+		}
+	case "SnapshotArchiveCompleted":
+		if _, err := d.Strings("object_keys", true); err != nil {
+			return nil, err
+		}
+	}
+	raw := o.Build(nil, nil)
+	ev := &cloudevent.Event{
+		SpecVersion:     cloudevent.SpecVersion,
+		ID:              "hwc-" + member.ContentID(raw),
+		Source:          Source + "/" + domain,
+		Type:            TypePrefix + nt,
+		Subject:         vals[rule.subject],
+		Time:            when,
+		DataContentType: "application/json",
+		Data:            raw,
+	}
+	if err := ev.Validate(); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}

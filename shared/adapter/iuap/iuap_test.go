@@ -1,0 +1,23 @@
+package iuap_test
+
+import (
+	"testing"
+
+	"github.com/eventhub/eventhub/shared/adapter/golden"
+	"github.com/eventhub/eventhub/shared/adapter/iuap"
+	"github.com/eventhub/eventhub/shared/cloudevent"
+)
+
+func parse(raw []byte) (*cloudevent.Event, error) { return iuap.Parse(raw) }
+
+// TestGolden runs the adapter on the seed document's examples and variants in
+// testdata; go test -update rewrites the golden files.
+func TestGolden(t *testing.T) { golden.Run(t, "testdata", parse) }
+
+func FuzzIUAP(f *testing.F) {
+	golden.Seeds(f, "testdata")
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ev, err := parse(raw)
+		golden.Check(t, parse, raw, ev, err)
+	})
+}

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/eventhub/eventhub/shared/fault"
+)
+
+// Bounds of positions (sortable time, "#", key): every position sorts between them.
+const (
+	minPosition = "0"
+	maxPosition = "~"
+)
+
+// rangeQuery reads items of one or more partitions of an index whose sort keys are
+// positions, in position order, merging the partitions.
+type rangeQuery struct {
+	index          string
+	pkAttr, skAttr string
+	partitions     []string
+	lo, hi         string // inclusive bounds on the sort key
+	after          string // resume strictly after this position ("" for the first page)
+	ascending      bool
+	filter         string
+	names          map[string]string
+	values         map[string]types.AttributeValue
+	limit          int
+	// budget bounds the items one partition evaluates for one page, so that a filter
+	// that rejects most items cannot make a request run away; the page then ends
+	// early with a cursor.
+	budget int
+}
+
+// pageBudget is the default rangeQuery.budget.
+var pageBudget = 2000
+
+type rangeItem struct {
+	pos string
+	av  map[string]types.AttributeValue
+}
+
+// partitionResult is what one partition gave: its items in order, and how far it got
+// (frontier: every item of the partition before it, in query order, has been seen).
+type partitionResult struct {
+	items     []rangeItem
+	exhausted bool
+	frontier  string
+	err       error
+}
+
+// run returns up to q.limit items and the position to resume after ("" when the range
+// is done).
+func (s *Store) run(ctx context.Context, q rangeQuery) ([]rangeItem, string, error) {
+	lo, hi := q.lo, q.hi
+	if q.after != "" {
+		if q.ascending {
+			lo = max(lo, q.after)
+		} else {
+			hi = min(hi, q.after)
+		}
+	}
+	if lo > hi {
+		return nil, "", nil
+	}
+	if q.budget == 0 {
+		q.budget = pageBudget
+	}
+	results := make([]partitionResult, len(q.partitions))
+	var wg sync.WaitGroup
+	for i, p := range q.partitions {
+		wg.Go(func() { results[i] = s.runPartition(ctx, q, p, lo, hi) })
+	}
+	wg.Wait()
+
+	var all []rangeItem
+	frontier, bounded := "", false // the least progress of the partitions not exhausted
+	for _, r := range results {
+		if r.err != nil {
+			return nil, "", r.err
+		}
+		all = append(all, r.items...)
+		if r.exhausted {
+			continue
+		}
+		if !bounded || (q.ascending && r.frontier < frontier) || (!q.ascending && r.frontier > frontier) {
+			frontier, bounded = r.frontier, true
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if q.ascending {
+			return all[i].pos < all[j].pos
+		}
+		return all[i].pos > all[j].pos
+	})
+	// Only items up to the frontier are known to be in order with everything unseen.
+	complete := all
+	if bounded {
+		n := sort.Search(len(all), func(i int) bool {
+			if q.ascending {
+				return all[i].pos > frontier
+			}
+			return all[i].pos < frontier
+		})
+		complete = all[:n]
+	}
+	switch {
+	case len(complete) > q.limit:
+		page := complete[:q.limit]
+		return page, page[len(page)-1].pos, nil
+	case bounded:
+		return complete, frontier, nil
+	}
+	return complete, "", nil
+}
+
+func (s *Store) runPartition(ctx context.Context, q rangeQuery, partition, lo, hi string) partitionResult {
+	names := map[string]string{"#pk": q.pkAttr, "#sk": q.skAttr}
+	for k, v := range q.names {
+		names[k] = v
+	}
+	values := map[string]types.AttributeValue{":pk": str(partition), ":lo": str(lo), ":hi": str(hi)}
+	for k, v := range q.values {
+		values[k] = v
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    ptr("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ScanIndexForward:          ptr(q.ascending),
+	}
+	if q.index != "" {
+		in.IndexName = ptr(q.index)
+	} else {
+		in.ConsistentRead = ptr(true)
+	}
+	if q.filter != "" {
+		in.FilterExpression = ptr(q.filter)
+	}
+	want := q.limit + 1
+	var r partitionResult
+	evaluated := 0
+	for {
+		in.Limit = ptr(int32(min(max(want-len(r.items), 10), 1000, q.budget)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			r.err = fmt.Errorf("query %s %s: %w", indexName(q.index), partition, err)
+			return r
+		}
+		evaluated += int(out.ScannedCount)
+		for _, av := range out.Items {
+			pos := attrString(av, q.skAttr)
+			if pos == q.after {
+				continue
+			}
+			r.items = append(r.items, rangeItem{pos: pos, av: av})
+			if len(r.items) == want {
+				r.frontier = pos
+				return r
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			r.exhausted = true
+			return r
+		}
+		if evaluated >= q.budget {
+			r.frontier = attrString(out.LastEvaluatedKey, q.skAttr)
+			return r
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+func indexName(index string) string {
+	if index == "" {
+		return "table"
+	}
+	return index
+}
+
+func attrString(av map[string]types.AttributeValue, name string) string {
+	if s, ok := av[name].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// allShards returns the gsi3 partitions of a sharded listing.
+func allShards(prefix string) []string {
+	ps := make([]string, shards)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return ps
+}
+
+// A listing cursor is an opaque token for the position after which the next page
+// starts (encodePosition, decodePosition).
+type cursor struct {
+	V int    `json:"v"`
+	P string `json:"p"`
+}
+
+func encodePosition(pos string) string {
+	if pos == "" {
+		return ""
+	}
+	b, _ := json.Marshal(cursor{V: 1, P: pos})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ErrBadCursor is wrapped by listings given a cursor they did not make.
+var ErrBadCursor = fault.At("cursor", "not a cursor returned by this listing")
+
+func decodePosition(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", ErrBadCursor
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.V != 1 || c.P == "" || !strings.Contains(c.P, "#") {
+		return "", ErrBadCursor
+	}
+	return c.P, nil
+}
+
+// notExpired is a filter keeping items whose TTL has not passed (DynamoDB deletes
+// expired items lazily, up to days later). It uses the value :now.
+const notExpired = "(attribute_not_exists(expiresAt) OR expiresAt = :zero OR expiresAt > :now)"
+
+func (s *Store) notExpiredValues() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{":now": num64(s.now().Unix()), ":zero": num(0)}
+}
