@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -275,31 +276,48 @@ func num(it map[string]dtypes.AttributeValue, name string) int {
 	return 0
 }
 
-// readQueue receives every message of a queue, hiding each for ten minutes so that
-// none is read twice, and returns the bodies and receipt handles.
-func readQueue(ctx context.Context, client *sqs.Client, url string) (bodies, handles []string, err error) {
+// readQueue receives every message of a queue and returns the bodies and receipt
+// handles. Each receive hides its messages for hide, so that none is read twice. A
+// receive whose answer is lost (the SDK then retries it) hides its messages all the
+// same: when fewer messages come back than the queue held, readQueue reads again
+// once they are visible again, as long as ctx allows.
+func readQueue(ctx context.Context, client *sqs.Client, url string, hide time.Duration) (bodies, handles []string, err error) {
+	want, err := queueDepth(ctx, client, url)
+	if err != nil {
+		return nil, nil, err
+	}
 	seen := map[string]bool{}
-	for empty := 0; empty < 3; {
-		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", url, err)
-		}
-		if len(out.Messages) == 0 {
-			empty++
-			continue
-		}
-		empty = 0
-		for _, m := range out.Messages {
-			if id := aws.ToString(m.MessageId); !seen[id] {
-				seen[id] = true
-				bodies = append(bodies, aws.ToString(m.Body))
-				handles = append(handles, aws.ToString(m.ReceiptHandle))
+	for round := 0; ; round++ {
+		for empty := 0; empty < 3; {
+			out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+				QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: int32(hide / time.Second),
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("read %s: %w", url, err)
+			}
+			if len(out.Messages) == 0 {
+				empty++
+				continue
+			}
+			empty = 0
+			for _, m := range out.Messages {
+				if id := aws.ToString(m.MessageId); !seen[id] {
+					seen[id] = true
+					bodies = append(bodies, aws.ToString(m.Body))
+					handles = append(handles, aws.ToString(m.ReceiptHandle))
+				}
 			}
 		}
+		if len(bodies) >= want || round == 2 {
+			return bodies, handles, nil
+		}
+		deadline, ok := ctx.Deadline()
+		if ok && time.Until(deadline) < hide+5*time.Second {
+			return bodies, handles, nil
+		}
+		say("read %d of the %d messages of %s; reading again when the rest are visible", len(bodies), want, url)
+		sleep(ctx, hide+time.Second)
 	}
-	return bodies, handles, nil
 }
 
 func parseDeadLetters(bodies []string) []deadLetter {

@@ -504,7 +504,7 @@ func ledger(ctx context.Context, st *stack.Stack, events []*sentEvent, byType ma
 // peekQueue reads every message of a queue and makes them visible again, so that a
 // second reading of the ledger sees them too.
 func peekQueue(ctx context.Context, client *sqs.Client, url string) ([]string, error) {
-	bodies, handles, err := readQueue(ctx, client, url)
+	bodies, handles, err := readQueue(ctx, client, url, 20*time.Second)
 	if err != nil {
 		return nil, err
 	}
