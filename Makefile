@@ -6,7 +6,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 ARM64_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 BUILD_DIR := bin/arm64
 
-.PHONY: run test bench deps build verify deploy clean invoke vet cli
+.PHONY: run test bench chaos deps build verify deploy clean invoke vet cli
 
 ## run: start the local stack (API on 127.0.0.1:3000; ARGS="-addr 127.0.0.1:3001" to change)
 run: deps
@@ -27,6 +27,12 @@ test: deps
 ## README's Performance section); writes .eventhub/bench.json. ARGS="-rounds 3" is quicker.
 bench: deps
 	@$(GO) run ./infra/bench $(ARGS)
+
+## chaos: the local stack under load and injected faults; the ledger must balance
+## (bounded to 10 minutes, loopback only; ARGS="-events 500" for a short run)
+chaos: deps
+	@$(GO) build -o .eventhub/eventhub-chaos ./infra/chaos
+	@.eventhub/eventhub-chaos $(ARGS)
 
 ## deps: Go modules, the npm packages of the local stack, and Java 17 for DynamoDB Local
 deps:

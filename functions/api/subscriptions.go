@@ -120,11 +120,12 @@ func (in *subscriptionInput) validate() (*store.Subscription, error) {
 	}
 	sub.Retry = in.Retry
 	for k, v := range in.Headers {
-		if !validHeaderName(k) || strings.ContainsAny(v, "\r\n\x00") {
+		if !validHeaderName(k) || !validHeaderValue(v) {
 			return nil, fault.At("headers."+k, "invalid header name or value")
 		}
 		switch strings.ToLower(k) {
-		case "webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host", "user-agent":
+		case "webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host", "user-agent",
+			"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade":
 			return nil, fault.At("headers."+k, "is set by eventhub and cannot be overridden")
 		}
 	}
@@ -134,6 +135,18 @@ func (in *subscriptionInput) validate() (*store.Subscription, error) {
 	}
 	sub.TimeoutMs = int(in.Timeout * 1000)
 	return sub, nil
+}
+
+// validHeaderValue accepts what HTTP allows in a field value: no control characters
+// but the horizontal tab. Go's client refuses the others at send time, so a
+// subscription carrying one could never be delivered.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func validHeaderName(s string) bool {

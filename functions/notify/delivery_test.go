@@ -193,6 +193,23 @@ func TestNotifyGroupChain(t *testing.T) {
 			t.Errorf("sent %d; want sub_2's first attempt", len(sent))
 		}
 	})
+	t.Run("a member held by another invocation is watched, with its group", func(t *testing.T) {
+		r := newRig(mk("sub_1", 10), mk("sub_2", 20))
+		r.st.claim = func(string, string, int) (bool, error) { return false, nil }
+		r.st.deliveries[key+" sub_1"] = &store.Delivery{Key: key, SubscriptionID: "sub_1", Status: store.DeliveryPending, Attempt: 1, InFlight: true, LeaseUntil: now.Add(40 * time.Second).Unix()}
+		if err := r.runStored(t, event); err != nil {
+			t.Fatal(err)
+		}
+		q := r.queue.to(retryURL)
+		if len(r.sender.messages()) != 0 || len(q) != 1 {
+			t.Fatalf("sent %d, queued %d; want nothing sent and sub_1's step watched", len(r.sender.messages()), len(q))
+		}
+		var m retryMessage
+		_ = json.Unmarshal([]byte(*q[0].MessageBody), &m)
+		if m.SubscriptionID != "sub_1" || m.Attempt != 1 || m.Group != "erp" || m.Order != 10 || !m.DueAt.Equal(now.Add(41*time.Second)) {
+			t.Errorf("watch message = %+v; want sub_1's attempt 1 with its group, due when the lease ends", m)
+		}
+	})
 	t.Run("not enough time left: the next member goes through the queue", func(t *testing.T) {
 		r := newRig(mk("sub_1", 10))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

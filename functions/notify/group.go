@@ -54,9 +54,12 @@ func (h *handler) chain(ctx context.Context, key string, body []byte, members []
 			m.DueAt = h.now().UTC()
 			return h.schedule(ctx, m)
 		}
-		status, err := h.attempt(ctx, first(key, sub), body, sub)
-		if errors.Is(err, errBusy) {
-			return nil // the invocation holding it goes on with the chain
+		m := first(key, sub)
+		status, err := h.attempt(ctx, m, body, sub)
+		if busy, ok := errors.AsType[*busyError](err); ok {
+			// The invocation holding it goes on with the chain, unless it died: the
+			// watch takes over then.
+			return h.watch(ctx, m, busy)
 		}
 		if err != nil || status == store.DeliveryPending {
 			return err

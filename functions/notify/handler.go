@@ -174,11 +174,15 @@ func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error 
 	var wg sync.WaitGroup
 	for i, sub := range alone {
 		wg.Go(func() {
-			// A busy first attempt belongs to a concurrent invocation of the same
-			// Event Stored; if that one dies, Lambda invokes it again.
-			if _, err := h.attempt(ctx, first(d.Hub.Key, sub), d.Event, sub); !errors.Is(err, errBusy) {
-				errs[i] = err
+			m := first(d.Hub.Key, sub)
+			_, err := h.attempt(ctx, m, d.Event, sub)
+			if busy, ok := errors.AsType[*busyError](err); ok {
+				// Held by a concurrent invocation of the same Event Stored, or by one
+				// that died (or failed) after claiming it: Lambda's retries of that
+				// one come too soon to see its lease run out.
+				err = h.watch(ctx, m, busy)
 			}
+			errs[i] = err
 		})
 	}
 	for i, members := range groups {
@@ -206,8 +210,17 @@ func (h *handler) attemptTimeout(sub store.Subscription) time.Duration {
 	return h.timeout
 }
 
-// errBusy means another invocation holds the attempt or the one before it: try later.
+// errBusy means another invocation holds the step: try later.
 var errBusy = errors.New("delivery step is held by another invocation")
+
+// busyError is errBusy for an attempt, with the end of its holder's lease.
+type busyError struct{ until time.Time }
+
+func (e *busyError) Error() string {
+	return errBusy.Error() + " until " + e.until.Format(time.RFC3339)
+}
+
+func (e *busyError) Is(target error) bool { return target == errBusy }
 
 // attempt makes the attempt m of delivering body to sub and schedules what follows. It
 // returns the delivery's status afterwards: pending while a retry is scheduled,
@@ -380,7 +393,7 @@ func (h *handler) fail(ctx context.Context, key string, body []byte, sub store.S
 }
 
 // whyNotClaimed tells a step that is already done (the delivery's status) from one
-// that another invocation still holds (errBusy).
+// that another invocation still holds (*busyError).
 func (h *handler) whyNotClaimed(ctx context.Context, key, subID string, n int) (string, error) {
 	d, err := h.store.GetDelivery(ctx, key, subID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -393,7 +406,21 @@ func (h *handler) whyNotClaimed(ctx context.Context, key, subID string, n int) (
 	case d.Status != store.DeliveryPending, d.Attempt > n, d.Attempt == n && !d.InFlight:
 		return d.Status, nil
 	}
-	return "", errBusy
+	return "", &busyError{until: time.Unix(d.LeaseUntil, 0)}
+}
+
+// watch makes sure that a step held by another invocation is done even if that
+// invocation is gone: it queues the step again for when the holder's lease runs out.
+// By then the step is finished (the message is dropped, a group's chain goes on) or
+// its claim can be taken over.
+func (h *handler) watch(ctx context.Context, m retryMessage, busy *busyError) error {
+	m.DueAt = busy.until.Add(time.Second).UTC()
+	if err := h.schedule(ctx, m); err != nil {
+		return err
+	}
+	h.log.InfoContext(ctx, "attempt held by another invocation; checking again when its lease ends",
+		"eventKey", m.Key, "subscriptionId", m.SubscriptionID, "attempt", m.Attempt, "dueAt", m.DueAt)
+	return nil
 }
 
 func (h *handler) jittered(d time.Duration) time.Duration {
@@ -504,6 +531,12 @@ func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 		return h.continueGroup(ctx, m.Key, ev.Event, store.Subscription{ID: m.SubscriptionID, Group: m.Group, Order: m.Order})
 	}
 	status, err := h.attempt(ctx, m, ev.Event, *sub)
+	if busy, ok := errors.AsType[*busyError](err); ok {
+		// A new message for when the holder's lease ends, rather than this one
+		// received again and again: each receive counts towards the queue's
+		// maxReceiveCount, after which SQS would dead-letter a live delivery.
+		return h.watch(ctx, m, busy)
+	}
 	if err != nil || status == store.DeliveryPending {
 		return err
 	}

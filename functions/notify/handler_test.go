@@ -598,19 +598,21 @@ func TestNotifyLastAttemptFails(t *testing.T) {
 }
 
 func TestNotifyClaimRefused(t *testing.T) {
+	lease := now.Add(40 * time.Second).Unix()
 	tests := []struct {
 		name     string
-		attempt  int // 1: from Event Stored; more: from the retry queue
+		attempt  int // 1: from Event Stored; -1: attempt 1 from the retry queue; more: from the retry queue
 		delivery store.Delivery
-		busy     bool // the step belongs to another invocation
+		busy     bool // the step belongs to another invocation, maybe a dead one
 	}{
 		{name: "already delivered", attempt: 1, delivery: store.Delivery{Status: store.DeliveryDelivered, Attempt: 1}},
 		{name: "already failed", attempt: 3, delivery: store.Delivery{Status: store.DeliveryFailed, Attempt: 3}},
 		{name: "a later attempt exists", attempt: 1, delivery: store.Delivery{Status: store.DeliveryPending, Attempt: 2, InFlight: true}},
 		{name: "this attempt finished", attempt: 2, delivery: store.Delivery{Status: store.DeliveryPending, Attempt: 2}},
-		{name: "first attempt held by another invocation", attempt: 1, delivery: store.Delivery{Status: store.DeliveryPending, Attempt: 1, InFlight: true}},
-		{name: "retry held by another invocation", attempt: 2, delivery: store.Delivery{Status: store.DeliveryPending, Attempt: 2, InFlight: true}, busy: true},
-		{name: "previous attempt still running", attempt: 3, delivery: store.Delivery{Status: store.DeliveryPending, Attempt: 2, InFlight: true}, busy: true},
+		{name: "first attempt held by another invocation", attempt: 1, delivery: store.Delivery{Status: store.DeliveryPending, Attempt: 1, InFlight: true, LeaseUntil: lease}, busy: true},
+		{name: "first attempt watched and still held", attempt: -1, delivery: store.Delivery{Status: store.DeliveryPending, Attempt: 1, InFlight: true, LeaseUntil: lease}, busy: true},
+		{name: "retry held by another invocation", attempt: 2, delivery: store.Delivery{Status: store.DeliveryPending, Attempt: 2, InFlight: true, LeaseUntil: lease}, busy: true},
+		{name: "previous attempt still running", attempt: 3, delivery: store.Delivery{Status: store.DeliveryPending, Attempt: 2, InFlight: true, LeaseUntil: lease}, busy: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -619,32 +621,67 @@ func TestNotifyClaimRefused(t *testing.T) {
 			d := tc.delivery
 			d.Key, d.SubscriptionID = key, "sub_a"
 			r.st.deliveries[key+" sub_a"] = &d
-			if tc.attempt == 1 {
+			attempt := tc.attempt
+			if attempt == 1 {
 				if err := r.runStored(t, event); err != nil {
 					t.Errorf("handle = %v; want nil", err)
 				}
 			} else {
-				failed := r.runBatch(t, record{"m1", retryBody(key, "sub_a", tc.attempt, now)})
-				wantFailed := 0
-				if tc.busy {
-					wantFailed = 1
-				}
-				if len(failed) != wantFailed {
-					t.Errorf("batchItemFailures = %v; want %d", failed, wantFailed)
-				}
-				if tc.busy {
-					if len(r.queue.visibility) != 1 || *r.queue.visibility[0].ReceiptHandle != "rh-m1" || r.queue.visibility[0].VisibilityTimeout != 5 {
-						t.Errorf("ChangeMessageVisibility calls = %+v; want m1 visible again in 5 s", r.queue.visibility)
-					}
+				attempt = max(attempt, 1)
+				if failed := r.runBatch(t, record{"m1", retryBody(key, "sub_a", attempt, now)}); len(failed) != 0 {
+					t.Errorf("batchItemFailures = %v; want none: a busy step is queued again, not received again", failed)
 				}
 			}
 			if n := len(r.sender.messages()); n != 0 {
 				t.Errorf("sent %d messages; want none without the claim", n)
 			}
-			if len(r.st.finished) != 0 || len(r.queue.sent) != 0 || len(r.pub.entries) != 0 {
-				t.Errorf("finished %d, queued %d, published %d; want nothing", len(r.st.finished), len(r.queue.sent), len(r.pub.entries))
+			if len(r.st.finished) != 0 || len(r.pub.entries) != 0 || len(r.queue.visibility) != 0 {
+				t.Errorf("finished %d, published %d, visibility changed %d; want nothing", len(r.st.finished), len(r.pub.entries), len(r.queue.visibility))
+			}
+			queued := r.queue.to(retryURL)
+			if !tc.busy {
+				if len(queued) != 0 {
+					t.Errorf("queued %d retries; want none for a step that is done", len(queued))
+				}
+				return
+			}
+			// Found by make chaos: the step is checked again when the holder's lease
+			// has run out, so that a holder that died does not leave the delivery
+			// pending for ever.
+			if len(queued) != 1 {
+				t.Fatalf("queued %d retries; want 1 for when the lease ends", len(queued))
+			}
+			var m retryMessage
+			if err := json.Unmarshal([]byte(*queued[0].MessageBody), &m); err != nil {
+				t.Fatal(err)
+			}
+			wantDue := time.Unix(lease, 0).Add(time.Second).UTC()
+			if m.Key != key || m.SubscriptionID != "sub_a" || m.Attempt != attempt || !m.DueAt.Equal(wantDue) {
+				t.Errorf("queued %+v; want attempt %d of %s to sub_a due at %s", m, attempt, key, wantDue)
+			}
+			if queued[0].DelaySeconds != 41 {
+				t.Errorf("DelaySeconds = %d; want 41 (the lease and a second)", queued[0].DelaySeconds)
 			}
 		})
+	}
+}
+
+// A first attempt whose claimant died mid-delivery is taken over once its lease has
+// run out, by the watch message that Lambda's retry of the Event Stored queued.
+func TestNotifyDeadClaimantTakenOver(t *testing.T) {
+	r := newRig(sub("sub_a", ""))
+	r.st.deliveries[key+" sub_a"] = &store.Delivery{Key: key, SubscriptionID: "sub_a", Status: store.DeliveryPending, Attempt: 1, InFlight: true, LeaseUntil: now.Add(-time.Second).Unix()}
+	if failed := r.runBatch(t, record{"m1", retryBody(key, "sub_a", 1, now)}); len(failed) != 0 {
+		t.Fatalf("batchItemFailures = %v; want none", failed)
+	}
+	if n := len(r.sender.messages()); n != 1 {
+		t.Fatalf("sent %d messages; want the first attempt made again", n)
+	}
+	if len(r.st.claimed) != 1 || r.st.claimed[0].attempt != 1 {
+		t.Errorf("claims = %+v; want attempt 1 claimed", r.st.claimed)
+	}
+	if len(r.st.finished) != 1 || r.st.finished[0].outcome.Status != store.DeliveryDelivered {
+		t.Errorf("finished = %+v; want the delivery recorded", r.st.finished)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -121,7 +122,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.URL, bytes.NewReader(m.Body))
 	if err != nil {
-		return Result{Err: fmt.Errorf("build request: %w", err)}
+		return Result{Err: fmt.Errorf("build request: %w", withoutURL(err))}
 	}
 	for k, v := range m.Headers {
 		if reserved[strings.ToLower(k)] || strings.ContainsAny(k+v, "\r\n") {
@@ -141,7 +142,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s", m.Timeout)
 		}
-		res.Err = err
+		res.Err = withoutURL(err)
 		return res
 	}
 	defer resp.Body.Close()
@@ -162,6 +163,18 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), at)
 	}
 	return res
+}
+
+// withoutURL drops the URL from an error of the HTTP client: subscription URLs often
+// carry the receiver's own secret in their path or query, and a result's error goes
+// to logs, timelines and dead letters. What is left (for example "dial tcp
+// 10.0.0.1:443: connect: connection refused") names the address, not the URL.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 func retryAfter(v string, now time.Time) time.Duration {

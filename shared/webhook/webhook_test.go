@@ -178,3 +178,30 @@ func TestSendAccept(t *testing.T) {
 		}
 	}
 }
+
+// A subscription URL may carry the receiver's secret; a failed attempt's error, which
+// goes to logs, timelines and dead letters, must not.
+func TestSendErrorsOmitTheURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(time.Second) }))
+	defer srv.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	const secret = "s3cr3t-in-the-query"
+	for name, m := range map[string]Message{
+		"refused":   {URL: closed.URL + "/hook/" + secret + "?key=" + secret},
+		"timed out": {URL: srv.URL + "/hook?key=" + secret, Timeout: 50 * time.Millisecond},
+		"guard":     {URL: "http://127.0.0.1:9/hook?key=" + secret},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m.ID, m.Body, m.Secrets = "msg_1", []byte("{}"), []string{NewSecret()}
+			g := Guard{AllowPrivate: name != "guard"}
+			res := NewSender(g).Send(context.Background(), m)
+			if res.Err == nil {
+				t.Fatalf("Send = %+v; want an error", res)
+			}
+			if strings.Contains(res.Err.Error(), secret) || strings.Contains(res.Describe(), secret) {
+				t.Errorf("error %q carries the URL", res.Err)
+			}
+		})
+	}
+}

@@ -321,24 +321,32 @@ func (f *Function) Warm(ctx context.Context) error {
 // with Runtime.ExitError, as when a Lambda sandbox dies. It is a hook for tests and
 // chaos experiments.
 func (f *Function) KillBusy() bool {
+	_, ok := f.KillBusyFunc(nil)
+	return ok
+}
+
+// KillBusyFunc is KillBusy for a running invocation that pick accepts by request id
+// (nil accepts any); the retries of an asynchronous invocation keep the id of its
+// first attempt. It returns the request id of the invocation it killed.
+func (f *Function) KillBusyFunc(pick func(requestID string) bool) (string, bool) {
 	f.mu.Lock()
 	var victim *instance
 	for inst := range f.instances {
-		if inst.current != nil && inst.current.state == invRunning && !inst.doomed {
+		if inst.current != nil && inst.current.state == invRunning && !inst.doomed && (pick == nil || pick(inst.current.id)) {
 			victim = inst
 			break
 		}
 	}
 	if victim == nil {
 		f.mu.Unlock()
-		return false
+		return "", false
 	}
 	victim.doomed = true
-	pid := victim.pid
+	pid, id := victim.pid, victim.current.id
 	f.mu.Unlock()
-	f.log.Info("killing busy instance", "instance", victim.seq, "pid", pid)
+	f.log.Info("killing busy instance", "instance", victim.seq, "pid", pid, "requestId", id)
 	killGroup(pid)
-	return true
+	return id, true
 }
 
 // Close kills every instance (SIGKILL to each process group, so children of the

@@ -648,6 +648,38 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+func TestKillBusyFunc(t *testing.T) {
+	f := newFunction(t, Config{MaxConcurrency: 1})
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.Invoke(context.Background(), payload(t, request{Op: "sleep", Ms: 5000}))
+		done <- err
+	}()
+	var seen []string
+	deadline := time.Now().Add(5 * time.Second)
+	for len(seen) == 0 {
+		if _, ok := f.KillBusyFunc(func(id string) bool { seen = append(seen, id); return false }); ok {
+			t.Fatal("KillBusyFunc killed an invocation its pick refused")
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("KillBusyFunc never saw the running invocation")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	id, ok := f.KillBusyFunc(func(id string) bool { return id == seen[0] })
+	if !ok || id != seen[0] {
+		t.Fatalf("KillBusyFunc(pick the running one) = %q, %v; want %q, true", id, ok, seen[0])
+	}
+	select {
+	case err := <-done:
+		if fe := functionError(t, err); fe.Type != "Runtime.ExitError" || !strings.HasPrefix(fe.Message, "RequestId: "+id) {
+			t.Errorf("Invoke error = {%q, %q}; want Runtime.ExitError of request %s", fe.Type, fe.Message, id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Invoke did not return after the process died")
+	}
+}
+
 func TestReport(t *testing.T) {
 	var mu sync.Mutex
 	var reports []Report

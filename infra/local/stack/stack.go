@@ -21,6 +21,7 @@ import (
 
 	"github.com/eventhub/eventhub/infra/local/emulators"
 	"github.com/eventhub/eventhub/infra/local/eventbridge"
+	"github.com/eventhub/eventhub/infra/local/faultproxy"
 	"github.com/eventhub/eventhub/infra/local/httpapi"
 	"github.com/eventhub/eventhub/infra/local/lambda"
 	"github.com/eventhub/eventhub/infra/local/sqsmap"
@@ -65,6 +66,28 @@ type Options struct {
 	// instead, so that a harness can sit in between (to count or delay requests).
 	// The stack's own clients keep the direct endpoints.
 	Intercept func(service, endpoint string) string
+	// Faults injects failures for a chaos harness (infra/chaos); the zero value
+	// injects none.
+	Faults Faults
+}
+
+// Faults are the failures a chaos harness can inject into a running stack, besides
+// Options.FailEntry (PutEvents partial failures) and lambda.Function.KillBusy
+// (processes killed mid-invocation). Fault injection lives in the local stack only,
+// never in the functions.
+type Faults struct {
+	// ThrottleDynamoDB, when set, puts a proxy between the functions and DynamoDB
+	// Local that asks it about every request, by operation ("PutItem"), and answers
+	// those it returns true for with ProvisionedThroughputExceededException. The
+	// stack's own client (Stack.DB) goes direct.
+	ThrottleDynamoDB func(op string) bool
+	// DropSQSDelete, when set, is asked about every message the SQS event source
+	// mappings delete ("DeleteMessageBatch"); true reports it deleted without
+	// deleting it, so it is received again after the queue's visibility timeout.
+	DropSQSDelete func(op string) bool
+	// VisibilityTimeout overrides the template's visibility timeout of queues, by
+	// logical id, so that redeliveries happen within a bounded run.
+	VisibilityTimeout map[string]time.Duration
 }
 
 // Stack is a running local stack.
@@ -86,6 +109,8 @@ type Stack struct {
 
 	log     *slog.Logger
 	async   []*lambda.Async
+	asyncOf map[string]*lambda.Async // by function logical id
+	fnCfg   map[string]lambda.Config // by logical id, for FunctionWith
 	servers []*http.Server
 	dynamo  *emulators.DynamoDB
 	sqsEmu  *emulators.SQS
@@ -114,7 +139,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		opts.AdminToken = auth.NewToken(auth.AdminPrefix)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	st = &Stack{AdminToken: opts.AdminToken, log: log, cancel: cancel, Functions: map[string]*lambda.Function{}}
+	st = &Stack{AdminToken: opts.AdminToken, log: log, cancel: cancel, Functions: map[string]*lambda.Function{}, fnCfg: map[string]lambda.Config{}, asyncOf: map[string]*lambda.Async{}}
 	defer func() {
 		if err != nil {
 			_ = st.Close()
@@ -155,6 +180,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.DynamoDB, st.SQS = st.dynamo.Endpoint, st.sqsEmu.Endpoint
 	st.DB = emulators.NewDynamoClient(st.DynamoDB, Region)
 	st.SQSClient = emulators.NewSQSClient(st.SQS, Region)
+	fnDynamo, mapSQS, err := st.faultProxies(opts.Faults)
+	if err != nil {
+		return st, err
+	}
 
 	// Parameters and physical names.
 	params := map[string]string{"Stage": Stage, "AllowPrivateDestinations": "true"}
@@ -187,8 +216,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	for _, q := range tpl.Queues {
 		queueNames[q.LogicalID] = "eventhub-" + Stage + "-" + q.LogicalID
 	}
+	queues, err := withVisibility(tpl.Queues, opts.Faults.VisibilityTimeout)
+	if err != nil {
+		return st, err
+	}
 	log.Info("creating queues", "queues", len(queueNames))
-	st.Queues, err = emulators.CreateQueues(ctx, st.SQSClient, tpl.Queues, queueNames)
+	st.Queues, err = emulators.CreateQueues(ctx, st.SQSClient, queues, queueNames)
 	if err != nil {
 		return st, err
 	}
@@ -242,7 +275,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			return st, fmt.Errorf("environment of %s: %w", f.LogicalID, err)
 		}
 		vars := []string{
-			"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint("dynamodb", st.DynamoDB),
+			"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint("dynamodb", fnDynamo),
 			"AWS_ENDPOINT_URL_SQS=" + endpoint("sqs", st.SQS),
 			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + endpoint("eventbridge", st.EventBridge),
 			"AWS_ACCESS_KEY_ID=local",
@@ -259,7 +292,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		for k, v := range env {
 			vars = append(vars, k+"="+v)
 		}
-		fn, err := lambda.New(lambda.Config{
+		cfg := lambda.Config{
 			Name:           f.LogicalID,
 			Binary:         binaries[f.LogicalID],
 			Env:            vars,
@@ -271,7 +304,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			Stderr:         prefixed(out, f.LogicalID),
 			Logger:         log,
 			Report:         reporter(opts.Report, f.LogicalID),
-		})
+		}
+		st.fnCfg[f.LogicalID] = cfg
+		fn, err := lambda.New(cfg)
 		if err != nil {
 			ebLn.Close()
 			return st, fmt.Errorf("function %s: %w", f.LogicalID, err)
@@ -293,6 +328,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			OnFailure:        st.onFailure(f, locals, queueByARN),
 		})
 		st.async = append(st.async, async)
+		st.asyncOf[f.LogicalID] = async
 		for _, r := range f.Rules {
 			bus, err := r.EventBusName.Resolve(locals)
 			if err != nil {
@@ -345,7 +381,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			if !ok {
 				return st, fmt.Errorf("SQS source %s.%s: %s is not a queue of the template", f.LogicalID, s.Name, arn)
 			}
-			m := sqsmap.New(st.SQSClient, st.Functions[f.LogicalID], sqsmap.Config{
+			m := sqsmap.New(mapSQS, st.Functions[f.LogicalID], sqsmap.Config{
 				QueueURL:                q.URL,
 				QueueARN:                q.ARN,
 				Region:                  Region,
@@ -387,6 +423,76 @@ func reporter(report func(string, lambda.Report), name string) func(lambda.Repor
 		return nil
 	}
 	return func(r lambda.Report) { report(name, r) }
+}
+
+// faultProxies starts the proxies opts asks for and returns the DynamoDB endpoint the
+// functions use and the SQS client of the event source mappings.
+func (st *Stack) faultProxies(f Faults) (dynamoEndpoint string, mappings *sqs.Client, err error) {
+	dynamoEndpoint, mappings = st.DynamoDB, st.SQSClient
+	if f.ThrottleDynamoDB != nil {
+		h, err := faultproxy.DynamoDB(st.DynamoDB, f.ThrottleDynamoDB)
+		if err != nil {
+			return "", nil, err
+		}
+		if dynamoEndpoint, err = st.listen("DynamoDB fault proxy", h); err != nil {
+			return "", nil, err
+		}
+		st.log.Info("functions reach DynamoDB through a throttling proxy", "proxy", dynamoEndpoint)
+	}
+	if f.DropSQSDelete != nil {
+		h, err := faultproxy.SQS(st.SQS, f.DropSQSDelete)
+		if err != nil {
+			return "", nil, err
+		}
+		endpoint, err := st.listen("SQS fault proxy", h)
+		if err != nil {
+			return "", nil, err
+		}
+		mappings = emulators.NewSQSClient(endpoint, Region)
+		st.log.Info("event source mappings reach SQS through a proxy that drops deletes", "proxy", endpoint)
+	}
+	return dynamoEndpoint, mappings, nil
+}
+
+// listen serves h on a free loopback port and returns its URL.
+func (st *Stack) listen(what string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen for the %s: %w", what, err)
+	}
+	st.serve(ln, h)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// withVisibility returns the queues with their visibility timeouts overridden.
+func withVisibility(queues []template.Queue, override map[string]time.Duration) ([]template.Queue, error) {
+	out := append([]template.Queue(nil), queues...)
+	for id, d := range override {
+		found := false
+		for i := range out {
+			if out[i].LogicalID == id {
+				out[i].VisibilityTimeout = int(d / time.Second)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("visibility timeout override for %s: not a queue of the template", id)
+		}
+	}
+	return out, nil
+}
+
+// FunctionWith returns a new Function running the bootstrap of the template's
+// function logicalID with the environment the stack gives it, overridden by env
+// (KEY=VALUE): for example notify with ALLOW_PRIVATE_DESTINATIONS=false. It is not
+// wired to any trigger; the caller invokes it and closes it.
+func (st *Stack) FunctionWith(logicalID string, env ...string) (*lambda.Function, error) {
+	cfg, ok := st.fnCfg[logicalID]
+	if !ok {
+		return nil, fmt.Errorf("no function %s in the template", logicalID)
+	}
+	cfg.Env = append(append([]string(nil), cfg.Env...), env...)
+	return lambda.New(cfg)
 }
 
 func dataDesc(dir string) string {
@@ -463,16 +569,32 @@ func (st *Stack) serve(ln net.Listener, h http.Handler) {
 	})
 }
 
+// Pending returns the events in flight on the bus and in the functions' asynchronous
+// queues (queued, running or waiting for a retry).
+func (st *Stack) Pending() int {
+	busy := st.Bridge.Pending()
+	for _, a := range st.async {
+		busy += a.Pending()
+	}
+	return busy
+}
+
+// Backlog returns the events in flight on the bus ("bus") and in each function's
+// asynchronous queue, by logical id.
+func (st *Stack) Backlog() map[string]int {
+	out := map[string]int{"bus": st.Bridge.Pending()}
+	for id, a := range st.asyncOf {
+		out[id] = a.Pending()
+	}
+	return out
+}
+
 // Idle waits until nothing is in flight on the bus or in the functions' asynchronous
 // queues for a moment, or ctx ends.
 func (st *Stack) Idle(ctx context.Context) error {
 	quiet := 0
 	for {
-		busy := st.Bridge.Pending()
-		for _, a := range st.async {
-			busy += a.Pending()
-		}
-		if busy == 0 {
+		if st.Pending() == 0 {
 			quiet++
 			if quiet >= 3 {
 				return nil

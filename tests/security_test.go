@@ -1,0 +1,587 @@
+package tests
+
+// Hostile producers, subscribers and callers:
+//
+//   - every route of template.yaml refuses a missing token, a wrong one, the token of
+//     the other kind and the stored hash presented as a token (TestEveryRouteNeedsItsToken)
+//   - a disabled source is refused at once (TestDisabledSourceIsRefused)
+//   - iuap requests whose signed timestamp is more than 5 minutes off, or whose
+//     signature is replayed with another timestamp or other fields, are refused; the
+//     same request resent within the window is stored once (TestIUAPReplayedSignature)
+//   - tokens are stored only as hashes (TestTokensStoredOnlyAsHashes); comparisons are
+//     constant-time (auth.MatchHash, shared/auth) and producer tokens are looked up by
+//     hash, so a lookup's timing says nothing about the token
+//   - SSRF: the sender refuses loopback, private, link-local and metadata addresses,
+//     IPv4-mapped IPv6 and names resolving inside (TestSSRFRefusedBySender), and so
+//     does the real notify bootstrap with the template's default
+//     (TestSSRFRefusedByNotify)
+//   - header injection through subscription headers and URLs (TestHeaderInjection)
+//   - oversized and deeply nested payloads (TestOversizedAndNestedPayloads)
+//   - no token, signing secret or secret-bearing URL in the logs (TestNoSecretsInLogs)
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/eventhub/eventhub/shared/adapter/iuap"
+	"github.com/eventhub/eventhub/shared/auth"
+	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/store"
+	"github.com/eventhub/eventhub/shared/webhook"
+)
+
+// secrets are the tokens and signing secrets the security tests used; none may
+// appear in the stack's logs.
+var secrets struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func rememberSecret(s ...string) {
+	secrets.mu.Lock()
+	defer secrets.mu.Unlock()
+	secrets.list = append(secrets.list, s...)
+}
+
+func randomToken(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// newSource registers a producer and returns its id and token.
+func newSource(t *testing.T, name string) (id, token string) {
+	t.Helper()
+	var src struct{ ID, Token string }
+	if status := call(t, http.MethodPost, "/sources", local.AdminToken, fmt.Sprintf(`{"name":%q,"format":"cloudevents"}`, name), &src); status != http.StatusCreated {
+		t.Fatalf("POST /sources = %d", status)
+	}
+	rememberSecret(src.Token)
+	return src.ID, src.Token
+}
+
+func TestEveryRouteNeedsItsToken(t *testing.T) {
+	needStack(t)
+	rememberSecret(local.AdminToken, producer)
+	wrongAdmin, wrongProducer := randomToken(auth.AdminPrefix), randomToken(auth.ProducerPrefix)
+	rememberSecret(wrongAdmin, wrongProducer)
+	_, body := cloudEvent("sec.auth")
+	routes := 0
+	for _, f := range local.Template.Functions {
+		for _, r := range f.Routes {
+			routes++
+			path := r.Path
+			for strings.Contains(path, "{") {
+				i, j := strings.Index(path, "{"), strings.Index(path, "}")
+				path = path[:i] + "evt_aaaaaaaaaaaaaaaaaaaaaaaaaa" + path[j+1:]
+			}
+			method := r.Method
+			if method == "ANY" {
+				method = http.MethodPost
+			}
+			// Ingest takes producer tokens; everything else is administration.
+			own, other := local.AdminToken, producer
+			if f.LogicalID == "IngestFunction" {
+				own, other = producer, local.AdminToken
+			}
+			cases := []struct{ name, header string }{
+				{"no token", ""},
+				{"empty bearer", "Bearer "},
+				{"wrong admin token", "Bearer " + wrongAdmin},
+				{"wrong producer token", "Bearer " + wrongProducer},
+				{"the other kind of token", "Bearer " + other},
+				{"the right token in another scheme", "Basic " + own},
+				{"the right token with a suffix", "Bearer " + own + "x"},
+				{"a prefix of the right token", "Bearer " + own[:len(own)-1]},
+				{"the hash of the right token", "Bearer " + auth.Hash(own)},
+			}
+			for _, tc := range cases {
+				t.Run(method+" "+r.Path+"/"+tc.name, func(t *testing.T) {
+					req, err := http.NewRequest(method, local.APIURL+path, strings.NewReader(body))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if tc.header != "" {
+						req.Header.Set("Authorization", tc.header)
+					}
+					req.Header.Set("Content-Type", "application/cloudevents+json")
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer resp.Body.Close()
+					var out struct {
+						Error struct{ Code, Message string }
+					}
+					_ = json.NewDecoder(resp.Body).Decode(&out)
+					if resp.StatusCode != http.StatusUnauthorized {
+						t.Errorf("%s %s with %s = %d; want 401", method, path, tc.name, resp.StatusCode)
+					}
+					if out.Error.Message == "" || strings.Contains(out.Error.Message, own) || strings.Contains(out.Error.Message, other) {
+						t.Errorf("error message %q: want one, naming no token", out.Error.Message)
+					}
+				})
+			}
+		}
+	}
+	if routes < 8 {
+		t.Errorf("found %d routes in template.yaml; want every route of the API", routes)
+	}
+}
+
+func TestDisabledSourceIsRefused(t *testing.T) {
+	needStack(t)
+	id, token := newSource(t, "sec-disabled")
+	// Disabled before the token's first use, so that no warm ingest has it cached
+	// (a cached source is refused within 30 s).
+	if status := call(t, http.MethodPatch, "/sources/"+id, local.AdminToken, `{"enabled":false}`, nil); status != http.StatusOK {
+		t.Fatalf("PATCH /sources/%s = %d", id, status)
+	}
+	_, body := cloudEvent("sec.disabled")
+	if status, raw := send(t, http.MethodPost, "/events", token, "application/cloudevents+json", []byte(body)); status != http.StatusForbidden {
+		t.Errorf("POST /events from a disabled source = %d %s; want 403", status, raw)
+	}
+}
+
+func TestIUAPReplayedSignature(t *testing.T) {
+	needStack(t)
+	appID := fmt.Sprintf("sec%d", time.Now().UnixNano()%1e9)
+	var src struct{ ID, Token, SigningKey string }
+	body := fmt.Sprintf(`{"name":"sec-iuap","format":"iuap","appId":%q,"signing":true}`, appID)
+	if status := call(t, http.MethodPost, "/sources", local.AdminToken, body, &src); status != http.StatusCreated || src.SigningKey == "" {
+		t.Fatalf("POST /sources (iuap) = %d, signing key %q", status, src.SigningKey)
+	}
+	rememberSecret(src.Token, src.SigningKey)
+	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode": {"t1"}, "userObject": {fmt.Sprintf(`{"userId":"u-%d"}`, time.Now().UnixNano())}}
+	fields := map[string]string{}
+	for k, v := range form {
+		fields[k] = v[0]
+	}
+	ms := func(d time.Duration) string { return strconv.FormatInt(time.Now().Add(d).UnixMilli(), 10) }
+	sendIUAP := func(ts, sign string, form url.Values) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, local.APIURL+"/event/eventmanager/sendEventMsg.do?appId="+appID+"&ts="+ts, strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("sign", sign)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct{ Data struct{ ID string } }
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out.Data.ID
+	}
+
+	ts := ms(0)
+	sign := iuap.Sign(src.SigningKey, appID, ts, fields)
+	status, id := sendIUAP(ts, sign, form)
+	if status != http.StatusOK || id == "" {
+		t.Fatalf("signed iuap request = %d; want 200 with an id", status)
+	}
+	// The same request again (a retry, or a replay within the window): stored once.
+	if status, again := sendIUAP(ts, sign, form); status != http.StatusOK || again != id {
+		t.Errorf("the same request again = %d %s; want 200 and the same id %s", status, again, id)
+	}
+	tampered := url.Values{"sourceID": {"USER"}, "eventType": {"DELETE_AFTER"}, "tenantCode": {"t1"}, "userObject": form["userObject"]}
+	stale, future := ms(-6*time.Minute), ms(6*time.Minute)
+	for name, tc := range map[string]struct {
+		ts, sign string
+		form     url.Values
+	}{
+		"signature replayed with a new timestamp": {ms(0), sign, form},
+		"signature replayed for other fields":     {ts, sign, tampered},
+		"signed 6 minutes ago":                    {stale, iuap.Sign(src.SigningKey, appID, stale, fields), form},
+		"signed 6 minutes ahead":                  {future, iuap.Sign(src.SigningKey, appID, future, fields), form},
+		"signed with another key":                 {ts, iuap.Sign("ehk_"+strings.Repeat("0", 43), appID, ts, fields), form},
+	} {
+		if status, _ := sendIUAP(tc.ts, tc.sign, tc.form); status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d; want 401", name, status)
+		}
+	}
+	ev := waitStored(t, id)
+	eventually(t, 10*time.Second, "the resent request counted", func() bool {
+		_, ev = getEvent(t, id)
+		return ev.Duplicates == 1
+	})
+}
+
+// Producer tokens live in the table only as SHA-256 hashes: reading the whole table
+// does not reveal one.
+func TestTokensStoredOnlyAsHashes(t *testing.T) {
+	needStack(t)
+	_, token := newSource(t, "sec-hash")
+	var start map[string]types.AttributeValue
+	found := false
+	for {
+		out, err := local.DB.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(local.Table), ExclusiveStartKey: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range out.Items {
+			raw := fmt.Sprint(it)
+			for _, s := range []string{token, producer, local.AdminToken} {
+				if strings.Contains(raw, s) {
+					t.Fatalf("a token is stored in the clear: %.200s", raw)
+				}
+			}
+			if v, ok := it["pk"].(*types.AttributeValueMemberS); ok && v.Value == "TOKEN#"+auth.Hash(token) {
+				found = true
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	if !found {
+		t.Errorf("no TOKEN#<sha256> item for the new source: tokens are looked up by their hash")
+	}
+}
+
+// canary is a receiver on loopback that must never be reached.
+func canary(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// hostileURLs are subscription URLs that point inside: at the canary's port where a
+// port can be chosen, else at the standard ports the guard otherwise allows.
+func hostileURLs(canaryPort string) map[string]string {
+	return map[string]string{
+		"loopback":                  "http://127.0.0.1:" + canaryPort + "/hook",
+		"loopback on port 80":       "http://127.0.0.1/hook",
+		"loopback elsewhere in 8":   "https://127.8.9.10/hook",
+		"unspecified address":       "http://0.0.0.0/hook",
+		"private 10/8":              "http://10.0.0.1/hook",
+		"private 172.16/12":         "http://172.16.5.4/hook",
+		"private 192.168/16":        "https://192.168.1.1/hook",
+		"shared address space":      "http://100.64.0.1/hook",
+		"link-local":                "http://169.254.1.1/hook",
+		"metadata service":          "http://169.254.169.254/latest/meta-data/",
+		"IPv6 loopback":             "http://[::1]/hook",
+		"IPv6 unique local":         "http://[fd00::1]/hook",
+		"IPv6 link-local":           "http://[fe80::1]/hook",
+		"IPv4-mapped loopback":      "http://[::ffff:127.0.0.1]/hook",
+		"IPv4-mapped metadata":      "http://[::ffff:169.254.169.254]/hook",
+		"NAT64 of a private":        "http://[64:ff9b::a00:1]/hook",
+		"name resolving to inside":  "http://localhost:" + canaryPort + "/hook",
+		"name on port 80":           "http://localhost/hook",
+		"fully qualified localhost": "http://localhost./hook",
+		"decimal loopback":          "http://2130706433/hook",
+		"octal loopback":            "http://0177.0.0.1/hook",
+	}
+}
+
+func TestSSRFRefusedBySender(t *testing.T) {
+	srv, hits := canary(t)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	s := webhook.NewSender(webhook.Guard{}) // what notify uses unless AllowPrivateDestinations
+	for name, url := range hostileURLs(port) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			res := s.Send(ctx, webhook.Message{URL: url, ID: "msg_ssrf", Body: []byte(`{}`), ContentType: "application/json", Secrets: []string{webhook.NewSecret()}, Timeout: 2 * time.Second})
+			if res.OK() || res.Status != 0 || res.Err == nil {
+				t.Errorf("Send(%s) = %+v; want refused before any HTTP exchange", url, res)
+			}
+		})
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the loopback canary got %d requests; want none", n)
+	}
+}
+
+// The real notify bootstrap, with ALLOW_PRIVATE_DESTINATIONS as deployed (false),
+// records every hostile subscription's first attempt as refused and reaches nothing.
+func TestSSRFRefusedByNotify(t *testing.T) {
+	needStack(t)
+	notify, err := local.FunctionWith("NotifyFunction", "ALLOW_PRIVATE_DESTINATIONS=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = notify.Close() })
+	srv, hits := canary(t)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+
+	// Only this test's synthetic event has this type, and it never goes on the bus:
+	// the stack's own notify (which may reach loopback) never sees it. The retry is
+	// an hour away, past the end of the test run.
+	typ := fmt.Sprintf("sec.ssrf.%d", time.Now().UnixNano())
+	subs := map[string]string{}
+	for name, url := range hostileURLs(port) {
+		body := fmt.Sprintf(`{"name":%q,"url":%q,"pattern":{"type":[%q]},"retry":["1h"],"timeout":2}`, "ssrf "+name, url, typ)
+		var sub struct{ ID string }
+		if status := call(t, http.MethodPost, "/subscriptions", local.AdminToken, body, &sub); status != http.StatusCreated {
+			t.Fatalf("POST /subscriptions %s = %d", url, status)
+		}
+		subs[sub.ID] = name
+		t.Cleanup(func() { call(nil, http.MethodDelete, "/subscriptions/"+sub.ID, local.AdminToken, "", nil) })
+	}
+
+	ce := fmt.Sprintf(`{"specversion":"1.0","id":"ssrf-1","source":"/sec/tests","type":%q}`, typ)
+	key := cloudevent.Key("/sec/tests", "ssrf-1")
+	detail, _ := json.Marshal(bus.EventDetail{Event: json.RawMessage(ce), Hub: bus.Hub{Key: key, ReceivedAt: time.Now().UTC()}})
+	payload, _ := json.Marshal(events.EventBridgeEvent{
+		Version: "0", ID: "sec-ssrf", DetailType: bus.Stored, Source: bus.SourcePersist,
+		AccountID: "000000000000", Region: "us-east-1", Time: time.Now().UTC(), Detail: detail,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := notify.Invoke(ctx, payload); err != nil {
+		t.Fatalf("invoke notify: %v", err)
+	}
+
+	h, err := store.New(local.DB, local.Table, 0).History(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempted := map[string]store.TimelineEntry{}
+	for _, e := range h.Timeline {
+		if e.Stage == store.StageAttempt {
+			attempted[e.SubscriptionID] = e
+		}
+	}
+	for id, name := range subs {
+		e, ok := attempted[id]
+		switch {
+		case !ok:
+			t.Errorf("%s: no attempt recorded", name)
+		case e.Status != 0 || e.Error == "":
+			t.Errorf("%s: attempt = status %d, error %q; want refused with no HTTP status", name, e.Status, e.Error)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the loopback canary got %d requests; want none", n)
+	}
+}
+
+func TestHeaderInjection(t *testing.T) {
+	needStack(t)
+	r := newReceiver(t, always(200))
+	var seen atomic.Pointer[http.Header]
+	inner := r.Config.Handler
+	r.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h := req.Header.Clone()
+		seen.Store(&h)
+		inner.ServeHTTP(w, req)
+	})
+	bad := []struct {
+		name    string
+		headers string
+		url     string
+	}{
+		{name: "CRLF in a value", headers: `{"X-A":"v\r\nX-Injected: 1"}`},
+		{name: "LF in a value", headers: `{"X-A":"v\nX-Injected: 1"}`},
+		{name: "CR in a value", headers: `{"X-A":"v\rX-Injected: 1"}`},
+		{name: "NUL in a value", headers: `{"X-A":"v\u0000"}`},
+		{name: "other control character in a value", headers: `{"X-A":"v\u0001w"}`},
+		{name: "DEL in a value", headers: `{"X-A":"v\u007fw"}`},
+		{name: "CRLF in a name", headers: `{"X-A\r\nX-Injected":"1"}`},
+		{name: "colon in a name", headers: `{"X-A: 1\r\nX-B":"2"}`},
+		{name: "space in a name", headers: `{"X A":"1"}`},
+		{name: "empty name", headers: `{"":"1"}`},
+		{name: "signature overridden", headers: `{"webhook-signature":"v1,forged"}`},
+		{name: "id overridden", headers: `{"Webhook-Id":"msg_forged"}`},
+		{name: "timestamp overridden", headers: `{"WEBHOOK-TIMESTAMP":"1"}`},
+		{name: "host overridden", headers: `{"Host":"evil.example"}`},
+		{name: "content type overridden", headers: `{"Content-Type":"text/html"}`},
+		{name: "content length overridden", headers: `{"Content-Length":"0"}`},
+		{name: "transfer encoding", headers: `{"Transfer-Encoding":"chunked"}`},
+		{name: "CRLF in the URL", url: r.URL + "/\r\nX-Injected: 1"},
+		{name: "space in the URL host", url: "http://127.0.0.1 X-Injected: 1/"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			url, headers := r.URL, tc.headers
+			if tc.url != "" {
+				url = tc.url
+			}
+			if headers == "" {
+				headers = "{}"
+			}
+			uj, _ := json.Marshal(url)
+			body := fmt.Sprintf(`{"name":"sec headers","url":%s,"pattern":{"type":["sec.headers"]},"headers":%s}`, uj, headers)
+			var sub struct{ ID string }
+			if status := call(t, http.MethodPost, "/subscriptions", local.AdminToken, body, &sub); status != http.StatusBadRequest {
+				if sub.ID != "" {
+					call(nil, http.MethodDelete, "/subscriptions/"+sub.ID, local.AdminToken, "", nil)
+				}
+				t.Errorf("POST /subscriptions with %s = %d; want 400", tc.name, status)
+			}
+		})
+	}
+
+	// Headers that are allowed arrive as given, and nothing else is added.
+	typ := "sec.headers.ok"
+	body := fmt.Sprintf(`{"name":"sec headers ok","url":%q,"pattern":{"type":[%q]},"headers":{"X-Team":"a: b; c=d","Authorization":"Bearer receiver-own"}}`, r.URL, typ)
+	var sub struct{ ID, Secret string }
+	if status := call(t, http.MethodPost, "/subscriptions", local.AdminToken, body, &sub); status != http.StatusCreated {
+		t.Fatalf("POST /subscriptions = %d", status)
+	}
+	r.setSecret(sub.Secret)
+	rememberSecret(sub.Secret)
+	t.Cleanup(func() { call(nil, http.MethodDelete, "/subscriptions/"+sub.ID, local.AdminToken, "", nil) })
+	_, ev := cloudEvent(typ)
+	post(t, ev)
+	eventually(t, 20*time.Second, "the delivery", func() bool { return len(r.deliveries()) == 1 })
+	got := *seen.Load()
+	if got.Get("X-Team") != "a: b; c=d" || got.Get("Authorization") != "Bearer receiver-own" {
+		t.Errorf("delivery headers X-Team=%q Authorization=%q; want the subscription's", got.Get("X-Team"), got.Get("Authorization"))
+	}
+	for name := range got {
+		switch http.CanonicalHeaderKey(name) {
+		case "X-Team", "Authorization", "Content-Type", "Content-Length", "User-Agent", "Accept-Encoding",
+			"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature":
+		default:
+			t.Errorf("delivery carries an unexpected header %s: %q", name, got.Values(name))
+		}
+	}
+}
+
+func TestOversizedAndNestedPayloads(t *testing.T) {
+	needStack(t)
+	event := func(id, data string) string {
+		return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/sec/tests","type":"sec.payload","data":%s}`, id, data)
+	}
+	nested := func(depth int) string { return strings.Repeat("[", depth) + strings.Repeat("]", depth) }
+	nestedObj := func(depth int) string { return strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth) }
+	big := `"` + strings.Repeat("x", 300<<10) + `"`
+	batchOf := func(n int) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = event(fmt.Sprintf("batch-%d", i), "1")
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	tests := []struct {
+		name string
+		body string
+		want int
+	}{
+		{"event over 256 KiB", event("big", big), http.StatusRequestEntityTooLarge},
+		{"request over 1 MiB", "[" + strings.Repeat(event("x", `"`+strings.Repeat("y", 200<<10)+`"`)+",", 6) + event("x", "1") + "]", http.StatusRequestEntityTooLarge},
+		{"request over the gateway's 10 MB", `"` + strings.Repeat("z", 11<<20) + `"`, http.StatusRequestEntityTooLarge},
+		{"batch of 101", batchOf(101), http.StatusRequestEntityTooLarge},
+		{"arrays nested 100000 deep", event("deep-a", nested(100000)), http.StatusBadRequest},
+		{"objects nested 20000 deep", event("deep-o", nestedObj(20000)), http.StatusBadRequest},
+		{"arrays nested 5000 deep", event("deep-5000", nested(5000)), http.StatusBadRequest},
+		{"one level deeper than allowed", event("deep-65", nested(maxEventDepth)), http.StatusBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, raw := send(t, http.MethodPost, "/events", producer, "application/cloudevents+json", []byte(tc.body))
+			if status != tc.want {
+				t.Errorf("POST /events (%s) = %d %.200s; want %d", tc.name, status, raw, tc.want)
+			}
+		})
+	}
+	// What ingest accepts flows end to end: an event nested as deep as ingest allows
+	// (its data one level less) is stored.
+	id := post(t, event(fmt.Sprintf("deep-ok-%d", time.Now().UnixNano()), nestedObj(maxEventDepth-1)))
+	waitStored(t, id)
+
+	// Subscription patterns are bounded too.
+	deep := fmt.Sprintf(`{"name":"deep","url":"http://127.0.0.1:1/","pattern":%s}`, strings.Repeat(`{"a":`, 5000)+`["x"]`+strings.Repeat("}", 5000))
+	if status := call(t, http.MethodPost, "/subscriptions", local.AdminToken, deep, nil); status != http.StatusBadRequest {
+		t.Errorf("POST /subscriptions with a pattern nested 5000 deep = %d; want 400", status)
+	}
+}
+
+// maxEventDepth is the deepest nesting of arrays and objects ingest accepts in an
+// event, the event object counting as one.
+const maxEventDepth = 64
+
+func TestNoSecretsInLogs(t *testing.T) {
+	needStack(t)
+	// Traffic through every path that handles a secret: sources, tokens that are
+	// wrong, subscriptions whose deliveries succeed, fail and are retried, and a
+	// subscription URL carrying its own secret in the query.
+	_, token := newSource(t, "sec-logs")
+	rememberSecret(token, local.AdminToken, producer)
+	wrong := randomToken(auth.ProducerPrefix)
+	rememberSecret(wrong)
+	_, ev := cloudEvent("sec.logs")
+	send(t, http.MethodPost, "/events", wrong, "application/cloudevents+json", []byte(ev))
+	send(t, http.MethodGet, "/subscriptions", wrong, "", nil)
+
+	ok := newReceiver(t, always(200))
+	failing := newReceiver(t, always(500))
+	urlSecret := randomToken("urlsecret_")
+	rememberSecret(urlSecret)
+	typ := "sec.logs"
+	for _, r := range []*receiver{ok, failing} {
+		body := fmt.Sprintf(`{"name":"sec logs","url":%q,"pattern":{"type":[%q]},"retry":["100ms"],"timeout":2}`, r.URL+"/hook?key="+urlSecret, typ)
+		var sub struct{ ID, Secret string }
+		if status := call(t, http.MethodPost, "/subscriptions", local.AdminToken, body, &sub); status != http.StatusCreated {
+			t.Fatalf("POST /subscriptions = %d", status)
+		}
+		r.setSecret(sub.Secret)
+		rememberSecret(sub.Secret, strings.TrimPrefix(sub.Secret, "whsec_"))
+		t.Cleanup(func() { call(nil, http.MethodDelete, "/subscriptions/"+sub.ID, local.AdminToken, "", nil) })
+	}
+	// A refused connection too: its error names the address.
+	body := fmt.Sprintf(`{"name":"sec logs down","url":%q,"pattern":{"type":[%q]},"retry":["100ms"],"timeout":2}`, "http://127.0.0.1:1/hook?key="+urlSecret, typ)
+	var down struct{ ID, Secret string }
+	if status := call(t, http.MethodPost, "/subscriptions", local.AdminToken, body, &down); status != http.StatusCreated {
+		t.Fatalf("POST /subscriptions = %d", status)
+	}
+	rememberSecret(down.Secret)
+	t.Cleanup(func() { call(nil, http.MethodDelete, "/subscriptions/"+down.ID, local.AdminToken, "", nil) })
+
+	id := post(t, strings.Replace(ev, `"id":"`, `"id":"logs-`, 1))
+	eventually(t, 20*time.Second, "deliveries done", func() bool {
+		_, e := getEvent(t, id)
+		done := 0
+		for _, d := range e.Deliveries {
+			if d.Status != store.DeliveryPending {
+				done++
+			}
+		}
+		return done == 3
+	})
+
+	// Secrets of every subscription there is now, whichever test made it.
+	subs, err := store.New(local.DB, local.Table, 0).ListSubscriptions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range subs {
+		rememberSecret(s.Secrets...)
+	}
+	logs := logs.String()
+	secrets.mu.Lock()
+	defer secrets.mu.Unlock()
+	for _, s := range secrets.list {
+		if len(s) < 16 {
+			continue
+		}
+		if i := strings.Index(logs, s); i >= 0 {
+			lo, hi := max(i-200, 0), min(i+len(s)+50, len(logs))
+			t.Errorf("a secret (%.10s...) appears in the logs: ...%s...", s, logs[lo:hi])
+		}
+	}
+}
