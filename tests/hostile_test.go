@@ -41,6 +41,14 @@ func TestHostileInput(t *testing.T) {
 	if s := call(t, "PUT", "/types/"+typ, local.AdminToken, `{"schema":{"type":"object","required":["n"],"properties":{"n":{"type":"integer","maximum":9}}}}`, nil); s != 201 {
 		t.Fatalf("PUT /types = %d", s)
 	}
+	// A warm ingest rereads the catalog within 5 s: wait until the schema is enforced.
+	probe := 0
+	eventually(t, 15*time.Second, "the schema enforced", func() bool {
+		probe++
+		s, _ := send(t, "POST", "/events", producer, "application/json",
+			[]byte(fmt.Sprintf(`{"specversion":"1.0","id":"probe-%d","source":"/h","type":%q,"data":{"n":10}}`, probe, typ)))
+		return s == 400
+	})
 
 	jsonCT := "application/json"
 	binaryJSON := "application/cloudevents+json" // passed to the function base64-encoded
