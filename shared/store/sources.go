@@ -143,15 +143,7 @@ func (s *Store) GetSource(ctx context.Context, id string) (*Source, error) {
 
 // ListSources returns every source, ordered by id.
 func (s *Store) ListSources(ctx context.Context) ([]Source, error) {
-	srcs := []Source{}
-	err := s.queryAll(ctx, pkSources, func(av map[string]types.AttributeValue) error {
-		var it sourceItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return err
-		}
-		srcs = append(srcs, it.Source)
-		return nil
-	})
+	srcs, err := listAll(ctx, s, pkSources, func(it *sourceItem) Source { return it.Source })
 	if err != nil {
 		return nil, fmt.Errorf("list sources: %w", err)
 	}

@@ -198,3 +198,17 @@ func (s *Store) queryAll(ctx context.Context, pk string, each func(map[string]ty
 		start = out.LastEvaluatedKey
 	}
 }
+
+// listAll decodes every item of the partition pk as an I and keeps pick of it.
+func listAll[I, T any](ctx context.Context, s *Store, pk string, pick func(*I) T) ([]T, error) {
+	out := []T{}
+	err := s.queryAll(ctx, pk, func(av map[string]types.AttributeValue) error {
+		var it I
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return err
+		}
+		out = append(out, pick(&it))
+		return nil
+	})
+	return out, err
+}

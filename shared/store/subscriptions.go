@@ -90,15 +90,7 @@ func (s *Store) GetSubscription(ctx context.Context, id string) (*Subscription, 
 
 // ListSubscriptions returns every subscription, ordered by id.
 func (s *Store) ListSubscriptions(ctx context.Context) ([]Subscription, error) {
-	subs := []Subscription{}
-	err := s.queryAll(ctx, pkSubs, func(av map[string]types.AttributeValue) error {
-		var it subscriptionItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return err
-		}
-		subs = append(subs, it.Subscription)
-		return nil
-	})
+	subs, err := listAll(ctx, s, pkSubs, func(it *subscriptionItem) Subscription { return it.Subscription })
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // EventType is an entry of the event-type catalog (iuap's pub_eventtype): who owns a
@@ -64,15 +62,7 @@ func (s *Store) GetType(ctx context.Context, name string) (*EventType, error) {
 
 // ListTypes returns the whole catalog, ordered by type.
 func (s *Store) ListTypes(ctx context.Context) ([]EventType, error) {
-	out := []EventType{}
-	err := s.queryAll(ctx, pkTypes, func(av map[string]types.AttributeValue) error {
-		var it typeItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return err
-		}
-		out = append(out, it.EventType)
-		return nil
-	})
+	out, err := listAll(ctx, s, pkTypes, func(it *typeItem) EventType { return it.EventType })
 	if err != nil {
 		return nil, fmt.Errorf("list types: %w", err)
 	}
