@@ -190,12 +190,17 @@ func TestProducersSeedFormats(t *testing.T) {
 	})
 	t.Run("huaweiconfig as published in the seed: broken JSON located", func(t *testing.T) {
 		for name, at := range map[string][2]int{
-			"seed_resource_changed_as_published":              {51, 35},
-			"seed_snapshot_archive_completed_as_published":    {4, 20},
+			"seed_resource_changed_as_published":               {51, 35},
+			"seed_snapshot_archive_completed_as_published":     {4, 20},
 			"seed_notification_archive_completed_as_published": {3, 18},
 		} {
 			status, raw := request(t, "POST", "/events", bearer(hwc.Token, json), example(t, "huaweiconfig/testdata/"+name+".input"))
-			var out struct{ Error struct{ Message string; Line, Column int } }
+			var out struct {
+				Error struct {
+					Message      string
+					Line, Column int
+				}
+			}
 			_ = jsonUnmarshal(raw, &out)
 			if status != 400 || out.Error.Line != at[0] || out.Error.Column != at[1] || !strings.Contains(out.Error.Message, "malformed JSON") {
 				t.Errorf("%s = %d %s; want 400 at line %d column %d", name, status, raw, at[0], at[1])
