@@ -11,7 +11,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -123,7 +122,7 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	started := time.Now()
-	root, err := repoRoot()
+	root, err := stack.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -344,24 +343,6 @@ func (l *logCounter) take() (bytes, lines int) {
 	}
 	l.bytes, l.lines = map[string]int{}, map[string]int{}
 	return bytes, lines
-}
-
-// repoRoot is the nearest directory upwards holding template.yaml.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "template.yaml")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no template.yaml in this directory or above it")
-		}
-		dir = parent
-	}
 }
 
 // loadAverage is /proc/loadavg's 1, 5 and 15 minute figures, where there is one.

@@ -18,10 +18,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/eventhub/eventhub/infra/local/emulators"
+	"github.com/eventhub/eventhub/infra/local/stack"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
-	root, err := repoRoot()
+	root, err := stack.RepoRoot()
 	if err != nil {
 		log.Error("find the repository", "error", err)
 		os.Exit(1)
@@ -55,24 +55,6 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: go run ./infra/local run [-addr host:port] [-fresh] | invoke -fn NAME -event FILE | install")
 	os.Exit(2)
-}
-
-// repoRoot is the nearest directory upwards holding template.yaml.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "template.yaml")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no template.yaml in this directory or above it")
-		}
-		dir = parent
-	}
 }
 
 func newFlags(name string) *flag.FlagSet {

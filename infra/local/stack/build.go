@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -32,4 +33,23 @@ func Build(ctx context.Context, root, binDir string, fns []template.Function, lo
 		bins[f.LogicalID] = out
 	}
 	return bins, nil
+}
+
+// RepoRoot returns the nearest directory at or above the working directory that holds
+// template.yaml.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "template.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no template.yaml in this directory or above it")
+		}
+		dir = parent
+	}
 }
