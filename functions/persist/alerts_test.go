@@ -118,7 +118,7 @@ func TestPersistFoldsRepeatsOnce(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture()
-			f.st.putEvent = func(store.Event, []store.TimelineEntry) (bool, *store.Event, error) {
+			f.st.putEvent = func(store.Event) (bool, *store.Event, error) {
 				ex := tc.existing
 				return false, &ex, nil
 			}

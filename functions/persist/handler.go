@@ -15,7 +15,7 @@ import (
 )
 
 type eventStore interface {
-	PutEvent(ctx context.Context, ev store.Event, timeline []store.TimelineEntry) (bool, *store.Event, error)
+	PutEvent(ctx context.Context, ev store.Event) (bool, *store.Event, error)
 	MarkPublished(ctx context.Context, key string) error
 }
 
@@ -52,29 +52,23 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	}
 	now := h.now().UTC()
 	rec := store.Event{
-		Key:        ev.Key(),
-		Source:     ev.Source,
-		ID:         ev.ID,
-		Type:       ev.Type,
-		Subject:    ev.Subject,
-		Time:       ev.Time,
-		SourceID:   d.Hub.SourceID,
-		Format:     d.Hub.Format,
-		ReceivedAt: d.Hub.ReceivedAt,
-		StoredAt:   now,
-		Event:      d.Event,
+		Key:          ev.Key(),
+		Source:       ev.Source,
+		ID:           ev.ID,
+		Type:         ev.Type,
+		Subject:      ev.Subject,
+		Time:         ev.Time,
+		SourceID:     d.Hub.SourceID,
+		Format:       d.Hub.Format,
+		ReceivedAt:   d.Hub.ReceivedAt,
+		NormalizedAt: d.Hub.NormalizedAt,
+		StoredAt:     now,
+		Event:        d.Event,
 	}
 	if rec.ReceivedAt.IsZero() {
 		rec.ReceivedAt = now
 	}
-	timeline := []store.TimelineEntry{
-		{At: rec.ReceivedAt, Stage: store.StageReceived, Message: "accepted from source " + d.Hub.SourceID},
-		{At: now, Stage: store.StageStored},
-	}
-	if !d.Hub.NormalizedAt.IsZero() {
-		timeline = append(timeline, store.TimelineEntry{At: d.Hub.NormalizedAt, Stage: store.StageNormalized, Message: "format " + d.Hub.Format})
-	}
-	created, existing, err := h.store.PutEvent(ctx, rec, timeline)
+	created, existing, err := h.store.PutEvent(ctx, rec)
 	if err != nil {
 		return err
 	}

@@ -21,21 +21,20 @@ import (
 
 // fakeStore is an eventStore made of function fields; it records every call.
 type fakeStore struct {
-	putEvent      func(ev store.Event, timeline []store.TimelineEntry) (bool, *store.Event, error)
+	putEvent      func(ev store.Event) (bool, *store.Event, error)
 	markPublished func(key string) error
 
-	calls    []string // "PutEvent key", "MarkPublished key", in order
-	put      store.Event
-	timeline []store.TimelineEntry
+	calls []string // "PutEvent key", "MarkPublished key", in order
+	put   store.Event
 }
 
-func (s *fakeStore) PutEvent(_ context.Context, ev store.Event, timeline []store.TimelineEntry) (bool, *store.Event, error) {
+func (s *fakeStore) PutEvent(_ context.Context, ev store.Event) (bool, *store.Event, error) {
 	s.calls = append(s.calls, "PutEvent "+ev.Key)
-	s.put, s.timeline = ev, timeline
+	s.put = ev
 	if s.putEvent == nil {
 		return true, nil, nil
 	}
-	return s.putEvent(ev, timeline)
+	return s.putEvent(ev)
 }
 
 func (s *fakeStore) MarkPublished(_ context.Context, key string) error {
@@ -137,16 +136,17 @@ func TestPersistNewEvent(t *testing.T) {
 	}
 
 	want := store.Event{
-		Key:        key,
-		Source:     "acs.mse",
-		ID:         "170d56b6-9efe-420b-affb-16ab9adb****",
-		Type:       "mse:Agent:OutlierEjection",
-		Subject:    "acs.mse:cn-hangzhou:123456789098****:215672",
-		Time:       "2020-11-19T21:04:41+08:00",
-		SourceID:   "src_1",
-		Format:     "cloudevents",
-		ReceivedAt: receivedAt,
-		StoredAt:   now.UTC(),
+		Key:          key,
+		Source:       "acs.mse",
+		ID:           "170d56b6-9efe-420b-affb-16ab9adb****",
+		Type:         "mse:Agent:OutlierEjection",
+		Subject:      "acs.mse:cn-hangzhou:123456789098****:215672",
+		Time:         "2020-11-19T21:04:41+08:00",
+		SourceID:     "src_1",
+		Format:       "cloudevents",
+		ReceivedAt:   receivedAt,
+		NormalizedAt: normalizedAt,
+		StoredAt:     now.UTC(),
 	}
 	got := f.st.put
 	if string(got.Event) != event {
@@ -155,31 +155,6 @@ func TestPersistNewEvent(t *testing.T) {
 	got.Event = nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("PutEvent(%+v); want %+v", got, want)
-	}
-
-	stages := map[string]store.TimelineEntry{}
-	for _, e := range f.st.timeline {
-		stages[e.Stage] = e
-	}
-	for stage, at := range map[string]time.Time{
-		store.StageReceived:   receivedAt,
-		store.StageNormalized: normalizedAt,
-		store.StageStored:     now.UTC(),
-	} {
-		e, ok := stages[stage]
-		if !ok {
-			t.Errorf("timeline has no %s entry; want received, normalized and stored (got %+v)", stage, f.st.timeline)
-			continue
-		}
-		if !e.At.Equal(at) {
-			t.Errorf("timeline %s at %v; want %v", stage, e.At, at)
-		}
-	}
-	if len(f.st.timeline) != 3 {
-		t.Errorf("timeline has %d entries; want 3", len(f.st.timeline))
-	}
-	if m := stages[store.StageReceived].Message; !strings.Contains(m, "src_1") {
-		t.Errorf("received entry message = %q; want it to name the source src_1", m)
 	}
 
 	if len(f.pub.entries) != 1 {
@@ -208,10 +183,8 @@ func TestPersistWithoutPipelineTimes(t *testing.T) {
 	if !f.st.put.ReceivedAt.Equal(now) {
 		t.Errorf("receivedAt = %v; want now (%v) when the hub has none", f.st.put.ReceivedAt, now)
 	}
-	for _, e := range f.st.timeline {
-		if e.At.IsZero() {
-			t.Errorf("timeline %s entry has a zero time", e.Stage)
-		}
+	if !f.st.put.StoredAt.Equal(now) || !f.st.put.NormalizedAt.IsZero() {
+		t.Errorf("storedAt, normalizedAt = %v, %v; want now and zero", f.st.put.StoredAt, f.st.put.NormalizedAt)
 	}
 }
 
@@ -219,7 +192,7 @@ func TestPersistDuplicates(t *testing.T) {
 	boom := errors.New("dynamodb: ProvisionedThroughputExceeded")
 	tests := []struct {
 		name      string
-		putEvent  func(store.Event, []store.TimelineEntry) (bool, *store.Event, error)
+		putEvent  func(store.Event) (bool, *store.Event, error)
 		markErr   error
 		pubErr    error
 		wantCalls string // with K for the key
@@ -227,21 +200,21 @@ func TestPersistDuplicates(t *testing.T) {
 	}{
 		{
 			name: "duplicate already published",
-			putEvent: func(ev store.Event, _ []store.TimelineEntry) (bool, *store.Event, error) {
+			putEvent: func(ev store.Event) (bool, *store.Event, error) {
 				return false, &store.Event{Key: ev.Key, ReceivedAt: receivedAt.Add(-time.Hour), Published: true, Duplicates: 1}, nil
 			},
 			wantCalls: "PutEvent K",
 		},
 		{
 			name: "duplicate not yet published",
-			putEvent: func(ev store.Event, _ []store.TimelineEntry) (bool, *store.Event, error) {
+			putEvent: func(ev store.Event) (bool, *store.Event, error) {
 				return false, &store.Event{Key: ev.Key, ReceivedAt: receivedAt, Published: false, Duplicates: 1}, nil
 			},
 			wantCalls: "PutEvent K, Publish, MarkPublished K",
 		},
 		{
 			name: "store fails",
-			putEvent: func(store.Event, []store.TimelineEntry) (bool, *store.Event, error) {
+			putEvent: func(store.Event) (bool, *store.Event, error) {
 				return false, nil, boom
 			},
 			wantCalls: "PutEvent K",
@@ -337,8 +310,8 @@ func TestPersistFixture(t *testing.T) {
 		t.Fatalf("handle(fixture) = %v", err)
 	}
 	want := cloudevent.Key("acs.mse", "170d56b6-9efe-420b-affb-16ab9adb****")
-	if f.st.put.Key != want || len(f.st.timeline) != 3 || len(f.pub.entries) != 1 {
-		t.Fatalf("fixture stored key %q with %d timeline entries, published %d; want %s, 3, 1", f.st.put.Key, len(f.st.timeline), len(f.pub.entries), want)
+	if f.st.put.Key != want || f.st.put.NormalizedAt.IsZero() || len(f.pub.entries) != 1 {
+		t.Fatalf("fixture stored key %q (normalized at %v), published %d; want %s, a time, 1", f.st.put.Key, f.st.put.NormalizedAt, len(f.pub.entries), want)
 	}
 	// What persist publishes from the fixture is what notify's fixture carries.
 	stored, err := os.ReadFile("../../events/notify-stored.json")
@@ -376,7 +349,7 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 func TestPersistRepublishCarriesStoredReceivedAt(t *testing.T) {
 	f := newFixture()
 	first := receivedAt.Add(-time.Hour)
-	f.st.putEvent = func(ev store.Event, _ []store.TimelineEntry) (bool, *store.Event, error) {
+	f.st.putEvent = func(ev store.Event) (bool, *store.Event, error) {
 		return false, &store.Event{Key: ev.Key, ReceivedAt: first}, nil
 	}
 	if err := f.h.handle(context.Background(), normalized(t, event, hub())); err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -17,21 +16,23 @@ import (
 
 // Event is a stored CloudEvent with the pipeline's metadata.
 type Event struct {
-	Key        string          `dynamodbav:"key" json:"key"`
-	Source     string          `dynamodbav:"source" json:"source"`
-	ID         string          `dynamodbav:"id" json:"id"`
-	Type       string          `dynamodbav:"type" json:"type"`
-	Subject    string          `dynamodbav:"subject,omitempty" json:"subject,omitempty"`
-	Time       string          `dynamodbav:"time,omitempty" json:"time,omitempty"`
-	SourceID   string          `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
-	Format     string          `dynamodbav:"format,omitempty" json:"format,omitempty"`
-	ReceivedAt time.Time       `dynamodbav:"receivedAt" json:"receivedAt"`
-	StoredAt   time.Time       `dynamodbav:"storedAt" json:"storedAt"`
-	Event      json.RawMessage `dynamodbav:"-" json:"event"`
-	Published  bool            `dynamodbav:"published" json:"-"`
-	Duplicates int             `dynamodbav:"duplicates" json:"duplicates"`
-	AlertID    string          `dynamodbav:"alertId,omitempty" json:"alertId,omitempty"` // the alert it was folded into
-	ExpiresAt  int64           `dynamodbav:"expiresAt,omitempty" json:"-"`
+	Key        string    `dynamodbav:"key" json:"key"`
+	Source     string    `dynamodbav:"source" json:"source"`
+	ID         string    `dynamodbav:"id" json:"id"`
+	Type       string    `dynamodbav:"type" json:"type"`
+	Subject    string    `dynamodbav:"subject,omitempty" json:"subject,omitempty"`
+	Time       string    `dynamodbav:"time,omitempty" json:"time,omitempty"`
+	SourceID   string    `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
+	Format     string    `dynamodbav:"format,omitempty" json:"format,omitempty"`
+	ReceivedAt time.Time `dynamodbav:"receivedAt" json:"receivedAt"`
+	// NormalizedAt is when the adapter made the canonical event; zero when unknown.
+	NormalizedAt time.Time       `dynamodbav:"normalizedAt,omitempty" json:"normalizedAt,omitzero"`
+	StoredAt     time.Time       `dynamodbav:"storedAt" json:"storedAt"`
+	Event        json.RawMessage `dynamodbav:"-" json:"event"`
+	Published    bool            `dynamodbav:"published" json:"-"`
+	Duplicates   int             `dynamodbav:"duplicates" json:"duplicates"`
+	AlertID      string          `dynamodbav:"alertId,omitempty" json:"alertId,omitempty"` // the alert it was folded into
+	ExpiresAt    int64           `dynamodbav:"expiresAt,omitempty" json:"-"`
 }
 
 type eventItem struct {
@@ -93,10 +94,15 @@ func timelineSK(e TimelineEntry) string {
 	return sk
 }
 
-// PutEvent stores ev with its first timeline entries unless an event with the same key
-// is already stored. It reports whether ev was stored now; when it was not, it returns
-// the event already stored, and the repeat is counted on it.
-func (s *Store) PutEvent(ctx context.Context, ev Event, timeline []TimelineEntry) (created bool, existing *Event, err error) {
+// PutEvent stores ev unless an event with the same key is already stored. It reports
+// whether ev was stored now; when it was not, it returns the event already stored, and
+// the repeat is counted on it.
+//
+// The write is one conditional PutItem: the pipeline's first stages (received,
+// normalized, stored) are attributes of the event item, which History shows as timeline
+// entries, so that storing an event costs one item write and its index entries instead
+// of a transaction over several items (DynamoDB bills a transaction's writes twice).
+func (s *Store) PutEvent(ctx context.Context, ev Event) (created bool, existing *Event, err error) {
 	now := s.now()
 	if ev.StoredAt.IsZero() {
 		ev.StoredAt = now
@@ -118,24 +124,15 @@ func (s *Store) PutEvent(ctx context.Context, ev Event, timeline []TimelineEntry
 	if err != nil {
 		return false, nil, fmt.Errorf("encode event %s: %w", ev.Key, err)
 	}
-	items := []types.TransactWriteItem{{Put: &types.Put{
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           &s.table,
 		Item:                av,
 		ConditionExpression: ptr("attribute_not_exists(pk)"),
-	}}}
-	for _, e := range timeline {
-		tav, err := attributevalue.MarshalMap(timelineItem{keyAttrs{pkEvent + ev.Key, timelineSK(e)}, e, ev.ExpiresAt})
-		if err != nil {
-			return false, nil, fmt.Errorf("encode timeline of %s: %w", ev.Key, err)
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: tav}})
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	})
 	if err == nil {
 		return true, nil, nil
 	}
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) || len(tce.CancellationReasons) == 0 || ptrString(tce.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
+	if !isConditionFailed(err) {
 		return false, nil, fmt.Errorf("store event %s: %w", ev.Key, err)
 	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -154,6 +151,21 @@ func (s *Store) PutEvent(ctx context.Context, ev Event, timeline []TimelineEntry
 		return false, nil, err
 	}
 	return false, old, nil
+}
+
+// stages are the timeline entries of the pipeline stages an event item records, for
+// those not also written as timeline items (quarantine writes its own "received").
+func (ev *Event) stages(have map[string]bool) []TimelineEntry {
+	var out []TimelineEntry
+	add := func(at time.Time, stage, msg string) {
+		if !at.IsZero() && !have[stage] {
+			out = append(out, TimelineEntry{At: at, Stage: stage, Message: msg})
+		}
+	}
+	add(ev.ReceivedAt, StageReceived, "accepted from source "+ev.SourceID)
+	add(ev.NormalizedAt, StageNormalized, "format "+ev.Format)
+	add(ev.StoredAt, StageStored, "")
+	return out
 }
 
 func ptrString(p *string) string {
@@ -231,6 +243,7 @@ type History struct {
 func (s *Store) History(ctx context.Context, eventKey string) (*History, error) {
 	h := &History{Timeline: []TimelineEntry{}, Deliveries: []Delivery{}}
 	var start map[string]types.AttributeValue
+	var ev *Event
 	for {
 		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 			TableName:              &s.table,
@@ -247,6 +260,10 @@ func (s *Store) History(ctx context.Context, eventKey string) (*History, error) 
 		for _, av := range out.Items {
 			sk := av["sk"].(*types.AttributeValueMemberS).Value
 			switch {
+			case sk == skEvent:
+				if ev, err = decodeEvent(av); err != nil {
+					return nil, err
+				}
 			case strings.HasPrefix(sk, skTimeline):
 				var it timelineItem
 				if err := attributevalue.UnmarshalMap(av, &it); err != nil {
@@ -265,6 +282,13 @@ func (s *Store) History(ctx context.Context, eventKey string) (*History, error) 
 			break
 		}
 		start = out.LastEvaluatedKey
+	}
+	if ev != nil {
+		have := map[string]bool{}
+		for _, e := range h.Timeline {
+			have[e.Stage] = true
+		}
+		h.Timeline = append(h.Timeline, ev.stages(have)...)
 	}
 	sort.SliceStable(h.Timeline, func(i, j int) bool { return h.Timeline[i].At.Before(h.Timeline[j].At) })
 	return h, nil

@@ -29,10 +29,8 @@ func event(source, id, typ, subject string, at time.Time) store.Event {
 
 func put(t *testing.T, st *store.Store, ev store.Event) {
 	t.Helper()
-	created, _, err := st.PutEvent(context.Background(), ev, []store.TimelineEntry{
-		{At: ev.ReceivedAt, Stage: store.StageReceived},
-		{At: ev.ReceivedAt.Add(2 * time.Millisecond), Stage: store.StageStored},
-	})
+	ev.StoredAt = ev.ReceivedAt.Add(2 * time.Millisecond)
+	created, _, err := st.PutEvent(context.Background(), ev)
 	if err != nil || !created {
 		t.Fatalf("PutEvent(%s) = %v, %v; want created", ev.ID, created, err)
 	}
@@ -43,22 +41,18 @@ func TestPutEventStoresOnce(t *testing.T) {
 	st := newStore(t, c)
 	ctx := context.Background()
 	ev := event("/shop/orders", "order-1", "order.created", "", t0)
-	timeline := []store.TimelineEntry{
-		{At: t0, Stage: store.StageReceived},
-		{At: t0.Add(time.Millisecond), Stage: store.StageNormalized},
-		{At: t0.Add(2 * time.Millisecond), Stage: store.StageStored},
-	}
-	created, existing, err := st.PutEvent(ctx, ev, timeline)
+	ev.NormalizedAt, ev.StoredAt = t0.Add(time.Millisecond), t0.Add(2*time.Millisecond)
+	created, existing, err := st.PutEvent(ctx, ev)
 	if err != nil || !created || existing != nil {
 		t.Fatalf("first PutEvent = %v, %v, %v; want created", created, existing, err)
 	}
-	// The same event again, as a repeated delivery would bring it, with a later
-	// timeline: counted, not stored again.
+	// The same event again, as a repeated delivery would bring it, with later stage
+	// times: counted, not stored again.
 	for i := 1; i <= 2; i++ {
 		again := ev
 		again.ReceivedAt = t0.Add(time.Duration(i) * time.Second)
-		later := []store.TimelineEntry{{At: again.ReceivedAt, Stage: store.StageReceived}, {At: again.ReceivedAt, Stage: store.StageStored}}
-		created, existing, err = st.PutEvent(ctx, again, later)
+		again.NormalizedAt, again.StoredAt = again.ReceivedAt, again.ReceivedAt
+		created, existing, err = st.PutEvent(ctx, again)
 		if err != nil || created {
 			t.Fatalf("repeat %d: PutEvent = %v, %v; want not created", i, created, err)
 		}
@@ -79,6 +73,14 @@ func TestPutEventStoresOnce(t *testing.T) {
 	}
 	if stages := stagesOf(h.Timeline); strings.Join(stages, ",") != "received,normalized,stored" {
 		t.Errorf("timeline = %v; want received, normalized, stored once", stages)
+	}
+	for i, want := range []time.Time{t0, t0.Add(time.Millisecond), t0.Add(2 * time.Millisecond)} {
+		if i < len(h.Timeline) && !h.Timeline[i].At.Equal(want) {
+			t.Errorf("timeline[%d] at %v; want %v, the first delivery's", i, h.Timeline[i].At, want)
+		}
+	}
+	if m := h.Timeline[0].Message; m != "accepted from source src_test" {
+		t.Errorf("received message = %q", m)
 	}
 	page, err := st.ListEvents(ctx, store.EventQuery{Source: "/shop/orders"})
 	if err != nil || len(page.Events) != 1 {
@@ -228,11 +230,8 @@ func TestTimelineOfRetriedDelivery(t *testing.T) {
 	st := newStore(t, c)
 	ctx := context.Background()
 	ev := event("/shop/orders", "order-7", "order.created", "", t0)
-	if _, _, err := st.PutEvent(ctx, ev, []store.TimelineEntry{
-		{At: t0, Stage: store.StageReceived},
-		{At: t0.Add(100 * time.Millisecond), Stage: store.StageNormalized},
-		{At: t0.Add(200 * time.Millisecond), Stage: store.StageStored},
-	}); err != nil {
+	ev.NormalizedAt, ev.StoredAt = t0.Add(100*time.Millisecond), t0.Add(200*time.Millisecond)
+	if _, _, err := st.PutEvent(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	statuses := []int{500, 503, 200}

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -112,14 +114,31 @@ func (s *Store) run(ctx context.Context, q rangeQuery) ([]rangeItem, string, err
 		})
 		complete = all[:n]
 	}
+	next := ""
 	switch {
 	case len(complete) > q.limit:
-		page := complete[:q.limit]
-		return page, page[len(page)-1].pos, nil
+		complete = complete[:q.limit]
+		next = complete[len(complete)-1].pos
 	case bounded:
-		return complete, frontier, nil
+		next = frontier
 	}
-	return complete, "", nil
+	if q.index != "" {
+		avs := make([]map[string]types.AttributeValue, len(complete))
+		for i, it := range complete {
+			avs[i] = it.av
+		}
+		full, err := s.hydrate(ctx, avs)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", q.index, err)
+		}
+		// Positions are index attributes, also on the items.
+		page := make([]rangeItem, len(full))
+		for i, av := range full {
+			page[i] = rangeItem{pos: attrString(av, q.skAttr), av: av}
+		}
+		complete = page
+	}
+	return complete, next, nil
 }
 
 func (s *Store) runPartition(ctx context.Context, q rangeQuery, partition, lo, hi string) partitionResult {
@@ -242,4 +261,74 @@ const notExpired = "(attribute_not_exists(expiresAt) OR expiresAt = :zero OR exp
 
 func (s *Store) notExpiredValues() map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{":now": num64(s.now().Unix()), ":zero": num(0)}
+}
+
+// The indexes project only the attributes their filters read (template.yaml): an
+// index entry then stays under 1 KB and costs one write unit whatever the size of the
+// item, and updating an attribute that is not projected writes no index at all. A
+// listing reads its page's keys from the index and the items from the table.
+const batchGetMax = 100 // keys per BatchGetItem
+
+// hydrate replaces each index entry by its table item, in the same order. Entries
+// whose item is gone (expired and deleted since) are dropped.
+func (s *Store) hydrate(ctx context.Context, entries []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	got := make(map[[2]string]map[string]types.AttributeValue, len(entries))
+	for lo := 0; lo < len(entries); lo += batchGetMax {
+		keys := make([]map[string]types.AttributeValue, 0, min(batchGetMax, len(entries)-lo))
+		seen := map[[2]string]bool{}
+		for _, e := range entries[lo:min(lo+batchGetMax, len(entries))] {
+			k := [2]string{attrString(e, "pk"), attrString(e, "sk")}
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, key(k[0], k[1]))
+			}
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := sleep(ctx, backoff(attempt)); err != nil {
+					return nil, err
+				}
+			}
+			if attempt == maxBatchAttempts {
+				return nil, fmt.Errorf("read %d items: still unprocessed after %d attempts", len(req[s.table].Keys), attempt)
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fmt.Errorf("read %d items: %w", len(req[s.table].Keys), err)
+			}
+			for _, it := range out.Responses[s.table] {
+				got[[2]string{attrString(it, "pk"), attrString(it, "sk")}] = it
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	out := make([]map[string]types.AttributeValue, 0, len(entries))
+	for _, e := range entries {
+		if it, ok := got[[2]string{attrString(e, "pk"), attrString(e, "sk")}]; ok {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// maxBatchAttempts bounds the retries of a batch's unprocessed part.
+const maxBatchAttempts = 8
+
+// backoff is the wait before retry attempt n (n >= 1) of a batch's unprocessed part:
+// exponential from 25 ms, capped at 1 s, with full jitter.
+func backoff(n int) time.Duration {
+	d := min(25*time.Millisecond<<min(n-1, 6), time.Second)
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
