@@ -130,12 +130,12 @@ func TestIngestFormats(t *testing.T) {
 				t.Errorf("ids = %v; want %v", r.IDs, tc.wantKeys)
 			}
 			for _, e := range pub.entries {
-				d := e.Detail.(bus.ReceivedDetail)
-				if tc.wantFormat != "" && (d.Format != tc.wantFormat || d.Hub.Format != tc.wantFormat) {
-					t.Errorf("format = %q (hub %q); want %q", d.Format, d.Hub.Format, tc.wantFormat)
+				d := e.Detail.(bus.EventDetail)
+				if tc.wantFormat != "" && d.Hub.Format != tc.wantFormat {
+					t.Errorf("hub format = %q; want %q", d.Hub.Format, tc.wantFormat)
 				}
-				if !json.Valid(d.Raw) {
-					t.Errorf("raw %s is not JSON", d.Raw)
+				if _, err := cloudevent.Parse(d.Event); err != nil || d.Hub.NormalizedAt.IsZero() {
+					t.Errorf("event %s (normalized at %v) is not a canonical event: %v", d.Event, d.Hub.NormalizedAt, err)
 				}
 			}
 		})
@@ -190,7 +190,7 @@ func TestIngestBlueKingEnvelope(t *testing.T) {
 				if r.IDs[0] != cloudevent.Key("bkmonitor", "event-001") {
 					t.Errorf("ids = %v", r.IDs)
 				}
-				if strings.Contains(string(pub.entries[0].Detail.(bus.ReceivedDetail).Raw), "ehp_bk") {
+				if strings.Contains(string(pub.entries[0].Detail.(bus.EventDetail).Event), "ehp_bk") {
 					t.Errorf("the token travels on the bus")
 				}
 			case tc.code != "":
@@ -215,10 +215,10 @@ func TestIngestBinaryMode(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status = %d; want 202 (%s)", resp.StatusCode, resp.Body)
 	}
-	d := pub.entries[0].Detail.(bus.ReceivedDetail)
+	d := pub.entries[0].Detail.(bus.EventDetail)
 	want := `{"specversion":"1.0","id":"170d56b6","source":"acs.mse","type":"mse:Agent:OutlierEjection","time":"2020-11-19T21:04:41+08:00","datacontenttype":"application/json","aliyunregionid":"cn-hangzhou","data":{"framework":"DUBBO","timestamp":1608518536265}}`
-	if string(d.Raw) != want || d.Format != "cloudevents" {
-		t.Errorf("raw = %s (%s); want the structured event %s", d.Raw, d.Format, want)
+	if string(d.Event) != want || d.Hub.Format != "cloudevents" {
+		t.Errorf("raw = %s (%s); want the structured event %s", d.Event, d.Hub.Format, want)
 	}
 
 	// With a CloudEvents media type the body is a structured event, ce-* headers aside.
@@ -307,10 +307,10 @@ func TestIngestIUAP(t *testing.T) {
 	if resp.StatusCode != 200 || ok.Data.Status != 1 || !cloudevent.ValidKey(ok.Data.ID) {
 		t.Fatalf("signed request = %d %s; want 200 with status 1 and an id", resp.StatusCode, resp.Body)
 	}
-	d := pub.entries[0].Detail.(bus.ReceivedDetail)
-	wantRaw := `{"appId":"crm","ts":"` + ts + `","eventType":"ADD_AFTER","sourceID":"USER","tenantCode":"t1","userObject":"{\"userId\":\"u-1\",\"name\":\"张三\"}"}`
-	if string(d.Raw) != wantRaw || d.Format != "iuap" || d.Hub.SourceID != "src_crm" || d.Hub.Key != ok.Data.ID {
-		t.Errorf("published %s (%s, %+v); want %s", d.Raw, d.Format, d.Hub, wantRaw)
+	d := pub.entries[0].Detail.(bus.EventDetail)
+	wantEvent := `{"specversion":"1.0","id":"iuap-eb4e87db63238cc1f2e06078df0860ff","source":"iuap/crm","type":"USER:ADD_AFTER","subject":"t1","time":"2026-03-14T14:09:26.535Z","datacontenttype":"application/json","data":{"appId":"crm","ts":"` + ts + `","eventType":"ADD_AFTER","sourceID":"USER","tenantCode":"t1","userObject":{"userId":"u-1","name":"张三"}}}`
+	if string(d.Event) != wantEvent || d.Hub.Format != "iuap" || d.Hub.SourceID != "src_crm" || d.Hub.Key != ok.Data.ID {
+		t.Errorf("published %s (%s, %+v); want %s", d.Event, d.Hub.Format, d.Hub, wantEvent)
 	}
 
 	stale := strconv.FormatInt(now.Add(-6*time.Minute).UnixMilli(), 10)
@@ -462,8 +462,8 @@ func TestIngestFixtures(t *testing.T) {
 			if len(pub.entries) != 1 {
 				t.Fatalf("published %d entries; want 1", len(pub.entries))
 			}
-			if d := pub.entries[0].Detail.(bus.ReceivedDetail); d.Format != tc.format {
-				t.Errorf("format = %s; want %s", d.Format, tc.format)
+			if d := pub.entries[0].Detail.(bus.EventDetail); d.Hub.Format != tc.format {
+				t.Errorf("format = %s; want %s", d.Hub.Format, tc.format)
 			}
 		})
 	}

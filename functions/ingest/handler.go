@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -158,23 +159,40 @@ func (h *handler) format(req *apigw.Request, src *store.Source) (string, error) 
 	return src.Format, nil
 }
 
-// read runs the adapter on one item and checks the event against the catalog. Only
-// the key, the format and the raw event travel on: normalize reads it again.
+// read runs the adapter on one item and checks the event against the catalog; the
+// canonical event it makes is what ingest publishes.
 func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta) {
-	ev := it.event
-	if ev == nil {
+	if it.event == nil {
 		var err error
-		ev, it.format, err = adapter.Parse(it.format, it.raw, meta)
+		it.event, it.format, err = adapter.Parse(it.format, it.raw, meta)
 		if err != nil {
 			it.err = at(it.prefix, err)
 			return
 		}
 	}
-	if err := h.checkSchema(ctx, ev); err != nil {
+	if err := h.checkSchema(ctx, it.event); err != nil {
 		it.err = at(it.prefix, err)
 		return
 	}
-	it.key = ev.Key()
+	it.key = it.event.Key()
+}
+
+// normalized is the bus entry of an accepted event: ingest has run the adapter to
+// accept it, so it publishes the canonical event itself (Event Normalized) rather
+// than the producer's bytes for the normalize function to read again, which saves an
+// EventBridge entry and a Lambda invocation per event.
+func (h *handler) normalized(ev *cloudevent.Event, hub bus.Hub) (bus.Entry, error) {
+	body, err := ev.MarshalJSON()
+	if err != nil {
+		return bus.Entry{}, err
+	}
+	hub.Key = ev.Key()
+	hub.NormalizedAt = h.now().UTC()
+	return bus.Entry{
+		Source:     bus.SourceIngest,
+		DetailType: bus.Normalized,
+		Detail:     bus.EventDetail{Event: body, Hub: hub},
+	}, nil
 }
 
 // errNoCatalog marks a catalog that could not be read: the request fails (500) rather
@@ -223,12 +241,12 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 			return apigw.Response{}, it.err
 		}
 		hh := hub
-		hh.Key, hh.Format = it.key, it.format
-		entries = append(entries, bus.Entry{
-			Source:     bus.SourceIngest,
-			DetailType: bus.Received,
-			Detail:     bus.ReceivedDetail{Raw: it.raw, Format: it.format, Hub: hh},
-		})
+		hh.Format = it.format
+		e, err := h.normalized(it.event, hh)
+		if err != nil {
+			return apigw.Response{}, fmt.Errorf("encode event %s: %w", it.key, err)
+		}
+		entries = append(entries, e)
 		resp.Results[i].ID = it.key
 		resp.IDs = append(resp.IDs, it.key)
 		resp.Accepted++

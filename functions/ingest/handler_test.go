@@ -214,9 +214,9 @@ func TestIngestAccepts(t *testing.T) {
 				t.Fatalf("published %d entries; want %d", len(pub.entries), len(tc.wantIDs))
 			}
 			for i, e := range pub.entries {
-				d, ok := e.Detail.(bus.ReceivedDetail)
+				d, ok := e.Detail.(bus.EventDetail)
 				if !ok {
-					t.Fatalf("entry %d detail is %T; want bus.ReceivedDetail", i, e.Detail)
+					t.Fatalf("entry %d detail is %T; want bus.EventDetail", i, e.Detail)
 				}
 				if d.Hub.Key != tc.wantIDs[i] {
 					t.Errorf("entry %d hub.key = %s; want %s (request order)", i, d.Hub.Key, tc.wantIDs[i])
@@ -226,7 +226,8 @@ func TestIngestAccepts(t *testing.T) {
 	}
 }
 
-// TestIngestPublishedEntry pins the Event Received contract of DESIGN.md §2.
+// TestIngestPublishedEntry pins what ingest puts on the bus: Event Normalized (DESIGN.md
+// §2) with the canonical event ingest made to accept it.
 func TestIngestPublishedEntry(t *testing.T) {
 	body := "{\n \"specversion\": \"1.0\", \"id\": \"e-1\", \"source\": \"acs.mse\",\n \"type\": \"mse:Agent:GracefulShutdown\", \"aliyunregionid\": \"cn-hangzhou\", \"data\": {\"n\": 1.50}\n}"
 	pub := &fakeBus{}
@@ -239,27 +240,28 @@ func TestIngestPublishedEntry(t *testing.T) {
 		t.Fatalf("published %d entries; want 1", len(pub.entries))
 	}
 	e := pub.entries[0]
-	if e.Source != "eventhub.ingest" || e.DetailType != "Event Received" {
-		t.Errorf("entry source, detail type = %q, %q; want %q, %q", e.Source, e.DetailType, "eventhub.ingest", "Event Received")
+	if e.Source != "eventhub.ingest" || e.DetailType != "Event Normalized" {
+		t.Errorf("entry source, detail type = %q, %q; want %q, %q", e.Source, e.DetailType, "eventhub.ingest", "Event Normalized")
 	}
-	d, ok := e.Detail.(bus.ReceivedDetail)
+	d, ok := e.Detail.(bus.EventDetail)
 	if !ok {
-		t.Fatalf("detail is %T; want bus.ReceivedDetail", e.Detail)
+		t.Fatalf("detail is %T; want bus.EventDetail", e.Detail)
 	}
 	wantRaw := `{"specversion":"1.0","id":"e-1","source":"acs.mse","type":"mse:Agent:GracefulShutdown","aliyunregionid":"cn-hangzhou","data":{"n":1.50}}`
-	if string(d.Raw) != wantRaw {
-		t.Errorf("raw = %s; want the event as sent, compacted: %s", d.Raw, wantRaw)
+	if string(d.Event) != wantRaw {
+		t.Errorf("event = %s; want the canonical event: %s", d.Event, wantRaw)
 	}
 	want := bus.Hub{
-		Key:         cloudevent.Key("acs.mse", "e-1"),
-		SourceID:    "src_1",
-		Format:      "cloudevents",
-		ContentType: "application/cloudevents+json",
-		ReceivedAt:  now.UTC(),
-		RequestID:   "req-1",
+		Key:          cloudevent.Key("acs.mse", "e-1"),
+		SourceID:     "src_1",
+		Format:       "cloudevents",
+		ContentType:  "application/cloudevents+json",
+		ReceivedAt:   now.UTC(),
+		NormalizedAt: now.UTC(),
+		RequestID:    "req-1",
 	}
-	if d.Format != "cloudevents" {
-		t.Errorf("format = %q; want cloudevents", d.Format)
+	if d.Hub.Format != "cloudevents" {
+		t.Errorf("format = %q; want cloudevents", d.Hub.Format)
 	}
 	if d.Hub != want {
 		t.Errorf("hub = %+v; want %+v", d.Hub, want)
@@ -268,23 +270,22 @@ func TestIngestPublishedEntry(t *testing.T) {
 		t.Errorf("hub.receivedAt location = %v; want UTC", d.Hub.ReceivedAt.Location())
 	}
 
-	// The wire form: what EventBridge carries and normalize reads.
+	// The wire form: what EventBridge carries and persist reads.
 	b, err := json.Marshal(e.Detail)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wire struct {
-		Raw    json.RawMessage `json:"raw"`
-		Format string          `json:"format"`
-		Hub    map[string]any  `json:"hub"`
+		Event json.RawMessage `json:"event"`
+		Hub   map[string]any  `json:"hub"`
 	}
 	if err := json.Unmarshal(b, &wire); err != nil {
 		t.Fatal(err)
 	}
-	if string(wire.Raw) != wantRaw || wire.Format != "cloudevents" {
-		t.Errorf("wire detail = %s; want raw %s and format cloudevents", b, wantRaw)
+	if string(wire.Event) != wantRaw {
+		t.Errorf("wire detail = %s; want event %s", b, wantRaw)
 	}
-	for k, v := range map[string]any{"key": want.Key, "sourceId": "src_1", "receivedAt": "2026-03-14T14:09:26.535Z", "format": "cloudevents"} {
+	for k, v := range map[string]any{"key": want.Key, "sourceId": "src_1", "receivedAt": "2026-03-14T14:09:26.535Z", "normalizedAt": "2026-03-14T14:09:26.535Z", "format": "cloudevents"} {
 		if wire.Hub[k] != v {
 			t.Errorf("wire hub.%s = %v; want %v", k, wire.Hub[k], v)
 		}
@@ -551,8 +552,8 @@ func TestIngestFixture(t *testing.T) {
 	if len(pub.entries) != 1 {
 		t.Fatalf("published %d entries; want 1", len(pub.entries))
 	}
-	d := pub.entries[0].Detail.(bus.ReceivedDetail)
-	ev, err := cloudevent.Parse(d.Raw)
+	d := pub.entries[0].Detail.(bus.EventDetail)
+	ev, err := cloudevent.Parse(d.Event)
 	if err != nil {
 		t.Fatalf("published raw does not parse: %v", err)
 	}

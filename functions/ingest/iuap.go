@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -119,19 +120,17 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		return "", err
 	}
 	key := ev.Key()
-	hub := bus.Hub{
-		Key:         key,
+	e, err := h.normalized(ev, bus.Hub{
 		SourceID:    src.ID,
 		Format:      format,
 		ContentType: apigw.Header(req, "content-type"),
 		ReceivedAt:  now.UTC(),
 		RequestID:   req.RequestContext.RequestID,
+	})
+	if err != nil {
+		return "", fmt.Errorf("encode event %s: %w", key, err)
 	}
-	if err := h.pub.Publish(ctx, bus.Entry{
-		Source:     bus.SourceIngest,
-		DetailType: bus.Received,
-		Detail:     bus.ReceivedDetail{Raw: raw, Format: format, Hub: hub},
-	}); err != nil {
+	if err := h.pub.Publish(ctx, e); err != nil {
 		return "", err
 	}
 	h.log.InfoContext(ctx, "accepted", "sourceId", src.ID, "accepted", 1, "eventKey", key)

@@ -1,6 +1,8 @@
 // Command normalize is the eventhub function on the Event Received rule: it turns what a
 // producer sent into the canonical CloudEvent and puts Event Normalized on the bus, or
-// quarantines what cannot be normalized.
+// quarantines what cannot be normalized. Ingest normalizes what producers send itself
+// (it has to read it to accept it); Event Received comes from re-submissions out of
+// quarantine, which may need an adapter that ingest did not have.
 package main
 
 import (
