@@ -112,8 +112,8 @@ func TestPersistFoldsRepeatsOnce(t *testing.T) {
 		existing store.Event
 		wantFold bool
 	}{
-		{"repeat of an event folded before", store.Event{Key: bkKey, Published: true, AlertID: "alr_1", ReceivedAt: receivedAt}, false},
-		{"repeat of an event whose fold did not happen", store.Event{Key: bkKey, Published: true, ReceivedAt: receivedAt}, true},
+		{"repeat of an event folded before", store.Event{Key: bkKey, Receipt: "req-0", AlertID: "alr_1", ReceivedAt: receivedAt}, false},
+		{"repeat of an event whose fold did not happen", store.Event{Key: bkKey, Receipt: "req-0", ReceivedAt: receivedAt}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

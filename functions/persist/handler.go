@@ -16,7 +16,6 @@ import (
 
 type eventStore interface {
 	PutEvent(ctx context.Context, ev store.Event) (bool, *store.Event, error)
-	MarkPublished(ctx context.Context, key string) error
 }
 
 type publisher interface {
@@ -34,9 +33,12 @@ type handler struct {
 	sourceKeys *keyCache
 }
 
-// handle stores one Event Normalized. A repeat of an event already stored and published
-// is only counted; one stored but not yet published (an earlier invocation died between
-// the two) is published now, so Event Stored goes out at least once.
+// handle stores one Event Normalized and publishes Event Stored. The same event sent
+// again by the producer is only counted. The same acceptance delivered again (EventBridge
+// retries an invocation that failed, or delivers twice) is published again: the
+// earlier invocation may have died between storing and publishing, so Event Stored
+// goes out at least once; notify delivers each event once per subscription however
+// often it sees it.
 func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error {
 	detail, err := bus.Resolve(ctx, in.Detail, h.claims)
 	if err != nil {
@@ -64,6 +66,10 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 		NormalizedAt: d.Hub.NormalizedAt,
 		StoredAt:     now,
 		Event:        d.Event,
+		Receipt:      d.Hub.RequestID,
+	}
+	if rec.Receipt == "" {
+		rec.Receipt = "bus:" + in.ID // the same entry keeps its id across redeliveries
 	}
 	if rec.ReceivedAt.IsZero() {
 		rec.ReceivedAt = now
@@ -72,7 +78,7 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	if err != nil {
 		return err
 	}
-	if !created && existing.Published {
+	if !created && existing.Receipt != rec.Receipt {
 		h.log.InfoContext(ctx, "duplicate", "eventKey", rec.Key, "duplicates", existing.Duplicates)
 		if existing.AlertID == "" {
 			// An earlier invocation may have died before folding it.
@@ -91,9 +97,6 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 		DetailType: bus.Stored,
 		Detail:     bus.EventDetail{Event: d.Event, Hub: d.Hub},
 	}); err != nil {
-		return err
-	}
-	if err := h.store.MarkPublished(ctx, rec.Key); err != nil {
 		return err
 	}
 	h.log.InfoContext(ctx, "stored", "eventKey", rec.Key, "type", ev.Type, "source", ev.Source)

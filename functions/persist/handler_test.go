@@ -21,10 +21,9 @@ import (
 
 // fakeStore is an eventStore made of function fields; it records every call.
 type fakeStore struct {
-	putEvent      func(ev store.Event) (bool, *store.Event, error)
-	markPublished func(key string) error
+	putEvent func(ev store.Event) (bool, *store.Event, error)
 
-	calls []string // "PutEvent key", "MarkPublished key", in order
+	calls []string // "PutEvent key", in order with the bus's "Publish"
 	put   store.Event
 }
 
@@ -35,14 +34,6 @@ func (s *fakeStore) PutEvent(_ context.Context, ev store.Event) (bool, *store.Ev
 		return true, nil, nil
 	}
 	return s.putEvent(ev)
-}
-
-func (s *fakeStore) MarkPublished(_ context.Context, key string) error {
-	s.calls = append(s.calls, "MarkPublished "+key)
-	if s.markPublished == nil {
-		return nil
-	}
-	return s.markPublished(key)
 }
 
 // fakeBus records what the handler publishes; with err set it publishes nothing.
@@ -131,7 +122,7 @@ func TestPersistNewEvent(t *testing.T) {
 	if err := f.h.handle(context.Background(), normalized(t, event, hub())); err != nil {
 		t.Fatalf("handle = %v; want nil", err)
 	}
-	if got, want := strings.Join(f.st.calls, ", "), "PutEvent "+key+", Publish, MarkPublished "+key; got != want {
+	if got, want := strings.Join(f.st.calls, ", "), "PutEvent "+key+", Publish"; got != want {
 		t.Errorf("calls = %s; want %s", got, want)
 	}
 
@@ -147,6 +138,7 @@ func TestPersistNewEvent(t *testing.T) {
 		ReceivedAt:   receivedAt,
 		NormalizedAt: normalizedAt,
 		StoredAt:     now.UTC(),
+		Receipt:      "req-1",
 	}
 	got := f.st.put
 	if string(got.Event) != event {
@@ -176,12 +168,15 @@ func TestPersistNewEvent(t *testing.T) {
 func TestPersistWithoutPipelineTimes(t *testing.T) {
 	f := newFixture()
 	h := hub()
-	h.ReceivedAt, h.NormalizedAt = time.Time{}, time.Time{}
+	h.ReceivedAt, h.NormalizedAt, h.RequestID = time.Time{}, time.Time{}, ""
 	if err := f.h.handle(context.Background(), normalized(t, event, h)); err != nil {
 		t.Fatalf("handle = %v; want nil", err)
 	}
 	if !f.st.put.ReceivedAt.Equal(now) {
 		t.Errorf("receivedAt = %v; want now (%v) when the hub has none", f.st.put.ReceivedAt, now)
+	}
+	if r := f.st.put.Receipt; !strings.HasPrefix(r, "bus:") || len(r) == len("bus:") {
+		t.Errorf("receipt = %q; want the bus entry's id when the hub has no request id", r)
 	}
 	if !f.st.put.StoredAt.Equal(now) || !f.st.put.NormalizedAt.IsZero() {
 		t.Errorf("storedAt, normalizedAt = %v, %v; want now and zero", f.st.put.StoredAt, f.st.put.NormalizedAt)
@@ -193,24 +188,23 @@ func TestPersistDuplicates(t *testing.T) {
 	tests := []struct {
 		name      string
 		putEvent  func(store.Event) (bool, *store.Event, error)
-		markErr   error
 		pubErr    error
 		wantCalls string // with K for the key
 		wantErr   error
 	}{
 		{
-			name: "duplicate already published",
+			name: "the producer sent it again",
 			putEvent: func(ev store.Event) (bool, *store.Event, error) {
-				return false, &store.Event{Key: ev.Key, ReceivedAt: receivedAt.Add(-time.Hour), Published: true, Duplicates: 1}, nil
+				return false, &store.Event{Key: ev.Key, ReceivedAt: receivedAt.Add(-time.Hour), Receipt: "req-0", Duplicates: 1}, nil
 			},
 			wantCalls: "PutEvent K",
 		},
 		{
-			name: "duplicate not yet published",
+			name: "the same acceptance again",
 			putEvent: func(ev store.Event) (bool, *store.Event, error) {
-				return false, &store.Event{Key: ev.Key, ReceivedAt: receivedAt, Published: false, Duplicates: 1}, nil
+				return false, &store.Event{Key: ev.Key, ReceivedAt: receivedAt, Receipt: ev.Receipt}, nil
 			},
-			wantCalls: "PutEvent K, Publish, MarkPublished K",
+			wantCalls: "PutEvent K, Publish",
 		},
 		{
 			name: "store fails",
@@ -226,18 +220,11 @@ func TestPersistDuplicates(t *testing.T) {
 			wantCalls: "PutEvent K, Publish",
 			wantErr:   boom,
 		},
-		{
-			name:      "mark published fails",
-			markErr:   boom,
-			wantCalls: "PutEvent K, Publish, MarkPublished K",
-			wantErr:   boom,
-		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture()
 			f.st.putEvent = tc.putEvent
-			f.st.markPublished = func(string) error { return tc.markErr }
 			f.pub.err = tc.pubErr
 			err := f.h.handle(context.Background(), normalized(t, event, hub()))
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
@@ -344,13 +331,13 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 	return string(xa) == string(ya)
 }
 
-// TestPersistRepublishCarriesStoredReceivedAt: when a repeat publishes an event stored
-// earlier but never published, Event Stored says when the stored event was received.
+// TestPersistRepublishCarriesStoredReceivedAt: when a redelivery publishes an event
+// stored earlier, Event Stored says when the stored event was received.
 func TestPersistRepublishCarriesStoredReceivedAt(t *testing.T) {
 	f := newFixture()
 	first := receivedAt.Add(-time.Hour)
 	f.st.putEvent = func(ev store.Event) (bool, *store.Event, error) {
-		return false, &store.Event{Key: ev.Key, ReceivedAt: first}, nil
+		return false, &store.Event{Key: ev.Key, ReceivedAt: first, Receipt: ev.Receipt}, nil
 	}
 	if err := f.h.handle(context.Background(), normalized(t, event, hub())); err != nil {
 		t.Fatal(err)

@@ -69,19 +69,21 @@ func (s *Store) ClaimAttempt(ctx context.Context, eventKey, subID, webhookID str
 		":lease":   num64(now.Add(lease).Unix()),
 		":pending": str(DeliveryPending),
 		":updated": str(ts(now)),
-		":gsi1sk":  str(DeliveryPending + "#" + sortable(now)),
 	}
-	set := "SET attempt = :k, inFlight = :t, leaseUntil = :lease, updatedAt = :updated, gsi1sk = :gsi1sk"
+	// A claim leaves the index alone: FinishAttempt files the delivery under its new
+	// status, so that an attempt costs two item writes and one index write, not four.
+	// An attempt in flight is listed under the status it had before (none for the
+	// first).
+	set := "SET attempt = :k, inFlight = :t, leaseUntil = :lease, updatedAt = :updated"
 	// The previous attempt finished; or it died after scheduling this one (its lease ran
 	// out with the retry already queued); or this attempt's own claimant died.
 	cond := "#st = :pending AND ((attempt = :prev AND inFlight = :f) OR (attempt = :prev AND inFlight = :t AND leaseUntil < :now) OR (attempt = :k AND inFlight = :t AND leaseUntil < :now))"
 	if attempt == 1 {
-		set += ", #st = if_not_exists(#st, :pending), webhookId = if_not_exists(webhookId, :wh), #key = :key, subscriptionId = :sub, gsi1pk = :gsi1pk, expiresAt = if_not_exists(expiresAt, :exp)"
+		set += ", #st = if_not_exists(#st, :pending), webhookId = if_not_exists(webhookId, :wh), #key = :key, subscriptionId = :sub, expiresAt = if_not_exists(expiresAt, :exp)"
 		cond = "attribute_not_exists(pk) OR (" + cond + ")"
 		vals[":wh"] = str(webhookID)
 		vals[":key"] = str(eventKey)
 		vals[":sub"] = str(subID)
-		vals[":gsi1pk"] = str("SUBDLV#" + subID)
 		vals[":exp"] = num64(s.expiry(now))
 	}
 	names := map[string]string{"#st": "status"}
@@ -122,6 +124,7 @@ func (s *Store) FinishAttempt(ctx context.Context, eventKey, subID string, attem
 		":f":       &types.AttributeValueMemberBOOL{Value: false},
 		":status":  str(o.Status),
 		":updated": str(ts(now)),
+		":gsi1pk":  str(pkDeliveriesOf + subID),
 		":gsi1sk":  str(o.Status + "#" + sortable(now)),
 		":ls":      num(o.HTTPStatus),
 		":le":      str(o.Error),
@@ -130,7 +133,7 @@ func (s *Store) FinishAttempt(ctx context.Context, eventKey, subID string, attem
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       deliveryKey(eventKey, subID),
-		UpdateExpression:          ptr("SET #st = :status, inFlight = :f, updatedAt = :updated, gsi1sk = :gsi1sk, lastStatus = :ls, lastError = :le, nextAt = :next"),
+		UpdateExpression:          ptr("SET #st = :status, inFlight = :f, updatedAt = :updated, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, lastStatus = :ls, lastError = :le, nextAt = :next"),
 		ConditionExpression:       ptr("attempt = :k AND inFlight = :t"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
@@ -214,7 +217,7 @@ func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) (*DeliveryP
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 100
 	}
-	vals := map[string]types.AttributeValue{":pk": str("SUBDLV#" + q.SubscriptionID)}
+	vals := map[string]types.AttributeValue{":pk": str(pkDeliveriesOf + q.SubscriptionID)}
 	cond := "gsi1pk = :pk"
 	switch {
 	case q.Status != "":

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -29,10 +30,13 @@ type Event struct {
 	NormalizedAt time.Time       `dynamodbav:"normalizedAt,omitempty" json:"normalizedAt,omitzero"`
 	StoredAt     time.Time       `dynamodbav:"storedAt" json:"storedAt"`
 	Event        json.RawMessage `dynamodbav:"-" json:"event"`
-	Published    bool            `dynamodbav:"published" json:"-"`
-	Duplicates   int             `dynamodbav:"duplicates" json:"duplicates"`
-	AlertID      string          `dynamodbav:"alertId,omitempty" json:"alertId,omitempty"` // the alert it was folded into
-	ExpiresAt    int64           `dynamodbav:"expiresAt,omitempty" json:"-"`
+	// Receipt names the acceptance that brought the event (the ingest request id): a
+	// repeat with the same receipt is the pipeline delivering it again, not the
+	// producer sending it again.
+	Receipt    string `dynamodbav:"receipt,omitempty" json:"-"`
+	Duplicates int    `dynamodbav:"duplicates" json:"duplicates"`
+	AlertID    string `dynamodbav:"alertId,omitempty" json:"alertId,omitempty"` // the alert it was folded into
+	ExpiresAt  int64  `dynamodbav:"expiresAt,omitempty" json:"-"`
 }
 
 type eventItem struct {
@@ -96,7 +100,7 @@ func timelineSK(e TimelineEntry) string {
 
 // PutEvent stores ev unless an event with the same key is already stored. It reports
 // whether ev was stored now; when it was not, it returns the event already stored, and
-// the repeat is counted on it.
+// a repeat with another receipt (the producer sent the event again) is counted on it.
 //
 // The write is one conditional PutItem: the pipeline's first stages (received,
 // normalized, stored) are attributes of the event item, which History shows as timeline
@@ -125,15 +129,26 @@ func (s *Store) PutEvent(ctx context.Context, ev Event) (created bool, existing 
 		return false, nil, fmt.Errorf("encode event %s: %w", ev.Key, err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           &s.table,
-		Item:                av,
-		ConditionExpression: ptr("attribute_not_exists(pk)"),
+		TableName:                           &s.table,
+		Item:                                av,
+		ConditionExpression:                 ptr("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err == nil {
 		return true, nil, nil
 	}
-	if !isConditionFailed(err) {
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
 		return false, nil, fmt.Errorf("store event %s: %w", ev.Key, err)
+	}
+	if ccf.Item != nil {
+		old, err := decodeEvent(ccf.Item)
+		if err != nil {
+			return false, nil, err
+		}
+		if ev.Receipt != "" && old.Receipt == ev.Receipt {
+			return false, old, nil
+		}
 	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
@@ -183,21 +198,6 @@ func decodeEvent(av map[string]types.AttributeValue) (*Event, error) {
 	ev := it.Event
 	ev.Event = json.RawMessage(it.Body)
 	return &ev, nil
-}
-
-// MarkPublished records that Event Stored was put on the bus for the event.
-func (s *Store) MarkPublished(ctx context.Context, key string) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       keyOf(key),
-		UpdateExpression:          ptr("SET published = :t"),
-		ConditionExpression:       ptr("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
-	})
-	if err != nil {
-		return fmt.Errorf("mark %s published: %w", key, err)
-	}
-	return nil
 }
 
 func keyOf(eventKey string) map[string]types.AttributeValue { return key(pkEvent+eventKey, skEvent) }

@@ -42,9 +42,15 @@ func TestPutEventStoresOnce(t *testing.T) {
 	ctx := context.Background()
 	ev := event("/shop/orders", "order-1", "order.created", "", t0)
 	ev.NormalizedAt, ev.StoredAt = t0.Add(time.Millisecond), t0.Add(2*time.Millisecond)
+	ev.Receipt = "req-1"
 	created, existing, err := st.PutEvent(ctx, ev)
 	if err != nil || !created || existing != nil {
 		t.Fatalf("first PutEvent = %v, %v, %v; want created", created, existing, err)
+	}
+	// The pipeline delivering the same acceptance again: returned, not counted.
+	created, existing, err = st.PutEvent(ctx, ev)
+	if err != nil || created || existing == nil || existing.Receipt != "req-1" || existing.Duplicates != 0 {
+		t.Fatalf("redelivered PutEvent = %v, %+v, %v; want the stored event, no duplicate counted", created, existing, err)
 	}
 	// The same event again, as a repeated delivery would bring it, with later stage
 	// times: counted, not stored again.
@@ -52,6 +58,7 @@ func TestPutEventStoresOnce(t *testing.T) {
 		again := ev
 		again.ReceivedAt = t0.Add(time.Duration(i) * time.Second)
 		again.NormalizedAt, again.StoredAt = again.ReceivedAt, again.ReceivedAt
+		again.Receipt = fmt.Sprintf("req-%d", i+1)
 		created, existing, err = st.PutEvent(ctx, again)
 		if err != nil || created {
 			t.Fatalf("repeat %d: PutEvent = %v, %v; want not created", i, created, err)

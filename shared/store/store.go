@@ -76,6 +76,7 @@ const (
 	pkQuarBySource = "QSRC#"   // gsi1: quarantined events by producer source id
 	pkAlertsBy     = "ALERTS#" // gsi1: alerts by status
 	pkAlerts       = "ALERTS"  // gsi2: every alert
+	pkDeliveriesOf = "SUBDLV#" // gsi1: deliveries of a subscription by status
 )
 
 // Index names (template.yaml, EventsTable).
