@@ -424,7 +424,7 @@ func perUnit(cpu map[string]time.Duration, n int) map[string]float64 {
 // storedBytes is what DynamoDB stores for one event: every item of its partition (the
 // event, its timeline, its deliveries) with DynamoDB's 100 bytes of overhead per
 // item, plus the copy in each global secondary index that holds the item.
-func storedBytes(ctx context.Context, db *dynamodb.Client, table string, gsis [][]string, key string) (int, error) {
+func storedBytes(ctx context.Context, db *dynamodb.Client, table string, gsis []index, key string) (int, error) {
 	out, err := db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(table),
 		KeyConditionExpression:    aws.String("pk = :pk"),
@@ -436,21 +436,29 @@ func storedBytes(ctx context.Context, db *dynamodb.Client, table string, gsis []
 	}
 	n := 0
 	for _, item := range out.Items {
-		size := 100
-		for name, v := range item {
-			size += len(name) + avSize(v)
+		// DynamoDB adds 100 bytes of overhead to every item and index entry.
+		size, entries := 100, make([]int, len(gsis))
+		for i := range entries {
+			entries[i] = 100
 		}
-		n += size
-		for _, keys := range gsis {
-			in := true
-			for _, k := range keys {
-				if _, ok := item[k]; !ok {
-					in = false
+		for name, v := range item {
+			sz := len(name) + avSize(v)
+			size += sz
+			for i, x := range gsis {
+				if x.all || x.projected[name] || name == "pk" || name == "sk" || slices.Contains(x.keys, name) {
+					entries[i] += sz
 				}
 			}
-			if in {
-				n += size
+		}
+		n += size
+	next:
+		for i, x := range gsis {
+			for _, k := range x.keys {
+				if _, ok := item[k]; !ok {
+					continue next
+				}
 			}
+			n += entries[i]
 		}
 	}
 	return n, nil

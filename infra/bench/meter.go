@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventhub/eventhub/infra/local/template"
@@ -23,13 +25,44 @@ import (
 // capacity each request consumes, which is what on-demand tables bill.
 type meter struct {
 	dynamo bool
-	gsis   map[string][][]string // by table name: each GSI's key attributes
+	gsis   map[string][]index // by table name
 	proxy  *httputil.ReverseProxy
 	srv    *http.Server
 	URL    string
+	// off makes the meter a plain proxy (the throughput rounds), so that its own
+	// parsing is not counted as the chain's work.
+	off atomic.Bool
 
 	mu     sync.Mutex
 	counts Usage
+}
+
+// index is a global secondary index as the meter prices a write to it: an item is in
+// it when it has every key attribute, and its entry holds the keys and the projected
+// attributes (all of them for ALL).
+type index struct {
+	keys      []string
+	all       bool
+	projected map[string]bool
+}
+
+// entrySize is the size of the item's entry in the index.
+func (x index) entrySize(item map[string]json.RawMessage) (int, bool) {
+	for _, k := range x.keys {
+		if _, ok := item[k]; !ok {
+			return 0, false
+		}
+	}
+	if x.all {
+		return itemSize(item), true
+	}
+	entry := map[string]json.RawMessage{}
+	for name, v := range item {
+		if name == "pk" || name == "sk" || x.projected[name] || slices.Contains(x.keys, name) {
+			entry[name] = v
+		}
+	}
+	return itemSize(entry), true
 }
 
 // Usage is what the functions asked of one service.
@@ -47,14 +80,17 @@ func newMeter(target string, dynamo bool, tables map[string]template.Table) (*me
 	if err != nil {
 		return nil, err
 	}
-	m := &meter{dynamo: dynamo, gsis: map[string][][]string{}, counts: newUsage()}
+	m := &meter{dynamo: dynamo, gsis: map[string][]index{}, counts: newUsage()}
 	for name, t := range tables {
 		for _, g := range t.GlobalSecondaryIndexes {
-			var keys []string
+			x := index{all: g.Projection.ProjectionType == "ALL", projected: map[string]bool{}}
 			for _, k := range g.KeySchema {
-				keys = append(keys, k.AttributeName)
+				x.keys = append(x.keys, k.AttributeName)
 			}
-			m.gsis[name] = append(m.gsis[name], keys)
+			for _, a := range g.Projection.NonKeyAttributes {
+				x.projected[a] = true
+			}
+			m.gsis[name] = append(m.gsis[name], x)
 		}
 	}
 	m.proxy = httputil.NewSingleHostReverseProxy(u)
@@ -83,7 +119,14 @@ func (m *meter) Take() Usage {
 
 func newUsage() Usage { return Usage{ByOp: map[string]int{}, UnitsByOp: map[string]float64{}} }
 
+// Record turns counting on or off; off, the meter only forwards.
+func (m *meter) Record(on bool) { m.off.Store(!on) }
+
 func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.off.Load() {
+		m.proxy.ServeHTTP(w, r)
+		return
+	}
 	op := r.Header.Get("X-Amz-Target")
 	if i := strings.LastIndexByte(op, '.'); i >= 0 {
 		op = op[i+1:]
@@ -137,8 +180,8 @@ var writes = map[string]bool{"PutItem": true, "UpdateItem": true, "DeleteItem": 
 // DynamoDB Local reports, except for transactions, which it counts at twice what
 // DynamoDB bills (measured: 4 units per KB), so they are computed from the request:
 // two write units per KB of each item written to the table (transactional writes),
-// and one per KB for its copy in each global secondary index that holds it (index
-// copies are propagated as standard writes; all projections here are ALL).
+// and one per KB of its entry in each global secondary index that holds it (index
+// entries are propagated as standard writes, sized by the index's projection).
 func (m *meter) capacity(op string, req map[string]json.RawMessage, resp []byte) (wru, rru float64) {
 	if op == "TransactWriteItems" {
 		if w, ok := m.transactionUnits(req); ok {
@@ -187,17 +230,10 @@ func (m *meter) transactionUnits(req map[string]json.RawMessage) (float64, bool)
 		if it.Put == nil {
 			return 0, false // updates, deletes and checks: use what DynamoDB Local says
 		}
-		kb := math.Ceil(float64(itemSize(it.Put.Item)) / 1024)
-		units += 2 * kb
-		for _, keys := range m.gsis[it.Put.TableName] {
-			in := true
-			for _, k := range keys {
-				if _, ok := it.Put.Item[k]; !ok {
-					in = false
-				}
-			}
-			if in {
-				units += kb
+		units += 2 * math.Ceil(float64(itemSize(it.Put.Item))/1024)
+		for _, x := range m.gsis[it.Put.TableName] {
+			if n, ok := x.entrySize(it.Put.Item); ok {
+				units += math.Ceil(float64(n) / 1024)
 			}
 		}
 	}

@@ -7,16 +7,20 @@ import (
 )
 
 func TestTransactionUnits(t *testing.T) {
-	m := &meter{gsis: map[string][][]string{"events": {{"gsi1pk", "gsi1sk"}, {"gsi2pk", "gsi2sk"}}}}
+	m := &meter{gsis: map[string][]index{"events": {
+		{keys: []string{"gsi1pk", "gsi1sk"}, all: true},
+		{keys: []string{"gsi2pk", "gsi2sk"}, projected: map[string]bool{"type": true}},
+	}}}
 	body := strings.Repeat("x", 1500)
 	req := map[string]json.RawMessage{"TransactItems": json.RawMessage(`[
 		{"Put":{"TableName":"events","Item":{"pk":{"S":"EVT#1"},"sk":{"S":"EVENT"},"body":{"S":"` + body + `"},
 			"gsi1pk":{"S":"SRC#a"},"gsi1sk":{"S":"1"},"gsi2pk":{"S":"TYPE#b"},"gsi2sk":{"S":"1"}}}},
 		{"Put":{"TableName":"events","Item":{"pk":{"S":"EVT#1"},"sk":{"S":"TL#1"},"stage":{"S":"received"}}}}
 	]`)}
-	// The event: 2 KB, 2x2 in the table and 2 in each index; the timeline entry: 2.
+	// The event: 2 KB, 2x2 in the table, 2 in gsi1 (ALL) and 1 in gsi2 (keys and
+	// type); the timeline entry: 2.
 	got, ok := m.transactionUnits(req)
-	if want := 2*2 + 2 + 2 + 2.0; !ok || got != want {
+	if want := 2*2 + 2 + 1 + 2.0; !ok || got != want {
 		t.Errorf("transactionUnits = %v, %v; want %v", got, ok, want)
 	}
 }

@@ -58,6 +58,8 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 	// Latency rounds, and the usage per event.
 	latRounds := o.rounds
 	h.record(true)
+	ddb.Record(true)
+	sqs.Record(true)
 	ddb.Take()
 	sqs.Take()
 	h.logs.take()
@@ -87,6 +89,8 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 
 	n := float64(lat.Events)
 	dd, sq := ddb.Take(), sqs.Take()
+	ddb.Record(false)
+	sqs.Record(false)
 	logBytes, logLines := h.logs.take()
 	pe := PerEvent{
 		APIRequests:        1,
@@ -123,11 +127,7 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 		}
 	}
 	if ss := perRound[len(perRound)-1]; len(ss) > 0 {
-		var gsis [][]string
-		for _, keys := range ddb.gsis[st.Table] {
-			gsis = append(gsis, keys)
-		}
-		if b, err := storedBytes(ctx, st.DB, st.Table, gsis, cloudevent.Key("/bench/"+run, ss[0].id)); err == nil {
+		if b, err := storedBytes(ctx, st.DB, st.Table, ddb.gsis[st.Table], cloudevent.Key("/bench/"+run, ss[0].id)); err == nil {
 			pe.StoredBytes = float64(b)
 		}
 	}
