@@ -24,6 +24,7 @@ import (
 	"github.com/eventhub/eventhub/infra/local/faultproxy"
 	"github.com/eventhub/eventhub/infra/local/httpapi"
 	"github.com/eventhub/eventhub/infra/local/lambda"
+	"github.com/eventhub/eventhub/infra/local/lambdaapi"
 	"github.com/eventhub/eventhub/infra/local/sqsmap"
 	"github.com/eventhub/eventhub/infra/local/template"
 	"github.com/eventhub/eventhub/shared/auth"
@@ -97,6 +98,7 @@ type Stack struct {
 	DynamoDB    string // endpoints
 	SQS         string
 	EventBridge string
+	Lambda      string // the Invoke API
 	Table       string // physical names
 	Bus         string
 	Queues      map[string]emulators.QueueInfo // by logical id
@@ -259,6 +261,16 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return st, fmt.Errorf("listen for the EventBridge emulator: %w", err)
 	}
 	st.EventBridge = "http://" + ebLn.Addr().String()
+	lambdaLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ebLn.Close()
+		return st, fmt.Errorf("listen for the Lambda Invoke API: %w", err)
+	}
+	st.Lambda = "http://" + lambdaLn.Addr().String()
+	closeListeners := func() {
+		ebLn.Close()
+		lambdaLn.Close()
+	}
 
 	// Functions.
 	out := opts.FunctionOutput
@@ -271,13 +283,14 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	for _, f := range tpl.Functions {
 		env, err := tpl.ResolveEnv(f, locals)
 		if err != nil {
-			ebLn.Close()
+			closeListeners()
 			return st, fmt.Errorf("environment of %s: %w", f.LogicalID, err)
 		}
 		vars := []string{
 			"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint("dynamodb", fnDynamo),
 			"AWS_ENDPOINT_URL_SQS=" + endpoint("sqs", st.SQS),
 			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + endpoint("eventbridge", st.EventBridge),
+			"AWS_ENDPOINT_URL_LAMBDA=" + endpoint("lambda", st.Lambda),
 			"AWS_ACCESS_KEY_ID=local",
 			"AWS_SECRET_ACCESS_KEY=local",
 			"AWS_SESSION_TOKEN=local",
@@ -308,19 +321,17 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		st.fnCfg[f.LogicalID] = cfg
 		fn, err := lambda.New(cfg)
 		if err != nil {
-			ebLn.Close()
+			closeListeners()
 			return st, fmt.Errorf("function %s: %w", f.LogicalID, err)
 		}
 		st.Functions[f.LogicalID] = fn
 		st.closers = append(st.closers, fn.Close)
 	}
 
-	// Rules, each targeting its function's asynchronous invocation.
-	var rules []eventbridge.Rule
+	// Every function's asynchronous invocation, as its EventInvokeConfig says: the
+	// target of its rules and of Event invocations through the Invoke API.
+	targets := map[string]lambdaapi.Target{}
 	for _, f := range tpl.Functions {
-		if len(f.Rules) == 0 {
-			continue
-		}
 		async := lambda.NewAsync(st.Functions[f.LogicalID], lambda.AsyncConfig{
 			MaxRetryAttempts: asyncRetries(f.EventInvokeConfig.MaximumRetryAttempts),
 			MaxEventAge:      time.Duration(f.EventInvokeConfig.MaximumEventAgeInSeconds) * time.Second,
@@ -329,15 +340,23 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		})
 		st.async = append(st.async, async)
 		st.asyncOf[f.LogicalID] = async
+		targets[f.LogicalID] = lambdaapi.Target{Invoke: st.Functions[f.LogicalID].Invoke, Send: async.Send, IsFunctionError: isFunctionError}
+	}
+	st.serve(lambdaLn, &lambdaapi.Server{Targets: targets, Region: Region, Account: Account, Logger: log.With("emulator", "lambda")})
+
+	// Rules, each targeting its function's asynchronous invocation.
+	var rules []eventbridge.Rule
+	for _, f := range tpl.Functions {
+		async := st.asyncOf[f.LogicalID]
 		for _, r := range f.Rules {
 			bus, err := r.EventBusName.Resolve(locals)
 			if err != nil {
-				ebLn.Close()
+				closeListeners()
 				return st, fmt.Errorf("rule %s.%s bus: %w", f.LogicalID, r.Name, err)
 			}
 			p, err := pattern.Compile(r.Pattern)
 			if err != nil {
-				ebLn.Close()
+				closeListeners()
 				return st, fmt.Errorf("rule %s.%s pattern: %w", f.LogicalID, r.Name, err)
 			}
 			rule := eventbridge.Rule{
@@ -352,12 +371,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			if r.DeadLetterConfig != nil {
 				arn, err := r.DeadLetterConfig.Arn.Resolve(locals)
 				if err != nil {
-					ebLn.Close()
+					closeListeners()
 					return st, fmt.Errorf("rule %s.%s dead-letter queue: %w", f.LogicalID, r.Name, err)
 				}
 				q, ok := queueByARN[arn]
 				if !ok {
-					ebLn.Close()
+					closeListeners()
 					return st, fmt.Errorf("rule %s.%s dead-letter queue %s is not a queue of the template", f.LogicalID, r.Name, arn)
 				}
 				rule.DeadLetter = &queueSender{client: st.SQSClient, url: q.URL}
