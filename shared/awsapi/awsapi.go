@@ -192,7 +192,7 @@ func (c *Client) Do(ctx context.Context, op string, in, out any) error {
 	for attempt := 1; ; attempt++ {
 		resp, err := c.attempt(ctx, op, body, hash)
 		if err == nil {
-			if out == nil {
+			if out == nil || len(bytes.TrimSpace(resp)) == 0 {
 				return nil
 			}
 			if err := json.Unmarshal(resp, out); err != nil {
