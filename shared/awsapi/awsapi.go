@@ -160,11 +160,11 @@ func (c *Client) Endpoint() string { return c.endpoint }
 // jitterBackoff is the SDK's standard backoff: a random delay up to 2^attempt seconds,
 // capped at 20 s.
 func jitterBackoff(attempt int) time.Duration {
-	max := 20 * time.Second
+	ceiling := 20 * time.Second
 	if attempt < 5 {
-		max = time.Second << attempt
+		ceiling = time.Second << attempt
 	}
-	return time.Duration(rand.Int64N(int64(max)))
+	return time.Duration(rand.Int64N(int64(ceiling)))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
