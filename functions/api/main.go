@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
+	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
+	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/store"
@@ -28,8 +28,8 @@ func main() {
 	env.Check()
 
 	cfg := boot.AWS()
-	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
-	queue := sqs.NewFromConfig(cfg)
+	st := store.New(dynamodb.New(cfg), table, retention)
+	queue := sqs.New(cfg)
 	h := &handler{
 		store:     st,
 		adminHash: adminHash,
@@ -39,7 +39,7 @@ func main() {
 		ev: eventDeps{
 			store:     st,
 			queue:     queue,
-			pub:       bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
+			pub:       bus.NewPublisher(eventbridge.New(cfg), busName, st),
 			retryURL:  retryURL,
 			replayURL: replayURL,
 		},

@@ -1,13 +1,11 @@
 package boot
 
 import (
-	"context"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
+	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
+	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 )
 
 func TestAWSFromLambdaEnvironment(t *testing.T) {
@@ -25,31 +23,33 @@ func TestAWSFromLambdaEnvironment(t *testing.T) {
 	if cfg.Region != "eu-west-1" {
 		t.Errorf("Region = %q; want eu-west-1", cfg.Region)
 	}
-	creds, err := cfg.Credentials.Retrieve(context.Background())
-	if err != nil || creds.AccessKeyID != "AKID" || creds.SecretAccessKey != "SECRET" || creds.SessionToken != "TOKEN" {
-		t.Errorf("Credentials = %+v, %v; want the environment's", creds, err)
+	if creds := cfg.Credentials; creds.AccessKeyID != "AKID" || creds.SecretAccessKey != "SECRET" || creds.SessionToken != "TOKEN" {
+		t.Errorf("Credentials = %+v; want the environment's", creds)
 	}
 	for _, c := range []struct {
 		name string
-		got  *string
+		got  string
 		want string
 	}{
-		{"DynamoDB", dynamodb.NewFromConfig(cfg).Options().BaseEndpoint, "http://127.0.0.1:8000"},
-		{"EventBridge", eventbridge.NewFromConfig(cfg).Options().BaseEndpoint, "http://127.0.0.1:8001"},
-		{"SQS", sqs.NewFromConfig(cfg).Options().BaseEndpoint, ""},
+		{"DynamoDB", dynamodb.New(cfg).Endpoint(), "http://127.0.0.1:8000"},
+		{"EventBridge", eventbridge.New(cfg).Endpoint(), "http://127.0.0.1:8001"},
+		{"SQS", sqs.New(cfg).Endpoint(), "https://sqs.eu-west-1.amazonaws.com"},
 	} {
-		if aws.ToString(c.got) != c.want {
-			t.Errorf("%s BaseEndpoint = %q; want %q", c.name, aws.ToString(c.got), c.want)
+		if c.got != c.want {
+			t.Errorf("%s endpoint = %q; want %q", c.name, c.got, c.want)
 		}
 	}
 
 	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
-	if got := dynamodb.NewFromConfig(AWS()).Options().BaseEndpoint; got != nil {
-		t.Errorf("DynamoDB BaseEndpoint with AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = %q; want none", *got)
+	if got := dynamodb.New(AWS()).Endpoint(); got != "https://dynamodb.eu-west-1.amazonaws.com" {
+		t.Errorf("DynamoDB endpoint with AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = %q; want the regional one", got)
 	}
 	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "")
 	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
-	if got := aws.ToString(sqs.NewFromConfig(AWS()).Options().BaseEndpoint); got != "http://127.0.0.1:9000" {
-		t.Errorf("SQS BaseEndpoint with AWS_ENDPOINT_URL = %q; want it", got)
+	if got := sqs.New(AWS()).Endpoint(); got != "http://127.0.0.1:9000" {
+		t.Errorf("SQS endpoint with AWS_ENDPOINT_URL = %q; want it", got)
+	}
+	if got := dynamodb.New(AWS()).Endpoint(); got != "http://127.0.0.1:8000" {
+		t.Errorf("DynamoDB endpoint with both = %q; want its own", got)
 	}
 }

@@ -11,17 +11,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/eventhub/eventhub/infra/local/emulators"
 	"github.com/eventhub/eventhub/infra/local/template"
+	"github.com/eventhub/eventhub/shared/awsapi"
+	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
 // The integration tests of this package run against one DynamoDB Local, in memory,
 // started by TestMain; each test gets tables of its own, made from template.yaml.
 var (
-	db     *dynamodb.Client
+	admin  *sdkdynamodb.Client // the SDK's, to create tables
+	db     *dynamodb.Client    // the store's
 	tables []template.Table
 	nextID atomic.Int64
 )
@@ -59,7 +63,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer dyn.Stop()
-	db = emulators.NewDynamoClient(dyn.Endpoint, "us-east-1")
+	admin = emulators.NewDynamoClient(dyn.Endpoint, "us-east-1")
+	db = dynamodb.New(awsapi.Config{
+		Region:       "us-east-1",
+		Credentials:  aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"},
+		BaseEndpoint: dyn.Endpoint,
+	})
 	return m.Run()
 }
 
@@ -89,7 +98,7 @@ func newStore(t *testing.T, c *clock) *store.Store {
 	for _, tb := range tables {
 		names[tb.LogicalID] = fmt.Sprintf("store-test-%d-%s", nextID.Add(1), tb.LogicalID)
 	}
-	if err := emulators.CreateTables(context.Background(), db, tables, names); err != nil {
+	if err := emulators.CreateTables(context.Background(), admin, tables, names); err != nil {
 		t.Fatal(err)
 	}
 	return store.New(db, names["EventsTable"], 30*24*time.Hour).WithClock(c.now)
