@@ -186,11 +186,26 @@ func (c *Client) Do(ctx context.Context, op string, in, out any) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: encode request: %w", c.svc.SDKID, op, err)
 	}
+	header := http.Header{
+		"Content-Type": {"application/x-amz-json-" + c.svc.JSONVersion},
+		"X-Amz-Target": {c.svc.TargetPrefix + "." + op},
+	}
+	return c.send(ctx, op, "/", header, body, out)
+}
+
+// Post calls an operation of a REST-JSON protocol (Lambda's Invoke): a signed POST of
+// body to path with the headers, retried as Do retries, the answer unmarshalled into
+// out unless out is nil.
+func (c *Client) Post(ctx context.Context, op, path string, header http.Header, body []byte, out any) error {
+	return c.send(ctx, op, path, header, body, out)
+}
+
+func (c *Client) send(ctx context.Context, op, path string, header http.Header, body []byte, out any) error {
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		resp, err := c.attempt(ctx, op, body, hash)
+		resp, err := c.attempt(ctx, op, path, header, body, hash)
 		if err == nil {
 			if out == nil || len(bytes.TrimSpace(resp)) == 0 {
 				return nil
@@ -215,13 +230,14 @@ func (c *Client) Do(ctx context.Context, op string, in, out any) error {
 	return fmt.Errorf("%s %s: %w", c.svc.SDKID, op, lastErr)
 }
 
-func (c *Client) attempt(ctx context.Context, op string, body []byte, hash string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(body))
+func (c *Client) attempt(ctx context.Context, op, path string, header http.Header, body []byte, hash string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-"+c.svc.JSONVersion)
-	req.Header.Set("X-Amz-Target", c.svc.TargetPrefix+"."+op)
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	req.Header.Set("User-Agent", "eventhub-awsapi")
 	if err := c.signer.SignHTTP(ctx, c.cfg.Credentials, req, hash, c.svc.SigningName, c.cfg.Region, c.now()); err != nil {
 		return nil, fmt.Errorf("sign request: %w", err)
