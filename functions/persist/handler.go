@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
@@ -33,12 +35,27 @@ type handler struct {
 	sourceKeys *keyCache
 }
 
-// handle stores one Event Normalized and publishes Event Stored. The same event sent
-// again by the producer is only counted. The same acceptance delivered again (EventBridge
-// retries an invocation that failed, or delivers twice) is published again: the
-// earlier invocation may have died between storing and publishing, so Event Stored
-// goes out at least once; notify delivers each event once per subscription however
-// often it sees it.
+// invoke is the function's entry point. Ingest hands it the events of one request by
+// asynchronous invocation (a bus.Batch); the Event Normalized rule brings events
+// re-submitted out of quarantine, one EventBridge event each.
+func (h *handler) invoke(ctx context.Context, payload json.RawMessage) error {
+	var probe struct {
+		DetailType *string `json:"detail-type"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return fmt.Errorf("decode invocation: %w", err)
+	}
+	if probe.DetailType != nil {
+		var in events.EventBridgeEvent
+		if err := json.Unmarshal(payload, &in); err != nil {
+			return fmt.Errorf("decode EventBridge event: %w", err)
+		}
+		return h.handle(ctx, in)
+	}
+	return h.batch(ctx, payload)
+}
+
+// handle stores one Event Normalized from the bus and publishes Event Stored.
 func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error {
 	detail, err := bus.Resolve(ctx, in.Detail, h.claims)
 	if err != nil {
@@ -48,9 +65,94 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	if err := json.Unmarshal(detail, &d); err != nil {
 		return fmt.Errorf("decode %s detail %s: %w", bus.Normalized, in.ID, err)
 	}
+	s, err := h.store1(ctx, d, "bus:"+in.ID) // the same entry keeps its id across redeliveries
+	if err != nil {
+		return err
+	}
+	if s.entry != nil {
+		if err := h.pub.Publish(ctx, *s.entry); err != nil {
+			return err
+		}
+	}
+	return s.fold(ctx, h)
+}
+
+// batch stores the events of one ingest request and publishes their Event Stored in
+// as few PutEvents calls as fit. An event that fails to store does not hold the others
+// back; the invocation then fails and Lambda retries it whole, which the receipts make
+// harmless: what was stored is published again (notify delivers it once), not stored
+// again.
+func (h *handler) batch(ctx context.Context, payload json.RawMessage) error {
+	raw, err := bus.Resolve(ctx, payload, h.claims)
+	if err != nil {
+		return err
+	}
+	var b bus.Batch
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return fmt.Errorf("decode batch: %w", err)
+	}
+	if len(b.Events) == 0 {
+		return errors.New("decode batch: no events")
+	}
+	fallback := ""
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		fallback = "inv:" + lc.AwsRequestID // Lambda retries an asynchronous invocation under its first id
+	}
+	var errs []error
+	var entries []bus.Entry
+	var stored []stored
+	for i, d := range b.Events {
+		s, err := h.store1(ctx, d, fallback)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("event %d of the batch: %w", i, err))
+			continue
+		}
+		if s.entry != nil {
+			entries = append(entries, *s.entry)
+		}
+		stored = append(stored, s)
+	}
+	if len(entries) > 0 {
+		if err := h.pub.Publish(ctx, entries...); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+	}
+	for _, s := range stored {
+		if err := s.fold(ctx, h); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// stored is what storing one event leaves to do: the Event Stored to publish (nil for
+// the producer's repeat of an event stored before) and the alert fold (none when key
+// is empty). Folding comes after publishing, so that it can never hold an event back.
+type stored struct {
+	entry      *bus.Entry
+	ev         *cloudevent.Event
+	key        string
+	sourceID   string
+	receivedAt time.Time
+}
+
+func (s stored) fold(ctx context.Context, h *handler) error {
+	if s.key == "" {
+		return nil
+	}
+	return h.fold(ctx, s.ev, s.key, s.sourceID, s.receivedAt)
+}
+
+// store1 stores one normalized event. The same event sent again by the producer is
+// only counted. The same acceptance delivered again (a retried or repeated invocation:
+// same receipt) is published again: the earlier invocation may have died between
+// storing and publishing, so Event Stored goes out at least once, and notify delivers
+// each event once per subscription however often it sees it. fallbackReceipt names the
+// delivery when the hub has no request id.
+func (h *handler) store1(ctx context.Context, d bus.EventDetail, fallbackReceipt string) (stored, error) {
 	ev, err := cloudevent.Parse(d.Event)
 	if err != nil {
-		return fmt.Errorf("%s %s carries an invalid event: %w", bus.Normalized, in.ID, err)
+		return stored{}, fmt.Errorf("%s %s carries an invalid event: %w", bus.Normalized, d.Hub.Key, err)
 	}
 	now := h.now().UTC()
 	rec := store.Event{
@@ -69,22 +171,22 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 		Receipt:      d.Hub.RequestID,
 	}
 	if rec.Receipt == "" {
-		rec.Receipt = "bus:" + in.ID // the same entry keeps its id across redeliveries
+		rec.Receipt = fallbackReceipt
 	}
 	if rec.ReceivedAt.IsZero() {
 		rec.ReceivedAt = now
 	}
 	created, existing, err := h.store.PutEvent(ctx, rec)
 	if err != nil {
-		return err
+		return stored{}, err
 	}
 	if !created && existing.Receipt != rec.Receipt {
 		h.log.InfoContext(ctx, "duplicate", "eventKey", rec.Key, "duplicates", existing.Duplicates)
-		if existing.AlertID == "" {
-			// An earlier invocation may have died before folding it.
-			return h.fold(ctx, ev, rec.Key, existing.SourceID, existing.ReceivedAt)
+		if existing.AlertID != "" {
+			return stored{ev: ev}, nil
 		}
-		return nil
+		// An earlier invocation may have died before folding it.
+		return stored{ev: ev, key: rec.Key, sourceID: existing.SourceID, receivedAt: existing.ReceivedAt}, nil
 	}
 	if !created {
 		// Publish what was stored, not what this repeat says.
@@ -92,14 +194,12 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 		rec.ReceivedAt = existing.ReceivedAt
 	}
 	d.Hub.Key = rec.Key
-	if err := h.pub.Publish(ctx, bus.Entry{
-		Source:     bus.SourcePersist,
-		DetailType: bus.Stored,
-		Detail:     bus.EventDetail{Event: d.Event, Hub: d.Hub},
-	}); err != nil {
-		return err
-	}
 	h.log.InfoContext(ctx, "stored", "eventKey", rec.Key, "type", ev.Type, "source", ev.Source)
-	// Folding comes after publishing, so that it can never hold an event back.
-	return h.fold(ctx, ev, rec.Key, rec.SourceID, rec.ReceivedAt)
+	return stored{
+		entry:      &bus.Entry{Source: bus.SourcePersist, DetailType: bus.Stored, Detail: bus.EventDetail{Event: d.Event, Hub: d.Hub}},
+		ev:         ev,
+		key:        rec.Key,
+		sourceID:   rec.SourceID,
+		receivedAt: rec.ReceivedAt,
+	}, nil
 }

@@ -1,5 +1,6 @@
-// Command persist is the eventhub function on the Event Normalized rule: it stores each
-// event exactly once and puts Event Stored, the public event, on the bus.
+// Command persist stores each event exactly once and puts Event Stored, the public
+// event, on the bus. Ingest invokes it asynchronously with the events of each request;
+// the Event Normalized rule brings it events re-submitted out of quarantine.
 package main
 
 import (
@@ -33,5 +34,5 @@ func main() {
 		alerts:     st,
 		sourceKeys: newKeyCache(30 * time.Second),
 	}
-	lambda.Start(h.handle)
+	lambda.Start(h.invoke)
 }

@@ -50,6 +50,14 @@ type EventDetail struct {
 	Hub   Hub             `json:"hub"`
 }
 
+// Batch is what ingest hands persist by asynchronous Lambda invocation instead of a
+// bus entry per event: the accepted events of one request, each as an Event
+// Normalized detail. A batch over Lambda's 1 MB limit travels as a claim, like an
+// oversized entry.
+type Batch struct {
+	Events []EventDetail `json:"events"`
+}
+
 // DeliveryFailedDetail is the detail of a Delivery Failed entry.
 type DeliveryFailedDetail struct {
 	Key            string    `json:"key"`
