@@ -36,13 +36,13 @@ func BenchmarkSplit(b *testing.B) {
 // BenchmarkHandle is the function's own work for POST /events with one event, the
 // token lookup and publishing faked.
 func BenchmarkHandle(b *testing.B) {
-	pub := &fakeBus{}
+	pub := &fakeHandoff{}
 	h := newTestHandler(pub)
 	req := post("application/cloudevents+json", patterntest.MSEEvent)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		pub.entries = pub.entries[:0]
+		pub.events = pub.events[:0]
 		resp, err := h.handle(ctx, req)
 		if err != nil || resp.StatusCode != 202 {
 			b.Fatalf("handle = %d, %v; want 202", resp.StatusCode, err)

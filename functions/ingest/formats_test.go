@@ -15,7 +15,6 @@ import (
 
 	"github.com/eventhub/eventhub/shared/adapter/iuap"
 	"github.com/eventhub/eventhub/shared/apigw"
-	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/schema"
@@ -47,7 +46,7 @@ const iuapKey = "ehk_secret"
 
 var iuapSource = &store.Source{ID: "src_crm", Format: "iuap", AppID: "crm", Enabled: true, SigningKey: iuapKey}
 
-func formatHandler(t *testing.T, pub *fakeBus, sources map[string]*store.Source) *handler {
+func formatHandler(t *testing.T, pub *fakeHandoff, sources map[string]*store.Source) *handler {
 	t.Helper()
 	h := newTestHandler(pub)
 	h.sources = knownSources(sources)
@@ -108,7 +107,7 @@ func TestIngestFormats(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pub := &fakeBus{}
+			pub := &fakeHandoff{}
 			ct := tc.contentType
 			if ct == "" {
 				ct = "application/json"
@@ -129,8 +128,7 @@ func TestIngestFormats(t *testing.T) {
 			if tc.wantKeys != nil && strings.Join(r.IDs, ",") != strings.Join(tc.wantKeys, ",") {
 				t.Errorf("ids = %v; want %v", r.IDs, tc.wantKeys)
 			}
-			for _, e := range pub.entries {
-				d := e.Detail.(bus.EventDetail)
+			for _, d := range pub.events {
 				if tc.wantFormat != "" && d.Hub.Format != tc.wantFormat {
 					t.Errorf("hub format = %q; want %q", d.Hub.Format, tc.wantFormat)
 				}
@@ -168,7 +166,7 @@ func TestIngestBlueKingEnvelope(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pub := &fakeBus{}
+			pub := &fakeHandoff{}
 			req := post("application/json", tc.body)
 			if !strings.Contains(tc.auth, "auto") {
 				req.RouteKey = routeBKMonitor
@@ -190,7 +188,7 @@ func TestIngestBlueKingEnvelope(t *testing.T) {
 				if r.IDs[0] != cloudevent.Key("bkmonitor", "event-001") {
 					t.Errorf("ids = %v", r.IDs)
 				}
-				if strings.Contains(string(pub.entries[0].Detail.(bus.EventDetail).Event), "ehp_bk") {
+				if strings.Contains(string(pub.events[0].Event), "ehp_bk") {
 					t.Errorf("the token travels on the bus")
 				}
 			case tc.code != "":
@@ -203,7 +201,7 @@ func TestIngestBlueKingEnvelope(t *testing.T) {
 }
 
 func TestIngestBinaryMode(t *testing.T) {
-	pub := &fakeBus{}
+	pub := &fakeHandoff{}
 	req := post("application/json", `{"framework":"DUBBO","timestamp":1608518536265}`)
 	for k, v := range map[string]string{
 		"ce-specversion": "1.0", "ce-id": "170d56b6", "ce-source": "acs.mse", "ce-type": "mse:Agent:OutlierEjection",
@@ -215,7 +213,7 @@ func TestIngestBinaryMode(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status = %d; want 202 (%s)", resp.StatusCode, resp.Body)
 	}
-	d := pub.entries[0].Detail.(bus.EventDetail)
+	d := pub.events[0]
 	want := `{"specversion":"1.0","id":"170d56b6","source":"acs.mse","type":"mse:Agent:OutlierEjection","time":"2020-11-19T21:04:41+08:00","datacontenttype":"application/json","aliyunregionid":"cn-hangzhou","data":{"framework":"DUBBO","timestamp":1608518536265}}`
 	if string(d.Event) != want || d.Hub.Format != "cloudevents" {
 		t.Errorf("raw = %s (%s); want the structured event %s", d.Event, d.Hub.Format, want)
@@ -224,14 +222,14 @@ func TestIngestBinaryMode(t *testing.T) {
 	// With a CloudEvents media type the body is a structured event, ce-* headers aside.
 	structured := post("application/cloudevents+json", ce("s-1"))
 	structured.Headers["ce-specversion"], structured.Headers["ce-id"] = "1.0", "ignored"
-	resp, _ = formatHandler(t, &fakeBus{}, testSources).handle(context.Background(), structured)
+	resp, _ = formatHandler(t, &fakeHandoff{}, testSources).handle(context.Background(), structured)
 	if r := decodeReply(t, resp); resp.StatusCode != 202 || r.IDs[0] != cloudevent.Key("/test", "s-1") {
 		t.Errorf("structured with ce-* headers = %d %s; want the body's event", resp.StatusCode, resp.Body)
 	}
 
 	// A binary event missing its type names the header.
 	delete(req.Headers, "ce-type")
-	resp, _ = formatHandler(t, &fakeBus{}, testSources).handle(context.Background(), req)
+	resp, _ = formatHandler(t, &fakeHandoff{}, testSources).handle(context.Background(), req)
 	if r := decodeReply(t, resp); resp.StatusCode != 400 || r.Error == nil || r.Error.Path != "ce-type" {
 		t.Errorf("missing ce-type = %d %s; want 400 at ce-type", resp.StatusCode, resp.Body)
 	}
@@ -247,7 +245,7 @@ func TestIngestSchema(t *testing.T) {
 	}
 	body := "[" + ev("ok", `{"framework":"DUBBO","timestamp":1}`) + "," + ev("bad", `{"framework":"DUBBO","timestamp":"x"}`) + "," +
 		ev("none", `null`) + "," + `{"specversion":"1.0","id":"other","source":"/s","type":"no.schema","data":1}` + "]"
-	pub := &fakeBus{}
+	pub := &fakeHandoff{}
 	h := formatHandler(t, pub, testSources)
 	h.schemas = schemaMap{byType: map[string]*schema.Schema{"mse:Agent:OutlierEjection": s}}
 	resp, _ := h.handle(context.Background(), post("application/json", body))
@@ -300,14 +298,14 @@ func TestIngestIUAP(t *testing.T) {
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
 	good := iuap.Sign(iuapKey, "crm", ts, flat(form))
 
-	pub := &fakeBus{}
+	pub := &fakeHandoff{}
 	resp, _ := formatHandler(t, pub, testSources).handle(context.Background(), iuapRequest("crm", ts, form, good))
 	var ok iuapReply
 	_ = json.Unmarshal([]byte(resp.Body), &ok)
 	if resp.StatusCode != 200 || ok.Data.Status != 1 || !cloudevent.ValidKey(ok.Data.ID) {
 		t.Fatalf("signed request = %d %s; want 200 with status 1 and an id", resp.StatusCode, resp.Body)
 	}
-	d := pub.entries[0].Detail.(bus.EventDetail)
+	d := pub.events[0]
 	wantEvent := `{"specversion":"1.0","id":"iuap-eb4e87db63238cc1f2e06078df0860ff","source":"iuap/crm","type":"USER:ADD_AFTER","subject":"t1","time":"2026-03-14T14:09:26.535Z","datacontenttype":"application/json","data":{"appId":"crm","ts":"` + ts + `","eventType":"ADD_AFTER","sourceID":"USER","tenantCode":"t1","userObject":{"userId":"u-1","name":"张三"}}}`
 	if string(d.Event) != wantEvent || d.Hub.Format != "iuap" || d.Hub.SourceID != "src_crm" || d.Hub.Key != ok.Data.ID {
 		t.Errorf("published %s (%s, %+v); want %s", d.Event, d.Hub.Format, d.Hub, wantEvent)
@@ -369,7 +367,7 @@ func TestIngestIUAP(t *testing.T) {
 
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pub := &fakeBus{}
+			pub := &fakeHandoff{}
 			resp, _ := formatHandler(t, pub, testSources).handle(context.Background(), tc.req)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status = %d; want %d (%s)", resp.StatusCode, tc.status, resp.Body)
@@ -384,8 +382,8 @@ func TestIngestIUAP(t *testing.T) {
 			if strings.Contains(resp.Body, good) && tc.name != "bad signature" {
 				t.Errorf("answer reveals the expected signature")
 			}
-			if len(pub.entries) != 0 {
-				t.Errorf("published %d entries; want none", len(pub.entries))
+			if len(pub.events) != 0 {
+				t.Errorf("published %d entries; want none", len(pub.events))
 			}
 		})
 	}
@@ -405,7 +403,7 @@ func TestIngestDepth(t *testing.T) {
 		{"brackets in a string", inString, 202},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, _ := formatHandler(t, &fakeBus{}, testSources).handle(context.Background(), post("application/json", tc.body))
+			resp, _ := formatHandler(t, &fakeHandoff{}, testSources).handle(context.Background(), post("application/json", tc.body))
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status = %d; want %d (%.200s)", resp.StatusCode, tc.status, resp.Body)
 			}
@@ -446,7 +444,7 @@ func TestIngestFixtures(t *testing.T) {
 			if err := json.Unmarshal(data, &req); err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			pub := &fakeBus{}
+			pub := &fakeHandoff{}
 			h := formatHandler(t, pub, map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "auto", Enabled: true, DataID: 1500001}})
 			h.apps = appFunc(func(context.Context, string) (*store.Source, error) {
 				return &store.Source{ID: "src_example", AppID: "ANONYMOUS_CLUSTER", Enabled: true, SigningKey: "ehk_example"}, nil
@@ -459,10 +457,10 @@ func TestIngestFixtures(t *testing.T) {
 			if tc.format == "" {
 				return
 			}
-			if len(pub.entries) != 1 {
-				t.Fatalf("published %d entries; want 1", len(pub.entries))
+			if len(pub.events) != 1 {
+				t.Fatalf("published %d entries; want 1", len(pub.events))
 			}
-			if d := pub.entries[0].Detail.(bus.EventDetail); d.Hub.Format != tc.format {
+			if d := pub.events[0]; d.Hub.Format != tc.format {
 				t.Errorf("format = %s; want %s", d.Hub.Format, tc.format)
 			}
 		})
@@ -481,7 +479,7 @@ func TestIngestIUAPKeyRotatedPastTheCache(t *testing.T) {
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
 	rotated := *iuapSource
 	rotated.SigningKey, rotated.PrevSigningKey, rotated.PrevSigningKeyUntil = "ehk_new", iuapKey, now.Add(time.Hour)
-	h := formatHandler(t, &fakeBus{}, testSources)
+	h := formatHandler(t, &fakeHandoff{}, testSources)
 	h.apps = staleApps{cached: iuapSource, fresh: &rotated}
 	for _, key := range []string{"ehk_new", iuapKey} {
 		resp, _ := h.handle(context.Background(), iuapRequest("crm", ts, form, iuap.Sign(key, "crm", ts, flat(form))))

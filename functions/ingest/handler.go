@@ -47,15 +47,16 @@ type schemaLookup interface {
 	Schema(ctx context.Context, eventType string) (*schema.Schema, error)
 }
 
-type publisher interface {
-	Publish(ctx context.Context, entries ...bus.Entry) error
+// handoff hands accepted events to persist (bus.Handoff).
+type handoff interface {
+	Send(ctx context.Context, events []bus.EventDetail) error
 }
 
 type handler struct {
 	sources sourceLookup // by token
 	apps    appLookup    // by iuap appId
 	schemas schemaLookup // nil: no catalog checks
-	pub     publisher
+	persist handoff
 	now     func() time.Time
 	log     *slog.Logger
 }
@@ -177,22 +178,17 @@ func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta) {
 	it.key = it.event.Key()
 }
 
-// normalized is the bus entry of an accepted event: ingest has run the adapter to
-// accept it, so it publishes the canonical event itself (Event Normalized) rather
-// than the producer's bytes for the normalize function to read again, which saves an
-// EventBridge entry and a Lambda invocation per event.
-func (h *handler) normalized(ev *cloudevent.Event, hub bus.Hub) (bus.Entry, error) {
+// normalized is what ingest hands persist for an accepted event: ingest has run the
+// adapter to accept it, so it passes on the canonical event (as an Event Normalized
+// detail) rather than the producer's bytes for a normalize function to read again.
+func (h *handler) normalized(ev *cloudevent.Event, hub bus.Hub) (bus.EventDetail, error) {
 	body, err := ev.MarshalJSON()
 	if err != nil {
-		return bus.Entry{}, err
+		return bus.EventDetail{}, err
 	}
 	hub.Key = ev.Key()
 	hub.NormalizedAt = h.now().UTC()
-	return bus.Entry{
-		Source:     bus.SourceIngest,
-		DetailType: bus.Normalized,
-		Detail:     bus.EventDetail{Event: body, Hub: hub},
-	}, nil
+	return bus.EventDetail{Event: body, Hub: hub}, nil
 }
 
 // errNoCatalog marks a catalog that could not be read: the request fails (500) rather
@@ -230,7 +226,7 @@ func (h *handler) checkSchema(ctx context.Context, ev *cloudevent.Event) error {
 
 func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, items []item) (apigw.Response, error) {
 	resp := response{IDs: []string{}, Results: make([]result, len(items))}
-	var entries []bus.Entry
+	var accepted []bus.EventDetail
 	for i, it := range items {
 		if it.err != nil {
 			if e, ok := fault.As(it.err); ok {
@@ -246,13 +242,13 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 		if err != nil {
 			return apigw.Response{}, fmt.Errorf("encode event %s: %w", it.key, err)
 		}
-		entries = append(entries, e)
+		accepted = append(accepted, e)
 		resp.Results[i].ID = it.key
 		resp.IDs = append(resp.IDs, it.key)
 		resp.Accepted++
 	}
-	if len(entries) > 0 {
-		if err := h.pub.Publish(ctx, entries...); err != nil {
+	if len(accepted) > 0 {
+		if err := h.persist.Send(ctx, accepted); err != nil {
 			return apigw.Response{}, err
 		}
 		h.log.InfoContext(ctx, "accepted", "sourceId", src.ID, "accepted", resp.Accepted, "rejected", resp.Rejected)

@@ -40,19 +40,19 @@ func knownSources(byToken map[string]*store.Source) sourceFunc {
 	}
 }
 
-// fakeBus records what the handler publishes; with err set it publishes nothing.
-type fakeBus struct {
-	err     error
-	calls   int
-	entries []bus.Entry
+// fakeHandoff records what the handler hands persist; with err set it takes nothing.
+type fakeHandoff struct {
+	err    error
+	calls  int
+	events []bus.EventDetail
 }
 
-func (b *fakeBus) Publish(_ context.Context, entries ...bus.Entry) error {
+func (b *fakeHandoff) Send(_ context.Context, events []bus.EventDetail) error {
 	b.calls++
 	if b.err != nil {
 		return b.err
 	}
-	b.entries = append(b.entries, entries...)
+	b.events = append(b.events, events...)
 	return nil
 }
 
@@ -65,10 +65,10 @@ var testSources = map[string]*store.Source{
 	"ehp_disabled": {ID: "src_off", Name: "old", Format: "cloudevents", Enabled: false},
 }
 
-func newTestHandler(pub *fakeBus) *handler {
+func newTestHandler(pub *fakeHandoff) *handler {
 	return &handler{
 		sources: knownSources(testSources),
-		pub:     pub,
+		persist: pub,
 		now:     func() time.Time { return now },
 		log:     slog.New(slog.DiscardHandler),
 	}
@@ -188,7 +188,7 @@ func TestIngestAccepts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pub := &fakeBus{}
+			pub := &fakeHandoff{}
 			req := post(tc.contentType, tc.body)
 			if tc.base64 {
 				req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(tc.body)), true
@@ -208,16 +208,12 @@ func TestIngestAccepts(t *testing.T) {
 				t.Errorf("accepted, rejected = %d, %d; want %d, 0", r.Accepted, r.Rejected, len(tc.wantIDs))
 			}
 			if pub.calls != 1 {
-				t.Errorf("Publish calls = %d; want 1 (one call for the whole request)", pub.calls)
+				t.Errorf("Send calls = %d; want 1 (one handoff for the whole request)", pub.calls)
 			}
-			if len(pub.entries) != len(tc.wantIDs) {
-				t.Fatalf("published %d entries; want %d", len(pub.entries), len(tc.wantIDs))
+			if len(pub.events) != len(tc.wantIDs) {
+				t.Fatalf("handed over %d events; want %d", len(pub.events), len(tc.wantIDs))
 			}
-			for i, e := range pub.entries {
-				d, ok := e.Detail.(bus.EventDetail)
-				if !ok {
-					t.Fatalf("entry %d detail is %T; want bus.EventDetail", i, e.Detail)
-				}
+			for i, d := range pub.events {
 				if d.Hub.Key != tc.wantIDs[i] {
 					t.Errorf("entry %d hub.key = %s; want %s (request order)", i, d.Hub.Key, tc.wantIDs[i])
 				}
@@ -226,27 +222,20 @@ func TestIngestAccepts(t *testing.T) {
 	}
 }
 
-// TestIngestPublishedEntry pins what ingest puts on the bus: Event Normalized (DESIGN.md
-// §2) with the canonical event ingest made to accept it.
+// TestIngestPublishedEntry pins what ingest hands persist: the Event Normalized detail
+// (DESIGN.md §2) of the canonical event ingest made to accept it.
 func TestIngestPublishedEntry(t *testing.T) {
 	body := "{\n \"specversion\": \"1.0\", \"id\": \"e-1\", \"source\": \"acs.mse\",\n \"type\": \"mse:Agent:GracefulShutdown\", \"aliyunregionid\": \"cn-hangzhou\", \"data\": {\"n\": 1.50}\n}"
-	pub := &fakeBus{}
+	pub := &fakeHandoff{}
 	req := post("application/cloudevents+json", body)
 	resp, _ := newTestHandler(pub).handle(context.Background(), req)
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status = %d; want 202 (body %s)", resp.StatusCode, resp.Body)
 	}
-	if len(pub.entries) != 1 {
-		t.Fatalf("published %d entries; want 1", len(pub.entries))
+	if len(pub.events) != 1 {
+		t.Fatalf("published %d entries; want 1", len(pub.events))
 	}
-	e := pub.entries[0]
-	if e.Source != "eventhub.ingest" || e.DetailType != "Event Normalized" {
-		t.Errorf("entry source, detail type = %q, %q; want %q, %q", e.Source, e.DetailType, "eventhub.ingest", "Event Normalized")
-	}
-	d, ok := e.Detail.(bus.EventDetail)
-	if !ok {
-		t.Fatalf("detail is %T; want bus.EventDetail", e.Detail)
-	}
+	d := pub.events[0]
 	wantRaw := `{"specversion":"1.0","id":"e-1","source":"acs.mse","type":"mse:Agent:GracefulShutdown","aliyunregionid":"cn-hangzhou","data":{"n":1.50}}`
 	if string(d.Event) != wantRaw {
 		t.Errorf("event = %s; want the canonical event: %s", d.Event, wantRaw)
@@ -270,8 +259,8 @@ func TestIngestPublishedEntry(t *testing.T) {
 		t.Errorf("hub.receivedAt location = %v; want UTC", d.Hub.ReceivedAt.Location())
 	}
 
-	// The wire form: what EventBridge carries and persist reads.
-	b, err := json.Marshal(e.Detail)
+	// The wire form: what the invocation carries and persist reads.
+	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +293,7 @@ func TestIngestMixedBatch(t *testing.T) {
 		big,
 		`null`,
 	}, ",") + "]"
-	pub := &fakeBus{}
+	pub := &fakeHandoff{}
 	resp, _ := newTestHandler(pub).handle(context.Background(), post("application/cloudevents-batch+json", body))
 	if resp.StatusCode != http.StatusMultiStatus {
 		t.Fatalf("status = %d; want 207 (body %s)", resp.StatusCode, resp.Body)
@@ -351,8 +340,8 @@ func TestIngestMixedBatch(t *testing.T) {
 			t.Errorf("results[%d].error = {%s %q %q}; want {%s %q containing %q}", i, got.Error.Code, got.Error.Path, got.Error.Message, w.code, w.path, w.msg)
 		}
 	}
-	if len(pub.entries) != 2 {
-		t.Errorf("published %d entries; want only the 2 accepted", len(pub.entries))
+	if len(pub.events) != 2 {
+		t.Errorf("published %d entries; want only the 2 accepted", len(pub.events))
 	}
 }
 
@@ -434,7 +423,7 @@ func TestIngestStatus(t *testing.T) {
 				req.Headers["authorization"] = tc.auth
 			}
 			req.IsBase64Encoded = tc.base64
-			pub := &fakeBus{}
+			pub := &fakeHandoff{}
 			resp, err := newTestHandler(pub).handle(context.Background(), req)
 			if err != nil {
 				t.Fatalf("handle = %v; want no error (errors are responses)", err)
@@ -445,8 +434,8 @@ func TestIngestStatus(t *testing.T) {
 			if tc.status == http.StatusAccepted {
 				return
 			}
-			if len(pub.entries) != 0 {
-				t.Errorf("published %d entries for a rejected request; want none", len(pub.entries))
+			if len(pub.events) != 0 {
+				t.Errorf("published %d entries for a rejected request; want none", len(pub.events))
 			}
 			if tc.status == http.StatusUnauthorized && resp.Headers["www-authenticate"] == "" {
 				t.Errorf("401 without a www-authenticate header")
@@ -503,7 +492,7 @@ func TestIngestInfrastructureFailure(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pub := &fakeBus{err: tc.pubErr}
+			pub := &fakeHandoff{err: tc.pubErr}
 			h := newTestHandler(pub)
 			h.sources = tc.sources
 			resp, err := h.handle(context.Background(), post("application/json", tc.body))
@@ -538,7 +527,7 @@ func TestIngestFixture(t *testing.T) {
 	if err := json.Unmarshal(data, &req); err != nil {
 		t.Fatalf("events/ingest-cloudevent.json: %v", err)
 	}
-	pub := &fakeBus{}
+	pub := &fakeHandoff{}
 	h := newTestHandler(pub)
 	h.sources = knownSources(map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "cloudevents", Enabled: true}})
 	resp, err := h.handle(context.Background(), req)
@@ -549,10 +538,10 @@ func TestIngestFixture(t *testing.T) {
 	if r := decodeReply(t, resp); len(r.IDs) != 1 || r.IDs[0] != want {
 		t.Errorf("ids = %v; want [%s]", r.IDs, want)
 	}
-	if len(pub.entries) != 1 {
-		t.Fatalf("published %d entries; want 1", len(pub.entries))
+	if len(pub.events) != 1 {
+		t.Fatalf("published %d entries; want 1", len(pub.events))
 	}
-	d := pub.entries[0].Detail.(bus.EventDetail)
+	d := pub.events[0]
 	ev, err := cloudevent.Parse(d.Event)
 	if err != nil {
 		t.Fatalf("published raw does not parse: %v", err)

@@ -130,7 +130,7 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 	if err != nil {
 		return "", fmt.Errorf("encode event %s: %w", key, err)
 	}
-	if err := h.pub.Publish(ctx, e); err != nil {
+	if err := h.persist.Send(ctx, []bus.EventDetail{e}); err != nil {
 		return "", err
 	}
 	h.log.InfoContext(ctx, "accepted", "sourceId", src.ID, "accepted", 1, "eventKey", key)

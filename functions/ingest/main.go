@@ -1,16 +1,17 @@
 // Command ingest is the eventhub function behind POST /events and the producers'
 // compatibility routes (BlueKing's /api/v1/events, iuap's sendEventMsg.do): it
 // authenticates the producer, reads what it sent with the format's adapter, rejects
-// what is wrong with a precise 4xx and puts each accepted event on the bus.
+// what is wrong with a precise 4xx and hands each request's accepted events to persist
+// in one asynchronous invocation.
 package main
 
 import (
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	lambdago "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
+	"github.com/eventhub/eventhub/shared/awsapi/lambda"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/store"
@@ -19,7 +20,7 @@ import (
 func main() {
 	var env boot.Env
 	table := env.String("TABLE_NAME")
-	busName := env.String("EVENT_BUS_NAME")
+	persist := env.String("PERSIST_FUNCTION")
 	retention := env.Days("RETENTION_DAYS", 30)
 	env.Check()
 
@@ -29,9 +30,9 @@ func main() {
 		sources: newTokenCache(st, 30*time.Second, time.Now),
 		apps:    newAppCache(st, 30*time.Second, time.Now),
 		schemas: newCatalog(st, 5*time.Second, time.Now),
-		pub:     bus.NewPublisher(eventbridge.New(cfg), busName, st),
+		persist: bus.NewHandoff(lambda.New(cfg), persist, st),
 		now:     time.Now,
 		log:     boot.Logger(),
 	}
-	lambda.Start(h.handle)
+	lambdago.Start(h.handle)
 }
