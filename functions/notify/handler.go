@@ -259,11 +259,8 @@ func (h *handler) attempt(ctx context.Context, m retryMessage, body []byte, sub 
 	}
 	if res.OK() {
 		entry.Outcome = store.DeliveryDelivered
-		if err := h.store.AddTimeline(ctx, key, entry); err != nil {
-			return "", err
-		}
 		log.InfoContext(ctx, "delivered", "status", res.Status, "latencyMs", entry.LatencyMs)
-		return store.DeliveryDelivered, h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryDelivered, HTTPStatus: res.Status})
+		return store.DeliveryDelivered, h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryDelivered, HTTPStatus: res.Status, Entry: &entry})
 	}
 	if res.Err == nil && res.Status == http.StatusGone && entry.Error == "" {
 		entry.Error = "the endpoint is gone (410): subscription disabled"

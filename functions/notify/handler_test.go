@@ -40,8 +40,10 @@ type fakeStore struct {
 	reopened []claimCall
 	health   []string // NoteFailure, NoteSuccess, DisableSubscription calls
 	finished []finishCall
-	timeline []store.TimelineEntry
-	reads    int // GetSubscription and GetEvent calls
+	// finishedEntries counts timeline entries written by FinishAttempt.
+	finishedEntries int
+	timeline        []store.TimelineEntry
+	reads           int // GetSubscription and GetEvent calls
 }
 
 type claimCall struct {
@@ -152,8 +154,15 @@ func (s *fakeStore) DisableSubscription(_ context.Context, subID, reason string,
 	return false, nil
 }
 
+// FinishAttempt records the call; the timeline entry an outcome carries joins the
+// timeline, as the store shows it, and is not part of the recorded outcome.
 func (s *fakeStore) FinishAttempt(_ context.Context, key, subID string, attempt int, o store.Outcome) error {
 	s.mu.Lock()
+	if o.Entry != nil {
+		s.timeline = append(s.timeline, *o.Entry)
+		s.finishedEntries++
+		o.Entry = nil
+	}
 	s.finished = append(s.finished, finishCall{key, subID, attempt, o})
 	onFinish := s.onFinish
 	s.mu.Unlock()
@@ -446,8 +455,8 @@ func TestNotifyFirstAttemptDelivered(t *testing.T) {
 			if len(r.st.finished) != 1 || r.st.finished[0] != want {
 				t.Errorf("FinishAttempt calls = %+v; want [%+v]", r.st.finished, want)
 			}
-			if len(r.st.timeline) != 1 {
-				t.Fatalf("timeline entries = %+v; want one attempt", r.st.timeline)
+			if len(r.st.timeline) != 1 || r.st.finishedEntries != 1 {
+				t.Fatalf("timeline entries = %+v (%d with FinishAttempt); want one attempt, written with the delivery", r.st.timeline, r.st.finishedEntries)
 			}
 			e := r.st.timeline[0]
 			if e.Stage != store.StageAttempt || e.Attempt != 1 || e.SubscriptionID != "sub_a" || e.Status != 200 || e.Outcome != store.DeliveryDelivered || e.LatencyMs != 12 || !e.At.Equal(now) {

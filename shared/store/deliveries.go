@@ -42,9 +42,12 @@ type Delivery struct {
 type deliveryItem struct {
 	keyAttrs
 	Delivery
-	GSI1PK    string `dynamodbav:"gsi1pk"`
-	GSI1SK    string `dynamodbav:"gsi1sk"`
-	ExpiresAt int64  `dynamodbav:"expiresAt,omitempty"`
+	// Delivered is the timeline entry of the attempt that delivered, kept on the
+	// delivery item by FinishAttempt rather than as an item of its own.
+	Delivered *TimelineEntry `dynamodbav:"delivered,omitempty"`
+	GSI1PK    string         `dynamodbav:"gsi1pk"`
+	GSI1SK    string         `dynamodbav:"gsi1sk"`
+	ExpiresAt int64          `dynamodbav:"expiresAt,omitempty"`
 }
 
 func deliveryKey(eventKey, subID string) map[string]types.AttributeValue {
@@ -112,6 +115,11 @@ type Outcome struct {
 	NextAt     time.Time // when the retry is due, for DeliveryPending
 	HTTPStatus int
 	Error      string
+	// Entry is the attempt's timeline entry, for DeliveryDelivered: it is written with
+	// the delivery's new state, so that a delivery that succeeds costs no timeline
+	// item. Attempts that fail keep their own timeline items (AddTimeline), response
+	// excerpts and all, and keep the delivery item small across retries.
+	Entry *TimelineEntry
 }
 
 // FinishAttempt records the end of an attempt claimed with ClaimAttempt.
@@ -129,10 +137,23 @@ func (s *Store) FinishAttempt(ctx context.Context, eventKey, subID string, attem
 		":le":      str(o.Error),
 		":next":    str(ts(o.NextAt)),
 	}
+	set := "SET #st = :status, inFlight = :f, updatedAt = :updated, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, lastStatus = :ls, lastError = :le, nextAt = :next"
+	if o.Entry != nil {
+		e := *o.Entry
+		if e.At.IsZero() {
+			e.At = now
+		}
+		av, err := attributevalue.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("finish attempt %d of %s to %s: encode its timeline entry: %w", attempt, eventKey, subID, err)
+		}
+		set += ", delivered = :entry"
+		vals[":entry"] = av
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       deliveryKey(eventKey, subID),
-		UpdateExpression:          ptr("SET #st = :status, inFlight = :f, updatedAt = :updated, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, lastStatus = :ls, lastError = :le, nextAt = :next"),
+		UpdateExpression:          &set,
 		ConditionExpression:       ptr("attempt = :k AND inFlight = :t"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,

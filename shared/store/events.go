@@ -276,6 +276,9 @@ func (s *Store) History(ctx context.Context, eventKey string) (*History, error) 
 					return nil, fmt.Errorf("decode delivery of %s: %w", eventKey, err)
 				}
 				h.Deliveries = append(h.Deliveries, d.Delivery)
+				if d.Delivered != nil {
+					h.Timeline = append(h.Timeline, *d.Delivered)
+				}
 			}
 		}
 		if out.LastEvaluatedKey == nil {

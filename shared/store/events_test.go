@@ -253,13 +253,17 @@ func TestTimelineOfRetriedDelivery(t *testing.T) {
 		if status == 200 {
 			outcome, final = store.DeliveryDelivered, store.DeliveryDelivered
 		}
-		if err := st.AddTimeline(ctx, ev.Key, store.TimelineEntry{
+		entry := store.TimelineEntry{
 			At: c.now(), Stage: store.StageAttempt, SubscriptionID: "sub_1", Attempt: attempt,
 			Status: status, LatencyMs: int64(10 * attempt), Response: fmt.Sprintf("answer %d", attempt), Outcome: outcome,
-		}); err != nil {
+		}
+		o := store.Outcome{Status: final, HTTPStatus: status}
+		if final == store.DeliveryDelivered {
+			o.Entry = &entry // as notify does: the delivering attempt is kept on the delivery
+		} else if err := st.AddTimeline(ctx, ev.Key, entry); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.FinishAttempt(ctx, ev.Key, "sub_1", attempt, store.Outcome{Status: final, HTTPStatus: status}); err != nil {
+		if err := st.FinishAttempt(ctx, ev.Key, "sub_1", attempt, o); err != nil {
 			t.Fatal(err)
 		}
 	}
