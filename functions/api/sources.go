@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"math/big"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +32,21 @@ const (
 	maxSourceGrace     = 30 * 24 * time.Hour
 )
 
-var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
+// validAppID reports whether id is 1 to 64 letters, digits, '_', '.' or '-'. (A
+// regexp with {1,64} compiled into 60 KB at every cold start: a third of the api
+// function's package initialization.)
+func validAppID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 type sourceInput struct {
 	Name       string   `json:"name"`
@@ -117,7 +130,7 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 		if src.AppID == "" {
 			src.AppID = src.ID
 		}
-		if !appIDPattern.MatchString(src.AppID) {
+		if !validAppID(src.AppID) {
 			return apigw.Response{}, fault.At("appId", "must be 1 to 64 letters, digits, '_', '.' or '-'")
 		}
 	}

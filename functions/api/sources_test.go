@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -237,4 +238,24 @@ func TestAPITypes(t *testing.T) {
 	if resp = serve(t, h, request("GET /types/{type}", "/types/"+long, map[string]string{"type": long}, "")); resp.StatusCode != 400 {
 		t.Errorf("GET long name = %d; want 400", resp.StatusCode)
 	}
+}
+
+// TestValidAppID checks validAppID against the pattern it replaces.
+func TestValidAppID(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
+	for _, id := range []string{"", "a", "ANONYMOUS_CLUSTER", "crm.prod-1", "a b", "a/b", "é", strings.Repeat("x", 64), strings.Repeat("x", 65), "x\n", "-._"} {
+		if got, want := validAppID(id), re.MatchString(id); got != want {
+			t.Errorf("validAppID(%q) = %v; want %v", id, got, want)
+		}
+	}
+}
+
+func FuzzValidAppID(f *testing.F) {
+	re := regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
+	f.Add("crm.prod-1")
+	f.Fuzz(func(t *testing.T, id string) {
+		if got, want := validAppID(id), re.MatchString(id); got != want {
+			t.Errorf("validAppID(%q) = %v; want %v", id, got, want)
+		}
+	})
 }
