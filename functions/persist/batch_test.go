@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -169,4 +170,20 @@ func FuzzPersistInvoke(f *testing.F) {
 			t.Errorf("invoke(%s) = nil without storing anything", payload)
 		}
 	})
+}
+
+// TestPersistBatchFixture runs events/persist-batch.json, the payload ingest sends
+// (make invoke FN=persist EVENT=events/persist-batch.json).
+func TestPersistBatchFixture(t *testing.T) {
+	data, err := os.ReadFile("../../events/persist-batch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture()
+	if err := f.h.invoke(context.Background(), data); err != nil {
+		t.Fatalf("invoke(fixture) = %v", err)
+	}
+	if len(f.pub.entries) != 2 || f.st.put.Receipt == "" {
+		t.Errorf("published %d, last receipt %q; want both events published, with the request id as receipt", len(f.pub.entries), f.st.put.Receipt)
+	}
 }
