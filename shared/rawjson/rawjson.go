@@ -7,8 +7,11 @@ package rawjson
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"slices"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -24,46 +27,67 @@ func Valid(data []byte) bool {
 }
 
 // Member is one member of an object: its name as sent (without the quotes) and its
-// value's JSON text.
+// value's JSON text. Spaced reports whether the value has whitespace between its
+// tokens (the value is compact when it has not).
 type Member struct {
-	Name  []byte
-	Value []byte
+	Name   []byte
+	Value  []byte
+	Spaced bool
 }
 
 // Object returns the members of the JSON object data, in order, as slices of data.
 // ok is false if data is not a valid object, or if a member name has escapes or is
 // not valid UTF-8 (encoding/json would rewrite it).
 func Object(data []byte) (members []Member, ok bool) {
+	return AppendObject(nil, data)
+}
+
+// AppendObject is Object appending the members to dst.
+func AppendObject(dst []Member, data []byte) (members []Member, ok bool) {
+	return appendMembers(dst, data, false)
+}
+
+// AppendMembers is AppendObject for data known to be one valid JSON object (a value
+// that Object, Valid or AppendObject accepted): it does not validate the values again.
+// ok is false if a member name has escapes or is not valid UTF-8.
+func AppendMembers(dst []Member, data []byte) (members []Member, ok bool) {
+	return appendMembers(dst, data, true)
+}
+
+func appendMembers(members []Member, data []byte, valid bool) ([]Member, bool) {
 	i := Space(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return nil, false
+		return members, false
 	}
 	i = Space(data, i+1)
 	if i < len(data) && data[i] == '}' {
-		return nil, Space(data, i+1) == len(data)
+		return members, Space(data, i+1) == len(data)
 	}
 	for {
 		if i >= len(data) || data[i] != '"' {
-			return nil, false
+			return members, false
 		}
 		end, escaped, ok := scanString(data, i)
 		if !ok || escaped || !utf8.Valid(data[i+1:end-1]) {
-			return nil, false
+			return members, false
 		}
 		name := data[i+1 : end-1]
 		i = Space(data, end)
 		if i >= len(data) || data[i] != ':' {
-			return nil, false
+			return members, false
 		}
 		i = Space(data, i+1)
 		start := i
-		if i, ok = value(data, i, 2); !ok { // inside the object: one level down
-			return nil, false
+		var spaced bool
+		if valid {
+			i, spaced = skipValid(data, i)
+		} else if i, ok = scanValue(data, i, 2, &spaced); !ok { // inside the object: one level down
+			return members, false
 		}
-		members = append(members, Member{Name: name, Value: data[start:i]})
+		members = append(members, Member{Name: name, Value: data[start:i], Spaced: spaced})
 		i = Space(data, i)
 		if i >= len(data) {
-			return nil, false
+			return members, false
 		}
 		switch data[i] {
 		case ',':
@@ -71,9 +95,43 @@ func Object(data []byte) (members []Member, ok bool) {
 		case '}':
 			return members, Space(data, i+1) == len(data)
 		default:
-			return nil, false
+			return members, false
 		}
 	}
+}
+
+// skipValid returns the end of the valid JSON value at v[i], and whether it has
+// whitespace between its tokens.
+func skipValid(v []byte, i int) (end int, spaced bool) {
+	if i >= len(v) {
+		return i, false
+	}
+	switch v[i] {
+	case '"':
+		return stringEnd(v, i), false
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(v); j++ {
+			switch v[j] {
+			case '"':
+				j = stringEnd(v, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1, spaced
+				}
+			case ' ', '\t', '\n', '\r':
+				spaced = true
+			}
+		}
+		return len(v), spaced
+	}
+	j := i + 1 // a number or a literal
+	for j < len(v) && v[j] != ',' && v[j] != '}' && v[j] != ']' && !isSpace(v[j]) {
+		j++
+	}
+	return j, false
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -90,6 +148,21 @@ func Space(data []byte, i int) int {
 func Value(data []byte, i int) (end int, ok bool) { return value(data, i, 1) }
 
 func value(data []byte, i, depth int) (int, bool) {
+	var spaced bool
+	return scanValue(data, i, depth, &spaced)
+}
+
+// space is Space that also records whether it skipped any whitespace.
+func space(data []byte, i int, spaced *bool) int {
+	if i < len(data) && isSpace(data[i]) {
+		*spaced = true
+		return Space(data, i+1)
+	}
+	return i
+}
+
+// scanValue is value that sets *spaced if the value has whitespace between its tokens.
+func scanValue(data []byte, i, depth int, spaced *bool) (int, bool) {
 	if i >= len(data) {
 		return i, false
 	}
@@ -105,7 +178,7 @@ func value(data []byte, i, depth int) (int, bool) {
 		if c == '[' {
 			closing = ']'
 		}
-		i = Space(data, i+1)
+		i = space(data, i+1, spaced)
 		if i < len(data) && data[i] == closing {
 			return i + 1, true
 		}
@@ -118,23 +191,23 @@ func value(data []byte, i, depth int) (int, bool) {
 				if !ok {
 					return i, false
 				}
-				i = Space(data, end)
+				i = space(data, end, spaced)
 				if i >= len(data) || data[i] != ':' {
 					return i, false
 				}
-				i = Space(data, i+1)
+				i = space(data, i+1, spaced)
 			}
 			var ok bool
-			if i, ok = value(data, i, depth+1); !ok {
+			if i, ok = scanValue(data, i, depth+1, spaced); !ok {
 				return i, false
 			}
-			i = Space(data, i)
+			i = space(data, i, spaced)
 			if i >= len(data) {
 				return i, false
 			}
 			switch data[i] {
 			case ',':
-				i = Space(data, i+1)
+				i = space(data, i+1, spaced)
 			case closing:
 				return i + 1, true
 			default:
@@ -173,9 +246,7 @@ var plain = func() (t [256]bool) {
 func scanString(data []byte, i int) (end int, escaped, ok bool) {
 	j := i + 1
 	for {
-		for j < len(data) && plain[data[j]] {
-			j++
-		}
+		j = plainRun(data, j)
 		if j >= len(data) {
 			return len(data), escaped, false
 		}
@@ -202,6 +273,61 @@ func scanString(data []byte, i int) (end int, escaped, ok bool) {
 		default: // a control character
 			return j, escaped, false
 		}
+	}
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainRun returns the index of the first byte at or after j that a JSON string does
+// not hold as it is (a quote, a backslash or a control character), or len(data). It
+// tests eight bytes at a time: a byte is flagged when it is below 0x20 or, xored with
+// '"' or '\\', zero; the lowest flag is always a true one.
+func plainRun(data []byte, j int) int {
+	for len(data)-j >= 8 {
+		x := binary.LittleEndian.Uint64(data[j:])
+		q, b := x^(lsb*'"'), x^(lsb*'\\')
+		if m := ((x - lsb*0x20) | (q - lsb) | (b - lsb)) &^ x & msb; m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+		j += 8
+	}
+	for j < len(data) && plain[data[j]] {
+		j++
+	}
+	return j
+}
+
+// quoteRun is plainRun for the text of a valid string: the first quote or backslash.
+func quoteRun(data []byte, j int) int {
+	for len(data)-j >= 8 {
+		x := binary.LittleEndian.Uint64(data[j:])
+		q, b := x^(lsb*'"'), x^(lsb*'\\')
+		if m := ((q - lsb) | (b - lsb)) &^ x & msb; m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+		j += 8
+	}
+	for j < len(data) && data[j] != '"' && data[j] != '\\' {
+		j++
+	}
+	return j
+}
+
+// stringEnd returns the end (after the closing quote) of the valid string at v[i].
+func stringEnd(v []byte, i int) int {
+	j := i + 1
+	for {
+		j = quoteRun(v, j)
+		if j >= len(v) {
+			return len(v)
+		}
+		if v[j] == '"' {
+			return j + 1
+		}
+		j += 2 // an escape: the escaped byte is not the closing quote
 	}
 }
 
@@ -285,9 +411,13 @@ func String(raw []byte) (string, bool) {
 // json.Compact does; ok is false if raw is not exactly one valid JSON value.
 func AppendCompact(dst, raw []byte) ([]byte, bool) {
 	i := Space(raw, 0)
-	end, ok := value(raw, i, 1)
+	var spaced bool
+	end, ok := scanValue(raw, i, 1, &spaced)
 	if !ok || Space(raw, end) != len(raw) {
 		return dst, false
+	}
+	if !spaced {
+		return append(dst, raw[i:end]...), true
 	}
 	return AppendCompactValid(dst, raw[i:end]), true
 }
@@ -297,14 +427,20 @@ const hexDigits = "0123456789abcdef"
 // AppendString appends s as a JSON string, escaped as json.Marshal escapes it: HTML
 // characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
 func AppendString[S string | []byte](dst []byte, s S) []byte {
+	dst, _ = appendString(dst, s, false)
+	return dst
+}
+
+// appendString is AppendString; strict declines (ok=false) invalid UTF-8 instead.
+func appendString[S string | []byte](dst []byte, s S, strict bool) ([]byte, bool) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		i = safeRun(s, i)
+		if i >= len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch b {
 			case '\\', '"':
@@ -330,6 +466,9 @@ func AppendString[S string | []byte](dst []byte, s S) []byte {
 		c, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
 		switch {
 		case c == utf8.RuneError && size == 1:
+			if strict {
+				return dst, false
+			}
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
 		case c == '\u2028' || c == '\u2029':
@@ -343,8 +482,36 @@ func AppendString[S string | []byte](dst []byte, s S) []byte {
 		start = i
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, '"'), true
 }
+
+// safeRun returns the index of the first byte at or after i that AppendString does not
+// copy as it is (a control character, '"', '\\', '<', '>', '&' or a byte of a
+// multi-byte character), or len(s), testing eight bytes at a time as plainRun does.
+func safeRun[S string | []byte](s S, i int) int {
+	for len(s)-i >= 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		m := (x - lsb*0x20) | ((x ^ (lsb * '"')) - lsb) | ((x ^ (lsb * '\\')) - lsb) |
+			((x ^ (lsb * '<')) - lsb) | ((x ^ (lsb * '>')) - lsb) | ((x ^ (lsb * '&')) - lsb)
+		if m = (m&^x | x) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(s) && htmlSafe[s[i]] {
+		i++
+	}
+	return i
+}
+
+// htmlSafe marks the bytes AppendString copies as they are.
+var htmlSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // AppendCanonical appends the canonical form of the JSON value raw: what json.Marshal
 // writes for the value json.Decoder with UseNumber reads from it (object members sorted
@@ -356,30 +523,72 @@ func AppendCanonical(dst, raw []byte) ([]byte, bool) {
 	if !ok || Space(raw, end) != len(raw) {
 		return dst, false
 	}
-	dst, _, ok = canonical(dst, raw, i)
+	c := canonPool.Get().(*canon)
+	dst, _, ok = c.value(dst, raw, i)
+	if cap(c.tmp) <= 64<<10 && cap(c.members) <= 4096 {
+		c.tmp, c.members = c.tmp[:0], c.members[:0]
+		canonPool.Put(c)
+	}
 	return dst, ok
 }
 
-// canonical writes the valid JSON value at v[i] and returns its end.
-func canonical(dst, v []byte, i int) ([]byte, int, bool) {
+// canon holds the scratch space of AppendCanonical: the members of the objects being
+// written (a stack, each object's above its parent's) and the copy an object's values
+// are reordered from.
+type canon struct {
+	members []canonMember
+	tmp     []byte
+}
+
+// canonMember is a member of an object being written: its name (unescaped) and where
+// its value's canonical text is, from the start of the object's values.
+type canonMember struct {
+	name       []byte
+	start, end int
+}
+
+var canonPool = sync.Pool{New: func() any { return new(canon) }}
+
+// sortMembers sorts members by name, stably (the last of a repeated name stays last).
+func sortMembers(ms []canonMember) {
+	if len(ms) > 48 {
+		slices.SortStableFunc(ms, func(a, b canonMember) int { return bytes.Compare(a.name, b.name) })
+		return
+	}
+	for k := 1; k < len(ms); k++ {
+		m, j := ms[k], k
+		for ; j > 0 && string(ms[j-1].name) > string(m.name); j-- {
+			ms[j] = ms[j-1]
+		}
+		ms[j] = m
+	}
+}
+
+// value writes the canonical form of the valid JSON value at v[i] and returns its end.
+func (c *canon) value(dst, v []byte, i int) ([]byte, int, bool) {
 	switch v[i] {
 	case '"':
-		end, _, _ := scanString(v, i)
+		end, escaped, _ := scanString(v, i)
+		if !escaped {
+			if d, ok := appendString(dst, v[i+1:end-1], true); ok {
+				return d, end, true
+			}
+			// Invalid UTF-8: String below replaces it as encoding/json does.
+		}
 		s, ok := String(v[i:end])
 		if !ok {
 			return dst, end, false
 		}
 		return AppendString(dst, s), end, true
 	case '{':
-		// The members' canonical values are written after base, then the object is
-		// rewritten there in name order. A map keeps the last of a repeated name.
-		type member struct {
-			name       []byte // unescaped
-			start, end int    // of the value's canonical text, from base
-		}
-		var buf [16]member
-		members := buf[:0]
-		base := len(dst)
+		// The members' values are written in the order sent, then, unless the names
+		// were sent in order and once each, rewritten in name order from a copy. A map
+		// keeps the last of a repeated name.
+		bottom := len(c.members)
+		defer func() { c.members = c.members[:bottom] }()
+		base := len(dst) + 1
+		dst = append(dst, '{')
+		inOrder := true
 		i = Space(v, i+1)
 		for v[i] != '}' {
 			end, escaped, _ := scanString(v, i)
@@ -391,33 +600,40 @@ func canonical(dst, v []byte, i int) ([]byte, int, bool) {
 				}
 				name = []byte(s)
 			}
-			i = Space(v, Space(v, end)+1) // past ':'
+			if len(c.members) > bottom {
+				inOrder = inOrder && bytes.Compare(c.members[len(c.members)-1].name, name) < 0
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, name)
+			dst = append(dst, ':')
 			start := len(dst) - base
+			i = Space(v, Space(v, end)+1) // past ':'
 			var ok bool
-			if dst, i, ok = canonical(dst, v, i); !ok {
+			if dst, i, ok = c.value(dst, v, i); !ok {
 				return dst, i, false
 			}
-			m := member{name, start, len(dst) - base}
-			if k := slices.IndexFunc(members, func(x member) bool { return bytes.Equal(x.name, name) }); k >= 0 {
-				members[k] = m
-			} else {
-				members = append(members, m)
-			}
+			c.members = append(c.members, canonMember{name, start, len(dst) - base})
 			i = Space(v, i)
 			if v[i] == ',' {
 				i = Space(v, i+1)
 			}
 		}
-		slices.SortFunc(members, func(a, b member) int { return bytes.Compare(a.name, b.name) })
-		vals := append([]byte(nil), dst[base:]...)
-		dst = append(dst[:base], '{')
-		for k, m := range members {
-			if k > 0 {
-				dst = append(dst, ',')
+		if !inOrder {
+			members := c.members[bottom:]
+			sortMembers(members)
+			c.tmp = append(c.tmp[:0], dst[base:]...)
+			dst = dst[:base]
+			for k, m := range members {
+				if k+1 < len(members) && bytes.Equal(members[k+1].name, m.name) {
+					continue // a later value of the same name replaces it
+				}
+				if len(dst) > base {
+					dst = append(dst, ',')
+				}
+				dst = AppendString(dst, m.name)
+				dst = append(dst, ':')
+				dst = append(dst, c.tmp[m.start:m.end]...)
 			}
-			dst = AppendString(dst, m.name)
-			dst = append(dst, ':')
-			dst = append(dst, vals[m.start:m.end]...)
 		}
 		return append(dst, '}'), i + 1, true
 	case '[':
@@ -428,7 +644,7 @@ func canonical(dst, v []byte, i int) ([]byte, int, bool) {
 				dst = append(dst, ',')
 			}
 			var ok bool
-			if dst, i, ok = canonical(dst, v, i); !ok {
+			if dst, i, ok = c.value(dst, v, i); !ok {
 				return dst, i, false
 			}
 			i = Space(v, i)
@@ -445,16 +661,17 @@ func canonical(dst, v []byte, i int) ([]byte, int, bool) {
 // AppendCompactValid is AppendCompact for a value known to be valid JSON (a member of
 // an object that Object or Valid accepted): it only drops the whitespace.
 func AppendCompactValid(dst, v []byte) []byte {
-	start, inString := 0, false
-	for j := 0; j < len(v); j++ {
+	start := 0
+	for j := 0; j < len(v); {
 		switch c := v[j]; {
-		case inString && c == '\\':
-			j++
 		case c == '"':
-			inString = !inString
-		case !inString && isSpace(c):
+			j = stringEnd(v, j)
+		case isSpace(c):
 			dst = append(dst, v[start:j]...)
-			start = j + 1
+			j = Space(v, j+1)
+			start = j
+		default:
+			j++
 		}
 	}
 	return append(dst, v[start:]...)

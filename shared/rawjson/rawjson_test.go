@@ -60,6 +60,19 @@ func check(t *testing.T, data []byte) {
 	}
 
 	if ms, ok := Object(data); ok {
+		again, ok := AppendMembers(nil, data)
+		if !ok || len(again) != len(ms) {
+			t.Fatalf("AppendMembers(%q) = %d members, %v; Object %d", name, len(again), ok, len(ms))
+		}
+		for k, m := range ms {
+			compact := AppendCompactValid(nil, m.Value)
+			if m.Spaced == bytes.Equal(compact, m.Value) {
+				t.Fatalf("Object(%q) member %s: Spaced = %v for %s", name, m.Name, m.Spaced, m.Value)
+			}
+			if a := again[k]; !bytes.Equal(a.Name, m.Name) || !bytes.Equal(a.Value, m.Value) || a.Spaced != m.Spaced {
+				t.Fatalf("AppendMembers(%q)[%d] = %+v; Object %+v", name, k, a, m)
+			}
+		}
 		var want map[string]json.RawMessage
 		if err := json.Unmarshal(data, &want); err != nil {
 			t.Fatalf("Object(%q) ok; json.Unmarshal: %v", name, err)
