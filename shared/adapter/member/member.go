@@ -19,11 +19,12 @@ import (
 	"github.com/eventhub/eventhub/shared/rawjson"
 )
 
-// Object is a decoded JSON object: its members in the order they were sent.
+// Object is a decoded JSON object: its members in the order they were sent, each name
+// once.
 type Object struct {
-	path   string // JSON path of the object itself, "" at the top
-	names  []string
-	fields map[string]json.RawMessage
+	path    string // JSON path of the object itself, "" at the top
+	members []rawjson.Member
+	inline  [16]rawjson.Member // the members of a small object, without another allocation
 }
 
 // Decode reads one JSON object. It rejects empty input, invalid UTF-8, malformed JSON
@@ -39,7 +40,7 @@ func Decode(raw []byte) (*Object, error) {
 	}
 	if trimmed[0] == '{' {
 		// One pass that validates and splits; what it declines takes the checks below.
-		if o, ok := fastObject(bytes.Clone(raw), ""); ok {
+		if o, ok := fastObject(bytes.Clone(raw), "", false); ok {
 			return o, nil
 		}
 	}
@@ -54,34 +55,56 @@ func Decode(raw []byte) (*Object, error) {
 
 // decodeObject splits a valid JSON object into its members.
 func decodeObject(raw []byte, path string) (*Object, error) {
-	if o, ok := fastObject(raw, path); ok {
+	if o, ok := fastObject(raw, path, true); ok {
 		return o, nil
 	}
 	return decodeObjectSlowly(raw, path)
 }
 
-// fastObject splits a JSON object with rawjson, which validates it on the way; ok is
-// false for what it declines and for a repeated name (the slow path locates it).
-func fastObject(raw []byte, path string) (*Object, bool) {
-	members, ok := rawjson.Object(raw)
-	if !ok {
-		return nil, false
+// fastObject splits a JSON object with rawjson, which validates it on the way unless
+// it is known to be valid; ok is false for what it declines and for a repeated name
+// (the slow path locates it).
+func fastObject(raw []byte, path string, valid bool) (*Object, bool) {
+	o := &Object{path: path}
+	var ok bool
+	if valid {
+		o.members, ok = rawjson.AppendMembers(o.inline[:0], raw)
+	} else {
+		o.members, ok = rawjson.AppendObject(o.inline[:0], raw)
 	}
-	o := &Object{path: path, names: make([]string, 0, len(members)), fields: make(map[string]json.RawMessage, len(members))}
-	for _, m := range members {
-		name := string(m.Name)
-		if _, dup := o.fields[name]; dup {
-			return nil, false
-		}
-		o.names = append(o.names, name)
-		o.fields[name] = m.Value
+	if !ok || repeats(o.members) {
+		return nil, false
 	}
 	return o, true
 }
 
+// repeats reports whether a name appears more than once.
+func repeats(ms []rawjson.Member) bool {
+	if len(ms) > 32 {
+		seen := make(map[string]bool, len(ms))
+		for _, m := range ms {
+			if seen[string(m.Name)] {
+				return true
+			}
+			seen[string(m.Name)] = true
+		}
+		return false
+	}
+	for i := 1; i < len(ms); i++ {
+		for j := range i {
+			if string(ms[i].Name) == string(ms[j].Name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // decodeObjectSlowly is decodeObject with encoding/json, for what rawjson declines.
 func decodeObjectSlowly(raw []byte, path string) (*Object, error) {
-	o := &Object{path: path, fields: map[string]json.RawMessage{}}
+	o := &Object{path: path}
+	o.members = o.inline[:0]
+	seen := map[string]bool{}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil { // '{'
 		return nil, fault.JSON(raw, err)
@@ -96,13 +119,13 @@ func decodeObjectSlowly(raw []byte, path string) (*Object, error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, fault.JSON(raw, err)
 		}
-		if _, dup := o.fields[name]; dup {
+		if seen[name] {
 			e := fault.At(o.join(name), "member appears more than once")
 			e.Offset, e.Line, e.Column = fault.Locate(raw, int(dec.InputOffset())-len(v))
 			return nil, e
 		}
-		o.names = append(o.names, name)
-		o.fields[name] = v
+		seen[name] = true
+		o.members = append(o.members, rawjson.Member{Name: []byte(name), Value: v, Spaced: true})
 	}
 	if _, err := dec.Token(); err != nil && err != io.EOF { // '}'
 		return nil, fault.JSON(raw, err)
@@ -138,20 +161,46 @@ func (o *Object) join(name string) string {
 func (o *Object) Path(name string) string { return o.join(name) }
 
 // Names returns the member names in the order they were sent.
-func (o *Object) Names() []string { return o.names }
+func (o *Object) Names() []string {
+	names := make([]string, len(o.members))
+	for i, m := range o.members {
+		names[i] = string(m.Name)
+	}
+	return names
+}
 
 // Fields returns the members by name.
-func (o *Object) Fields() map[string]json.RawMessage { return o.fields }
+func (o *Object) Fields() map[string]json.RawMessage {
+	fields := make(map[string]json.RawMessage, len(o.members))
+	for _, m := range o.members {
+		fields[string(m.Name)] = m.Value
+	}
+	return fields
+}
+
+// Members returns the members in the order they were sent, as slices of the object's
+// bytes (which the caller must not change).
+func (o *Object) Members() []rawjson.Member { return o.members }
+
+// get returns a member's JSON value, null included.
+func (o *Object) get(name string) (json.RawMessage, bool) {
+	for i := range o.members {
+		if string(o.members[i].Name) == name {
+			return o.members[i].Value, true
+		}
+	}
+	return nil, false
+}
 
 // Has reports whether the member is present and not null.
 func (o *Object) Has(name string) bool {
-	raw, ok := o.fields[name]
+	raw, ok := o.get(name)
 	return ok && string(raw) != "null"
 }
 
 // Raw returns a member's JSON value; null counts as absent.
 func (o *Object) Raw(name string) (json.RawMessage, bool) {
-	raw, ok := o.fields[name]
+	raw, ok := o.get(name)
 	if !ok || string(raw) == "null" {
 		return nil, false
 	}
@@ -208,7 +257,8 @@ func (o *Object) Int(name string, required bool) (n int64, present bool, err err
 	}
 	n, perr := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if perr != nil {
-		return 0, false, fault.At(o.join(name), "must be an integer, got %s", o.fields[name])
+		raw, _ := o.get(name)
+		return 0, false, fault.At(o.join(name), "must be an integer, got %s", raw)
 	}
 	return n, true, nil
 }
@@ -285,7 +335,11 @@ const maxUnix = 253402300799
 func ParseTime(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.Format(time.RFC3339Nano), nil
+		var buf [64]byte
+		if b := t.AppendFormat(buf[:0], time.RFC3339Nano); string(b) != s {
+			return string(b), nil
+		}
+		return s, nil // already as Format writes it
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
@@ -305,49 +359,104 @@ func ParseTime(s string) (string, error) {
 // Build writes a JSON object with the members of o in their order, replacing or
 // appending the members in set (in the order of names), and leaving out those in drop.
 func (o *Object) Build(set map[string]json.RawMessage, appendOrder []string, drop ...string) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	n := 0
-	write := func(name string, v json.RawMessage, valid bool) {
-		if n > 0 {
-			b.WriteByte(',')
-		}
-		n++
-		b.Write(rawjson.AppendString(b.AvailableBuffer(), name))
-		b.WriteByte(':')
-		if valid { // a member of o, which was validated when it was decoded
-			b.Write(rawjson.AppendCompactValid(b.AvailableBuffer(), v))
-		} else if c, ok := rawjson.AppendCompact(b.AvailableBuffer(), v); ok {
-			b.Write(c)
-		} else {
-			_ = json.Compact(&b, v) // every value here is valid JSON
-		}
+	size := 2
+	for _, m := range o.members {
+		size += len(m.Name) + 4 + len(m.Value)
 	}
-	dropped := func(name string) bool {
+	for name, v := range set {
+		size += len(name) + 4 + len(v)
+	}
+	b := make([]byte, 1, size)
+	b[0] = '{'
+	dropped := func(name []byte) bool {
 		for _, d := range drop {
-			if d == name {
+			if d == string(name) {
 				return true
 			}
 		}
 		return false
 	}
-	for _, name := range o.names {
-		if dropped(name) {
+	for _, m := range o.members {
+		if dropped(m.Name) {
 			continue
 		}
-		if v, ok := set[name]; ok {
-			write(name, v, false)
+		if v, ok := set[string(m.Name)]; ok {
+			b = appendMember(b, m.Name, v)
 			continue
 		}
-		write(name, o.fields[name], true)
+		b = appendValid(b, m)
 	}
 	for _, name := range appendOrder {
-		if _, sent := o.fields[name]; !sent {
-			write(name, set[name], false)
+		if _, sent := o.get(name); !sent {
+			b = appendMember(b, name, set[name])
 		}
 	}
-	b.WriteByte('}')
-	return b.Bytes()
+	return append(b, '}')
+}
+
+// Set is a member that Compose writes.
+type Set struct {
+	Name  string
+	Value json.RawMessage
+}
+
+// Compose writes a JSON object with the members of o in their order, each member of
+// sets in place of the member of its name, or after the members of o, in order, if o
+// has none: Build(set, names of sets).
+func (o *Object) Compose(sets ...Set) json.RawMessage {
+	size := 2
+	for _, m := range o.members {
+		size += len(m.Name) + 4 + len(m.Value)
+	}
+	for _, x := range sets {
+		size += len(x.Name) + 4 + len(x.Value)
+	}
+	b := make([]byte, 1, size)
+	b[0] = '{'
+members:
+	for _, m := range o.members {
+		for _, x := range sets {
+			if x.Name == string(m.Name) {
+				b = appendMember(b, m.Name, x.Value)
+				continue members
+			}
+		}
+		b = appendValid(b, m)
+	}
+	for _, x := range sets {
+		if _, sent := o.get(x.Name); !sent {
+			b = appendMember(b, x.Name, x.Value)
+		}
+	}
+	return append(b, '}')
+}
+
+// appendValid appends a member of an object (its value valid JSON) to the object b.
+func appendValid(b []byte, m rawjson.Member) []byte {
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	b = rawjson.AppendString(b, m.Name)
+	b = append(b, ':')
+	if !m.Spaced {
+		return append(b, m.Value...)
+	}
+	return rawjson.AppendCompactValid(b, m.Value)
+}
+
+// appendMember appends a member to the object b, its value compacted.
+func appendMember[S string | []byte](b []byte, name S, v json.RawMessage) []byte {
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	b = rawjson.AppendString(b, name)
+	b = append(b, ':')
+	if c, ok := rawjson.AppendCompact(b, v); ok {
+		return c
+	}
+	buf := bytes.NewBuffer(b)
+	_ = json.Compact(buf, v) // every value here is valid JSON
+	return buf.Bytes()
 }
 
 // Embedded returns the JSON a string member carries when it is itself a JSON object
@@ -365,31 +474,73 @@ func Embedded(s string) (json.RawMessage, bool) {
 
 // Digest returns a stable id made from parts: the hex of their SHA-256, 32 characters.
 func Digest(parts ...string) string {
-	h := sha256.New()
+	var buf [32]byte
+	return string(AppendDigest(buf[:0], parts...))
+}
+
+// AppendDigest appends Digest(parts...).
+func AppendDigest(dst []byte, parts ...string) []byte {
+	n := 0
 	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+		n += len(p) + 1
 	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	var sum [sha256.Size]byte
+	if n <= 512 {
+		var buf [512]byte
+		b := buf[:0]
+		for _, p := range parts {
+			b = append(b, p...)
+			b = append(b, 0)
+		}
+		sum = sha256.Sum256(b)
+	} else {
+		h := sha256.New()
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+		h.Sum(sum[:0])
+	}
+	return hex.AppendEncode(dst, sum[:16])
 }
 
 // ContentID returns an id derived from a JSON value's content: member order and
 // insignificant whitespace do not change it.
 func ContentID(raw []byte) string {
-	if canon, ok := rawjson.AppendCanonical(nil, raw); ok { // what the lines below write
-		return Digest(string(canon))
+	var buf [32]byte
+	return string(AppendContentID(buf[:0], raw))
+}
+
+// AppendContentID appends ContentID(raw).
+func AppendContentID(dst, raw []byte) []byte {
+	var buf [1024]byte
+	scratch := buf[:0]
+	if len(raw) > len(buf) {
+		scratch = make([]byte, 0, len(raw)+len(raw)/8)
+	}
+	if canon, ok := rawjson.AppendCanonical(scratch, raw); ok { // what the lines below write
+		return appendDigestOf(dst, canon)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return Digest(string(raw))
+		return appendDigestOf(dst, raw)
 	}
 	canon, err := json.Marshal(v) // map keys sorted
 	if err != nil {
-		return Digest(string(raw))
+		return appendDigestOf(dst, raw)
 	}
-	return Digest(string(canon))
+	return appendDigestOf(dst, canon)
+}
+
+// appendDigestOf appends Digest(string(b)).
+func appendDigestOf(dst, b []byte) []byte {
+	h := sha256.New()
+	h.Write(b)
+	h.Write([]byte{0})
+	var sum [sha256.Size]byte
+	return hex.AppendEncode(dst, h.Sum(sum[:0])[:16])
 }
 
 // Quote returns s as a JSON string.
