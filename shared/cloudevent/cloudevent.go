@@ -8,7 +8,6 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -152,8 +151,10 @@ func (e *Event) validate(prefix string) error {
 	case e.Type == "":
 		return fault.At(prefix+"type", "required attribute is missing")
 	}
-	if _, err := url.Parse(e.Source); err != nil {
-		return fault.At(prefix+"source", "must be a URI-reference: %v", err)
+	if !plainReference(e.Source) {
+		if _, err := url.Parse(e.Source); err != nil {
+			return fault.At(prefix+"source", "must be a URI-reference: %v", err)
+		}
 	}
 	if e.Time != "" {
 		if _, err := time.Parse(time.RFC3339Nano, e.Time); err != nil {
@@ -180,6 +181,35 @@ func (e *Event) validate(prefix string) error {
 	}
 	return nil
 }
+
+// plainReference reports whether s is a URI reference that url.Parse accepts without
+// looking further: a relative path of letters, digits and "-._~/" (no scheme, as
+// there is no ':'; no authority, as it does not start with "//"; no escapes, query or
+// fragment).
+func plainReference(s string) bool {
+	if s == "" || strings.HasPrefix(s, "//") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !plainURIByte[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var plainURIByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~/" {
+		t[c] = true
+	}
+	return t
+}()
 
 func firstByte(raw json.RawMessage) byte {
 	raw = bytes.TrimSpace(raw)
@@ -243,7 +273,10 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 	str("datacontenttype", e.DataContentType)
 	str("dataschema", e.DataSchema)
 	var names [16]string
-	sorted := append(names[:0], slices.Collect(maps.Keys(e.Extensions))...)
+	sorted := names[:0]
+	for n := range e.Extensions {
+		sorted = append(sorted, n)
+	}
 	slices.Sort(sorted)
 	for _, n := range sorted {
 		if err := raw(n, e.Extensions[n]); err != nil {

@@ -1,6 +1,7 @@
 package cloudevent
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -94,4 +95,30 @@ func TestKey(t *testing.T) {
 	if ValidKey("evt_../../etc") || ValidKey("") {
 		t.Error("ValidKey accepts garbage")
 	}
+}
+
+func TestPlainReferenceParses(t *testing.T) {
+	for _, s := range []string{"acs.mse", "/sources/src_1", "iuap/APP", "juno/confgo", "bkmonitor/2", "a", "-", ".", "~", "/", "0a", "a//b", "_x", "/a/b/"} {
+		if !plainReference(s) {
+			t.Errorf("plainReference(%q) = false", s)
+		}
+		if _, err := url.Parse(s); err != nil {
+			t.Errorf("plainReference(%q), but url.Parse: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "//host", "a:b", "a b", "%zz", "a?b", "a#b", "é"} {
+		if plainReference(s) {
+			t.Errorf("plainReference(%q) = true", s)
+		}
+	}
+}
+
+func FuzzPlainReference(f *testing.F) {
+	f.Add("acs.mse")
+	f.Add("//a")
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := url.Parse(s); plainReference(s) && err != nil {
+			t.Fatalf("plainReference(%q), but url.Parse: %v", s, err)
+		}
+	})
 }
