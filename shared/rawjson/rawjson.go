@@ -100,6 +100,26 @@ func appendMembers(members []Member, data []byte, valid bool) ([]Member, bool) {
 	}
 }
 
+// AppendElements appends the elements of data, a valid JSON array (a value that
+// Object, Valid or AppendObject accepted), to dst, as slices of data.
+func AppendElements(dst [][]byte, data []byte) [][]byte {
+	i := Space(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return dst
+	}
+	for i = Space(data, i+1); i < len(data) && data[i] != ']'; {
+		end, _ := skipValid(data, i)
+		if end <= i {
+			break // not reached for a valid array
+		}
+		dst = append(dst, data[i:end])
+		if i = Space(data, end); i < len(data) && data[i] == ',' {
+			i = Space(data, i+1)
+		}
+	}
+	return dst
+}
+
 // skipValid returns the end of the valid JSON value at v[i], and whether it has
 // whitespace between its tokens.
 func skipValid(v []byte, i int) (end int, spaced bool) {

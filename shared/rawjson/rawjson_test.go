@@ -91,6 +91,21 @@ func check(t *testing.T, data []byte) {
 		}
 	}
 
+	if valid && bytes.HasPrefix(bytes.TrimSpace(data), []byte("[")) {
+		var want []json.RawMessage
+		if err := json.Unmarshal(data, &want); err == nil {
+			got := AppendElements(nil, data)
+			if len(got) != len(want) {
+				t.Fatalf("AppendElements(%q) = %d elements; encoding/json %d", name, len(got), len(want))
+			}
+			for k := range got {
+				if !bytes.Equal(got[k], want[k]) {
+					t.Fatalf("AppendElements(%q)[%d] = %s; encoding/json %s", name, k, got[k], want[k])
+				}
+			}
+		}
+	}
+
 	if got, ok := AppendCanonical(nil, data); ok {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/rawjson"
@@ -24,7 +26,6 @@ import (
 type Object struct {
 	path    string // JSON path of the object itself, "" at the top
 	members []rawjson.Member
-	inline  [16]rawjson.Member // the members of a small object, without another allocation
 }
 
 // Decode reads one JSON object. It rejects empty input, invalid UTF-8, malformed JSON
@@ -65,17 +66,18 @@ func decodeObject(raw []byte, path string) (*Object, error) {
 // it is known to be valid; ok is false for what it declines and for a repeated name
 // (the slow path locates it).
 func fastObject(raw []byte, path string, valid bool) (*Object, bool) {
-	o := &Object{path: path}
+	var buf [32]rawjson.Member
+	var members []rawjson.Member
 	var ok bool
 	if valid {
-		o.members, ok = rawjson.AppendMembers(o.inline[:0], raw)
+		members, ok = rawjson.AppendMembers(buf[:0], raw)
 	} else {
-		o.members, ok = rawjson.AppendObject(o.inline[:0], raw)
+		members, ok = rawjson.AppendObject(buf[:0], raw)
 	}
-	if !ok || repeats(o.members) {
+	if !ok || repeats(members) {
 		return nil, false
 	}
-	return o, true
+	return &Object{path: path, members: slices.Clone(members)}, true
 }
 
 // repeats reports whether a name appears more than once.
@@ -103,7 +105,6 @@ func repeats(ms []rawjson.Member) bool {
 // decodeObjectSlowly is decodeObject with encoding/json, for what rawjson declines.
 func decodeObjectSlowly(raw []byte, path string) (*Object, error) {
 	o := &Object{path: path}
-	o.members = o.inline[:0]
 	seen := map[string]bool{}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil { // '{'
@@ -213,49 +214,73 @@ func (o *Object) missing(name string) error {
 
 // String returns a string member. A required member must be present and non-empty.
 func (o *Object) String(name string, required bool) (string, error) {
+	t, err := o.Text(name, required)
+	return string(t), err
+}
+
+// Text is String without the copy: the text of a string member, unescaped; a slice of
+// the object's bytes (which the caller must not change) when it has no escapes.
+func (o *Object) Text(name string, required bool) ([]byte, error) {
 	raw, ok := o.Raw(name)
 	if !ok {
 		if required {
-			return "", o.missing(name)
+			return nil, o.missing(name)
 		}
-		return "", nil
+		return nil, nil
 	}
 	if raw[0] != '"' {
-		return "", fault.At(o.join(name), "must be a string, not %s", kindOf(raw))
+		return nil, fault.At(o.join(name), "must be a string, not %s", kindOf(raw))
 	}
-	s, _ := rawjson.String(raw) // a valid JSON string
-	if required && strings.TrimSpace(s) == "" {
-		return "", fault.At(o.join(name), "must not be empty")
+	t := Unquote(raw)
+	if required && len(bytes.TrimSpace(t)) == 0 {
+		return nil, fault.At(o.join(name), "must not be empty")
 	}
-	return s, nil
+	return t, nil
+}
+
+// Unquote returns the text of the valid JSON string raw, unescaped: raw without its
+// quotes when it has no escapes, as json.Unmarshal into a string reads it otherwise.
+func Unquote(raw []byte) []byte {
+	t := raw[1 : len(raw)-1]
+	if bytes.IndexByte(t, '\\') < 0 && utf8.Valid(t) {
+		return t
+	}
+	s, _ := rawjson.String(raw)
+	return []byte(s)
 }
 
 // Scalar returns a member that may be sent as a string or as a number (producers
 // disagree with their own documentation), as text. Numbers keep their JSON spelling.
 func (o *Object) Scalar(name string, required bool) (string, error) {
+	t, err := o.ScalarText(name, required)
+	return string(t), err
+}
+
+// ScalarText is Scalar without the copy, as Text is String.
+func (o *Object) ScalarText(name string, required bool) ([]byte, error) {
 	raw, ok := o.Raw(name)
 	if !ok {
 		if required {
-			return "", o.missing(name)
+			return nil, o.missing(name)
 		}
-		return "", nil
+		return nil, nil
 	}
 	switch {
 	case raw[0] == '"':
-		return o.String(name, required)
+		return o.Text(name, required)
 	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
-		return string(raw), nil
+		return raw, nil
 	}
-	return "", fault.At(o.join(name), "must be a string or a number, not %s", kindOf(raw))
+	return nil, fault.At(o.join(name), "must be a string or a number, not %s", kindOf(raw))
 }
 
 // Int returns an integer member sent as a JSON number or a string of digits.
 func (o *Object) Int(name string, required bool) (n int64, present bool, err error) {
-	s, err := o.Scalar(name, required)
-	if err != nil || s == "" {
+	t, err := o.ScalarText(name, required)
+	if err != nil || len(t) == 0 {
 		return 0, false, err
 	}
-	n, perr := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	n, perr := strconv.ParseInt(string(bytes.TrimSpace(t)), 10, 64)
 	if perr != nil {
 		raw, _ := o.get(name)
 		return 0, false, fault.At(o.join(name), "must be an integer, got %s", raw)
@@ -290,14 +315,14 @@ func (o *Object) Strings(name string, required bool) ([]string, error) {
 	if raw[0] != '[' {
 		return nil, fault.At(o.join(name), "must be an array of strings, not %s", kindOf(raw))
 	}
-	var items []json.RawMessage
-	_ = json.Unmarshal(raw, &items)
+	var buf [16][]byte
+	items := rawjson.AppendElements(buf[:0], raw)
 	out := make([]string, len(items))
 	for i, it := range items {
 		if len(it) == 0 || it[0] != '"' {
 			return nil, fault.At(fmt.Sprintf("%s[%d]", o.join(name), i), "must be a string, not %s", kindOf(it))
 		}
-		_ = json.Unmarshal(it, &out[i])
+		out[i] = string(Unquote(it))
 	}
 	return out, nil
 }
@@ -463,12 +488,23 @@ func appendMember[S string | []byte](b []byte, name S, v json.RawMessage) []byte
 // or array (producers that send "metadata" or "userObject" as a JSON string), and
 // false when it is anything else, which stays a string.
 func Embedded(s string) (json.RawMessage, bool) {
-	t := strings.TrimSpace(s)
-	if t == "" || (t[0] != '{' && t[0] != '[') || !json.Valid([]byte(t)) {
+	return EmbeddedText([]byte(s))
+}
+
+// EmbeddedText is Embedded for a string's text.
+func EmbeddedText(s []byte) (json.RawMessage, bool) {
+	t := bytes.TrimSpace(s)
+	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
+		return nil, false
+	}
+	if c, ok := rawjson.AppendCompact(make([]byte, 0, len(t)), t); ok {
+		return c, true
+	}
+	if !json.Valid(t) {
 		return nil, false
 	}
 	var b bytes.Buffer
-	_ = json.Compact(&b, []byte(t))
+	_ = json.Compact(&b, t)
 	return b.Bytes(), true
 }
 
@@ -519,23 +555,24 @@ func AppendContentID(dst, raw []byte) []byte {
 		scratch = make([]byte, 0, len(raw)+len(raw)/8)
 	}
 	if canon, ok := rawjson.AppendCanonical(scratch, raw); ok { // what the lines below write
-		return appendDigestOf(dst, canon)
+		return AppendDigestOf(dst, canon)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return appendDigestOf(dst, raw)
+		return AppendDigestOf(dst, raw)
 	}
 	canon, err := json.Marshal(v) // map keys sorted
 	if err != nil {
-		return appendDigestOf(dst, raw)
+		return AppendDigestOf(dst, raw)
 	}
-	return appendDigestOf(dst, canon)
+	return AppendDigestOf(dst, canon)
 }
 
-// appendDigestOf appends Digest(string(b)).
-func appendDigestOf(dst, b []byte) []byte {
+// AppendDigestOf appends Digest(string(b)): with parts joined by 0 bytes, it is
+// AppendDigest(dst, parts...) without them in separate strings.
+func AppendDigestOf(dst, b []byte) []byte {
 	h := sha256.New()
 	h.Write(b)
 	h.Write([]byte{0})
