@@ -7,6 +7,7 @@ package rawjson
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
@@ -564,7 +565,29 @@ type canon struct {
 // its value's canonical text is, from the start of the object's values.
 type canonMember struct {
 	name       []byte
-	start, end int
+	key        uint64 // the name's first eight bytes, for comparing names quickly
+	start, end int    // of the member's text, from the object's first member
+}
+
+// sortKey is the first eight bytes of name as a big-endian number, zero-padded: names
+// in byte order have keys in order, and differ if their keys do.
+func sortKey(name []byte) uint64 {
+	if len(name) >= 8 {
+		return binary.BigEndian.Uint64(name)
+	}
+	var k uint64
+	for i, c := range name {
+		k |= uint64(c) << (56 - 8*i)
+	}
+	return k
+}
+
+// less reports whether m's name is before n's.
+func (m canonMember) less(n canonMember) bool {
+	if m.key != n.key {
+		return m.key < n.key
+	}
+	return string(m.name) < string(n.name)
 }
 
 var canonPool = sync.Pool{New: func() any { return new(canon) }}
@@ -572,16 +595,90 @@ var canonPool = sync.Pool{New: func() any { return new(canon) }}
 // sortMembers sorts members by name, stably (the last of a repeated name stays last).
 func sortMembers(ms []canonMember) {
 	if len(ms) > 48 {
-		slices.SortStableFunc(ms, func(a, b canonMember) int { return bytes.Compare(a.name, b.name) })
+		slices.SortStableFunc(ms, func(a, b canonMember) int {
+			if a.key != b.key {
+				return cmp.Compare(a.key, b.key)
+			}
+			return bytes.Compare(a.name, b.name)
+		})
 		return
 	}
 	for k := 1; k < len(ms); k++ {
 		m, j := ms[k], k
-		for ; j > 0 && string(ms[j-1].name) > string(m.name); j-- {
+		for ; j > 0 && m.less(ms[j-1]); j-- {
 			ms[j] = ms[j-1]
 		}
 		ms[j] = m
 	}
+}
+
+// member writes the member name (unescaped) with the canonical form of the valid JSON
+// value at v[i] into the object that starts at dst[base-1], whose members start at
+// c.members[bottom], and returns the value's end.
+func (c *canon) member(dst []byte, base, bottom int, name, v []byte, i int) ([]byte, int, bool) {
+	if len(c.members) > bottom {
+		dst = append(dst, ',')
+	}
+	start := len(dst) - base
+	dst = AppendString(dst, name)
+	dst = append(dst, ':')
+	var ok bool
+	if dst, i, ok = c.value(dst, v, i); !ok {
+		return dst, i, false
+	}
+	c.members = append(c.members, canonMember{name, sortKey(name), start, len(dst) - base})
+	return dst, i, true
+}
+
+// order finishes the object that starts at dst[base-1], whose members start at
+// c.members[bottom]: it puts the members in name order, the last of a repeated name
+// kept, and closes it.
+func (c *canon) order(dst []byte, base, bottom int) []byte {
+	members := c.members[bottom:]
+	c.members = c.members[:bottom]
+	inOrder := true
+	for k := 1; k < len(members) && inOrder; k++ {
+		inOrder = members[k-1].less(members[k])
+	}
+	if !inOrder {
+		sortMembers(members)
+		c.tmp = append(c.tmp[:0], dst[base:]...)
+		dst = dst[:base]
+		for k, m := range members {
+			if k+1 < len(members) && bytes.Equal(members[k+1].name, m.name) {
+				continue // a later value of the same name replaces it
+			}
+			if len(dst) > base {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, c.tmp[m.start:m.end]...)
+		}
+	}
+	return append(dst, '}')
+}
+
+// AppendCanonicalObject appends the canonical form of the object of members, as
+// AppendCanonical writes it: each Name is unescaped text and each Value valid JSON (as
+// AppendObject and AppendMembers give them). ok is false in the cases where
+// AppendCanonical declines the object.
+func AppendCanonicalObject(dst []byte, members []Member) ([]byte, bool) {
+	c := canonPool.Get().(*canon)
+	base := len(dst) + 1
+	dst = append(dst, '{')
+	ok := true
+	for _, m := range members {
+		if dst, _, ok = c.member(dst, base, 0, m.Name, m.Value, Space(m.Value, 0)); !ok {
+			break
+		}
+	}
+	if ok {
+		dst = c.order(dst, base, 0)
+	}
+	if cap(c.tmp) <= 64<<10 && cap(c.members) <= 4096 {
+		c.tmp, c.members = c.tmp[:0], c.members[:0]
+		canonPool.Put(c)
+	}
+	return dst, ok
 }
 
 // value writes the canonical form of the valid JSON value at v[i] and returns its end.
@@ -601,14 +698,12 @@ func (c *canon) value(dst, v []byte, i int) ([]byte, int, bool) {
 		}
 		return AppendString(dst, s), end, true
 	case '{':
-		// The members' values are written in the order sent, then, unless the names
-		// were sent in order and once each, rewritten in name order from a copy. A map
-		// keeps the last of a repeated name.
+		// The members are written in the order sent, then, unless the names were sent
+		// in order and once each, rewritten in name order from a copy. A map keeps the
+		// last of a repeated name.
 		bottom := len(c.members)
-		defer func() { c.members = c.members[:bottom] }()
 		base := len(dst) + 1
 		dst = append(dst, '{')
-		inOrder := true
 		i = Space(v, i+1)
 		for v[i] != '}' {
 			end, escaped, _ := scanString(v, i)
@@ -616,46 +711,23 @@ func (c *canon) value(dst, v []byte, i int) ([]byte, int, bool) {
 			if escaped || !utf8.Valid(name) {
 				s, ok := String(v[i:end])
 				if !ok {
+					c.members = c.members[:bottom]
 					return dst, i, false
 				}
 				name = []byte(s)
 			}
-			if len(c.members) > bottom {
-				inOrder = inOrder && bytes.Compare(c.members[len(c.members)-1].name, name) < 0
-				dst = append(dst, ',')
-			}
-			dst = AppendString(dst, name)
-			dst = append(dst, ':')
-			start := len(dst) - base
 			i = Space(v, Space(v, end)+1) // past ':'
 			var ok bool
-			if dst, i, ok = c.value(dst, v, i); !ok {
+			if dst, i, ok = c.member(dst, base, bottom, name, v, i); !ok {
+				c.members = c.members[:bottom]
 				return dst, i, false
 			}
-			c.members = append(c.members, canonMember{name, start, len(dst) - base})
 			i = Space(v, i)
 			if v[i] == ',' {
 				i = Space(v, i+1)
 			}
 		}
-		if !inOrder {
-			members := c.members[bottom:]
-			sortMembers(members)
-			c.tmp = append(c.tmp[:0], dst[base:]...)
-			dst = dst[:base]
-			for k, m := range members {
-				if k+1 < len(members) && bytes.Equal(members[k+1].name, m.name) {
-					continue // a later value of the same name replaces it
-				}
-				if len(dst) > base {
-					dst = append(dst, ',')
-				}
-				dst = AppendString(dst, m.name)
-				dst = append(dst, ':')
-				dst = append(dst, c.tmp[m.start:m.end]...)
-			}
-		}
-		return append(dst, '}'), i + 1, true
+		return c.order(dst, base, bottom), i + 1, true
 	case '[':
 		dst = append(dst, '[')
 		i = Space(v, i+1)

@@ -60,6 +60,10 @@ func check(t *testing.T, data []byte) {
 	}
 
 	if ms, ok := Object(data); ok {
+		canon, _ := AppendCanonical(nil, data)
+		if got, ok := AppendCanonicalObject(nil, ms); !ok || !bytes.Equal(got, canon) {
+			t.Fatalf("AppendCanonicalObject(%q) = %s, %v; AppendCanonical %s", name, got, ok, canon)
+		}
 		again, ok := AppendMembers(nil, data)
 		if !ok || len(again) != len(ms) {
 			t.Fatalf("AppendMembers(%q) = %d members, %v; Object %d", name, len(again), ok, len(ms))
