@@ -359,7 +359,10 @@ const maxUnix = 253402300799
 // in RFC 3339 (UTC for Unix times, the producer's own offset otherwise).
 func ParseTime(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	// An RFC 3339 timestamp has at least 20 characters, the first four the year's.
+	if len(s) < 20 || s[4] != '-' {
+		// Not one: what time.Parse would reject.
+	} else if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		var buf [64]byte
 		if b := t.AppendFormat(buf[:0], time.RFC3339Nano); string(b) != s {
 			return string(b), nil
@@ -568,6 +571,23 @@ func AppendContentID(dst, raw []byte) []byte {
 		return AppendDigestOf(dst, raw)
 	}
 	return AppendDigestOf(dst, canon)
+}
+
+// AppendContentID appends the ContentID of the object: ContentID(o.Compose()),
+// without writing the object first.
+func (o *Object) AppendContentID(dst []byte) []byte {
+	var buf [1024]byte
+	scratch, n := buf[:0], 2
+	for _, m := range o.members {
+		n += len(m.Name) + len(m.Value) + 4
+	}
+	if n > len(buf) {
+		scratch = make([]byte, 0, n+n/8)
+	}
+	if canon, ok := rawjson.AppendCanonicalObject(scratch, o.members); ok {
+		return AppendDigestOf(dst, canon)
+	}
+	return AppendContentID(dst, o.Compose())
 }
 
 // AppendDigestOf appends Digest(string(b)): with parts joined by 0 bytes, it is
