@@ -59,11 +59,11 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // → source, "huaweicloud.config.<notification_type>" → type, the resource id, snapshot
 // id or object key → subject, notification_creation_time → time, the notification → data.
 func FromObject(o *member.Object) (*cloudevent.Event, error) {
-	nt, err := o.String("notification_type", true)
+	nt, err := o.Text("notification_type", true)
 	if err != nil {
 		return nil, err
 	}
-	rule, ok := rules[nt]
+	rule, ok := rules[string(nt)]
 	if !ok {
 		return nil, fault.At("notification_type", "unknown notification type %q: want ResourceChanged, ResourceRelationChanged, SnapshotArchiveCompleted or NotificationArchiveCompleted", nt)
 	}
@@ -74,7 +74,7 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if when, err = member.ParseTime(when); err != nil {
 		return nil, fault.At("notification_creation_time", "must be an ISO 8601 timestamp")
 	}
-	domain, err := o.String("domain_id", true)
+	domain, err := o.Text("domain_id", true)
 	if err != nil {
 		return nil, err
 	}
@@ -82,14 +82,21 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	vals := map[string]string{}
-	for _, name := range rule.strings {
-		if vals[name], err = d.String(name, true); err != nil {
+	var vals [3][]byte // of rule.strings
+	var subject, eventType []byte
+	for k, name := range rule.strings {
+		if vals[k], err = d.Text(name, true); err != nil {
 			return nil, err
 		}
+		switch name {
+		case rule.subject:
+			subject = vals[k]
+		case "event_type":
+			eventType = vals[k]
+		}
 	}
-	if rule.eventTypes != nil && !rule.eventTypes[vals["event_type"]] {
-		return nil, fault.At(d.Path("event_type"), "%q is not an event type of %s", vals["event_type"], nt)
+	if rule.eventTypes != nil && !rule.eventTypes[string(eventType)] {
+		return nil, fault.At(d.Path("event_type"), "%q is not an event type of %s", eventType, nt)
 	}
 	for _, name := range rule.times {
 		t, err := d.String(name, true)
@@ -100,9 +107,9 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 			return nil, fault.At(d.Path(name), "must be an ISO 8601 timestamp")
 		}
 	}
-	switch nt {
+	switch string(nt) {
 	case "ResourceChanged":
-		if _, err := d.Object("resource", vals["event_type"] != "DELETE"); err != nil {
+		if _, err := d.Object("resource", string(eventType) != "DELETE"); err != nil {
 			return nil, err
 		}
 	case "SnapshotArchiveCompleted":
@@ -110,16 +117,17 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 			return nil, err
 		}
 	}
-	raw := o.Build(nil, nil)
+	var id [64]byte
+	var source, typ [128]byte
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              "hwc-" + member.ContentID(raw),
-		Source:          Source + "/" + domain,
-		Type:            TypePrefix + nt,
-		Subject:         vals[rule.subject],
+		ID:              string(o.AppendContentID(append(id[:0], "hwc-"...))),
+		Source:          string(append(append(source[:0], Source+"/"...), domain...)),
+		Type:            string(append(append(typ[:0], TypePrefix...), nt...)),
+		Subject:         string(subject),
 		Time:            when,
 		DataContentType: "application/json",
-		Data:            raw,
+		Data:            o.Compose(),
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err
