@@ -82,6 +82,18 @@ func FromFields(fields map[string]json.RawMessage, prefix string) (*Event, error
 	return m.event(prefix)
 }
 
+// FromMembers is FromFields for the members of an object in the order sent (a
+// repeated name keeps its last value), as rawjson.Object splits it.
+func FromMembers(ms []rawjson.Member, prefix string) (*Event, error) {
+	var m members
+	var ext [16]member
+	m.ext = ext[:0]
+	for _, f := range ms {
+		m.set(f.Name, f.Value)
+	}
+	return m.event(prefix)
+}
+
 func (m *members) event(prefix string) (*Event, error) {
 	e := &Event{}
 	str := func(i int, required bool) (string, error) {

@@ -32,7 +32,7 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if !o.Has("specversion") {
 		return nil, fault.At("specversion", "required attribute is missing: send a CloudEvent (structured mode)")
 	}
-	return cloudevent.FromFields(o.Fields(), "")
+	return cloudevent.FromMembers(o.Members(), "")
 }
 
 // Binary reads an event in binary mode: header gives the ce-* attributes (header
