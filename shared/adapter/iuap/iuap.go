@@ -80,7 +80,8 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		if err != nil || ms > maxMillis {
 			return nil, fault.At("ts", "must be Unix milliseconds, got %q", ts)
 		}
-		when = time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
+		var buf [32]byte
+		when = string(member.AppendRFC3339(buf[:0], time.UnixMilli(ms).UTC()))
 	}
 	var setBuf [1]member.Set
 	sets := setBuf[:0]

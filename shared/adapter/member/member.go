@@ -381,7 +381,35 @@ func ParseTime(s string) (string, error) {
 	}
 	sec, frac := math.Modf(f)
 	t := time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC()
-	return t.Format(time.RFC3339Nano), nil
+	var buf [64]byte
+	return string(AppendRFC3339(buf[:0], t)), nil
+}
+
+// AppendRFC3339 appends t.Format(time.RFC3339Nano) for a time in UTC.
+func AppendRFC3339(dst []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	if t.Location() != time.UTC || year < 0 || year > 9999 {
+		return t.AppendFormat(dst, time.RFC3339Nano)
+	}
+	hour, minute, sec := t.Clock()
+	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i > 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, frac[:n]...)
+	}
+	return append(dst, 'Z')
 }
 
 // Build writes a JSON object with the members of o in their order, replacing or
@@ -593,11 +621,17 @@ func (o *Object) AppendContentID(dst []byte) []byte {
 // AppendDigestOf appends Digest(string(b)): with parts joined by 0 bytes, it is
 // AppendDigest(dst, parts...) without them in separate strings.
 func AppendDigestOf(dst, b []byte) []byte {
-	h := sha256.New()
-	h.Write(b)
-	h.Write([]byte{0})
 	var sum [sha256.Size]byte
-	return hex.AppendEncode(dst, h.Sum(sum[:0])[:16])
+	if len(b) < 1024 {
+		var buf [1024]byte
+		sum = sha256.Sum256(append(append(buf[:0], b...), 0))
+	} else {
+		h := sha256.New()
+		h.Write(b)
+		h.Write([]byte{0})
+		h.Sum(sum[:0])
+	}
+	return hex.AppendEncode(dst, sum[:16])
 }
 
 // Quote returns s as a JSON string.
