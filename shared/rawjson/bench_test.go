@@ -66,3 +66,17 @@ func BenchmarkObject(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkAppendMembers(b *testing.B) {
+	raw := benchDoc(b)
+	ms, _ := Object(raw)
+	detail := ms[0].Value
+	b.SetBytes(int64(len(detail)))
+	b.ReportAllocs()
+	var buf [16]Member
+	for b.Loop() {
+		if _, ok := AppendMembers(buf[:0], detail); !ok {
+			b.Fatal("invalid")
+		}
+	}
+}

@@ -133,6 +133,10 @@ func skipValid(v []byte, i int) (end int, spaced bool) {
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(v); j++ {
+			j = structural(v, j, !spaced)
+			if j >= len(v) {
+				break
+			}
 			switch v[j] {
 			case '"':
 				j = stringEnd(v, j) - 1
@@ -333,6 +337,35 @@ func quoteRun(data []byte, j int) int {
 	}
 	for j < len(data) && data[j] != '"' && data[j] != '\\' {
 		j++
+	}
+	return j
+}
+
+// structural returns the index of the first quote or bracket at or after j in valid
+// JSON, or len(v); with space, of the first whitespace too. It tests eight bytes at a
+// time as plainRun does ('[' and ']' are '{' and '}' with 0x20 cleared).
+func structural(v []byte, j int, space bool) int {
+	for len(v)-j >= 8 {
+		x := binary.LittleEndian.Uint64(v[j:])
+		y := x | lsb*0x20
+		m := ((x ^ (lsb * '"')) - lsb) | ((y ^ (lsb * '{')) - lsb) | ((y ^ (lsb * '}')) - lsb)
+		if space {
+			m |= x - lsb*0x21 // whitespace (valid JSON has no other bytes below 0x21 here)
+		}
+		if m = m &^ x & msb; m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+		j += 8
+	}
+	for ; j < len(v); j++ {
+		switch v[j] {
+		case '"', '{', '}', '[', ']':
+			return j
+		case ' ', '\t', '\n', '\r':
+			if space {
+				return j
+			}
+		}
 	}
 	return j
 }
