@@ -80,3 +80,13 @@ func BenchmarkAppendMembers(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkAppendCompactValid(b *testing.B) {
+	raw := benchDoc(b)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	buf := make([]byte, 0, len(raw)+8)
+	for b.Loop() {
+		AppendCompactValid(buf[:0], raw)
+	}
+}

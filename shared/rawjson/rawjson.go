@@ -165,6 +165,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 func Space(data []byte, i int) int {
 	for i < len(data) && isSpace(data[i]) {
 		i++
+		for len(data)-i >= 8 && binary.LittleEndian.Uint64(data[i:]) == lsb*' ' { // indentation
+			i += 8
+		}
 	}
 	return i
 }
@@ -718,13 +721,13 @@ func AppendCanonicalObject(dst []byte, members []Member) ([]byte, bool) {
 func (c *canon) value(dst, v []byte, i int) ([]byte, int, bool) {
 	switch v[i] {
 	case '"':
-		end, escaped, _ := scanString(v, i)
-		if !escaped {
-			if d, ok := appendString(dst, v[i+1:end-1], true); ok {
-				return d, end, true
+		if j := quoteRun(v, i+1); j < len(v) && v[j] == '"' { // no escapes
+			if d, ok := appendString(dst, v[i+1:j], true); ok {
+				return d, j + 1, true
 			}
 			// Invalid UTF-8: String below replaces it as encoding/json does.
 		}
+		end, _, _ := scanString(v, i)
 		s, ok := String(v[i:end])
 		if !ok {
 			return dst, end, false
@@ -786,18 +789,76 @@ func (c *canon) value(dst, v []byte, i int) ([]byte, int, bool) {
 // AppendCompactValid is AppendCompact for a value known to be valid JSON (a member of
 // an object that Object or Valid accepted): it only drops the whitespace.
 func AppendCompactValid(dst, v []byte) []byte {
-	start := 0
+	// out has room for all of v and eight bytes more, so that strings can be copied a
+	// word at a time: a word may run past the string, and what follows overwrites it.
+	out := slices.Grow(dst, len(v)+8)
+	out = out[:cap(out)]
+	n := len(dst)
 	for j := 0; j < len(v); {
-		switch c := v[j]; {
+		c := v[j]
+		switch {
 		case c == '"':
-			j = stringEnd(v, j)
+			out[n] = '"'
+			n, j = n+1, j+1
+			for j < len(v) {
+				if len(v)-j >= 8 {
+					x := binary.LittleEndian.Uint64(v[j:])
+					binary.LittleEndian.PutUint64(out[n:], x)
+					m := (((x ^ (lsb * '"')) - lsb) | ((x ^ (lsb * '\\')) - lsb)) &^ x & msb
+					if m == 0 {
+						n, j = n+8, j+8
+						continue
+					}
+					k := bits.TrailingZeros64(m) >> 3
+					n, j = n+k, j+k
+				} else {
+					for j < len(v) && v[j] != '"' && v[j] != '\\' {
+						out[n] = v[j]
+						n, j = n+1, j+1
+					}
+					if j >= len(v) {
+						break
+					}
+				}
+				if v[j] == '"' {
+					out[n] = '"'
+					n, j = n+1, j+1
+					break
+				}
+				out[n] = '\\' // an escape: its second byte is not the closing quote
+				n, j = n+1, j+1
+				if j < len(v) {
+					out[n] = v[j]
+					n, j = n+1, j+1
+				}
+			}
 		case isSpace(c):
-			dst = append(dst, v[start:j]...)
-			j = Space(v, j+1)
-			start = j
+			for j++; j < len(v) && isSpace(v[j]); {
+				j++
+				for len(v)-j >= 8 && binary.LittleEndian.Uint64(v[j:]) == lsb*' ' { // indentation
+					j += 8
+				}
+			}
 		default:
-			j++
+			out[n] = c
+			n, j = n+1, j+1
 		}
 	}
-	return append(dst, v[start:]...)
+	return out[:n]
+}
+
+// quoteOrSpace returns the index of the first quote or whitespace at or after j outside
+// the strings of valid JSON (where no other byte is below 0x21), or len(v).
+func quoteOrSpace(v []byte, j int) int {
+	for len(v)-j >= 8 {
+		x := binary.LittleEndian.Uint64(v[j:])
+		if m := (((x ^ (lsb * '"')) - lsb) | (x - lsb*0x21)) &^ x & msb; m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+		j += 8
+	}
+	for j < len(v) && v[j] != '"' && !isSpace(v[j]) {
+		j++
+	}
+	return j
 }

@@ -19,6 +19,9 @@ var corpus = []string{
 	`{"n":12345678901234567890123,"f":1E400}`,
 	`{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
 	`{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+	"{\n" + strings.Repeat(" ", 9) + `"a": {` + "\n" + strings.Repeat(" ", 17) + `"b" :  [ 1 ,` + strings.Repeat(" ", 16) + `"x\"\\yyyyyyyyyyyy"` + "\t\r\n ]  }\n}",
+	"[1,\n" + strings.Repeat(" ", 8) + "2,\t" + strings.Repeat(" ", 16) + `"x",` + strings.Repeat(" ", 9) + "3]",
+	"[" + strings.Repeat(" ", 8) + "1" + strings.Repeat(" ", 7) + "," + strings.Repeat(" ", 24) + `"abcdefgh"` + strings.Repeat(" ", 8) + "]",
 }
 
 func FuzzRawJSON(f *testing.F) {

@@ -422,7 +422,7 @@ func (o *Object) Build(set map[string]json.RawMessage, appendOrder []string, dro
 	for name, v := range set {
 		size += len(name) + 4 + len(v)
 	}
-	b := make([]byte, 1, size)
+	b := make([]byte, 1, size+8) // AppendCompactValid's slack
 	b[0] = '{'
 	dropped := func(name []byte) bool {
 		for _, d := range drop {
@@ -467,7 +467,7 @@ func (o *Object) Compose(sets ...Set) json.RawMessage {
 	for _, x := range sets {
 		size += len(x.Name) + 4 + len(x.Value)
 	}
-	b := make([]byte, 1, size)
+	b := make([]byte, 1, size+8) // AppendCompactValid's slack
 	b[0] = '{'
 members:
 	for _, m := range o.members {
