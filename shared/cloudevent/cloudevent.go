@@ -247,16 +247,23 @@ func validName(s string) bool {
 // MarshalJSON writes the event in the structured JSON format with a stable member order:
 // the spec's attributes, the extensions by name, then data.
 func (e *Event) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 256+len(e.Data)+len(e.DataBase64)+64*len(e.Extensions))
+	size := 2 + 8 + len(e.Data) + len(e.DataBase64) + 16 + // 8: AppendCompact's slack
+		len(e.SpecVersion) + len(e.ID) + len(e.Source) + len(e.Type) + len(e.Subject) + len(e.Time) +
+		len(e.DataContentType) + len(e.DataSchema) + 8*24
+	for n, v := range e.Extensions {
+		size += len(n) + len(v) + 4
+	}
+	b := make([]byte, 0, size)
 	b = append(b, '{')
-	str := func(name, v string) {
+	// str writes a member with its name as AppendString quotes it.
+	str := func(quotedName, v string) {
 		if v == "" {
 			return
 		}
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = rawjson.AppendString(b, name)
+		b = append(b, quotedName...)
 		b = append(b, ':')
 		b = rawjson.AppendString(b, v)
 	}
@@ -276,14 +283,14 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 		}
 		return nil
 	}
-	str("specversion", e.SpecVersion)
-	str("id", e.ID)
-	str("source", e.Source)
-	str("type", e.Type)
-	str("subject", e.Subject)
-	str("time", e.Time)
-	str("datacontenttype", e.DataContentType)
-	str("dataschema", e.DataSchema)
+	str(`"specversion"`, e.SpecVersion)
+	str(`"id"`, e.ID)
+	str(`"source"`, e.Source)
+	str(`"type"`, e.Type)
+	str(`"subject"`, e.Subject)
+	str(`"time"`, e.Time)
+	str(`"datacontenttype"`, e.DataContentType)
+	str(`"dataschema"`, e.DataSchema)
 	var names [16]string
 	sorted := names[:0]
 	for n := range e.Extensions {
@@ -300,7 +307,7 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 			return nil, fmt.Errorf("data: %w", err)
 		}
 	}
-	str("data_base64", e.DataBase64)
+	str(`"data_base64"`, e.DataBase64)
 	b = append(b, '}')
 	return b, nil
 }

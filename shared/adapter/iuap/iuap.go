@@ -74,14 +74,13 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 			return nil, fault.At(l.name, "is %d characters long; the limit is %d", n, l.max)
 		}
 	}
-	when := ""
+	var when time.Time
 	if ts := field("ts"); len(ts) > 0 {
 		ms, err := parseMillis(ts)
 		if err != nil || ms > maxMillis {
 			return nil, fault.At("ts", "must be Unix milliseconds, got %q", ts)
 		}
-		var buf [32]byte
-		when = string(member.AppendRFC3339(buf[:0], time.UnixMilli(ms).UTC()))
+		when = time.UnixMilli(ms).UTC()
 	}
 	var setBuf [1]member.Set
 	sets := setBuf[:0]
@@ -110,23 +109,35 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		parts = append(parts, 0)
 		parts = append(parts, texts[k]...)
 	}
-	var idBuf [64]byte
-	id := member.AppendDigestOf(append(idBuf[:0], "iuap-"...), parts)
-
-	var typeBuf [64]byte
-	typ := append(append(append(typeBuf[:0], field("sourceID")...), ':'), field("eventType")...)
+	// The event's strings, made with one allocation.
+	var strBuf [256]byte
+	t := append(strBuf[:0], "iuap-"...)
+	t = member.AppendDigestOf(t, parts)
+	idEnd := len(t)
+	t = append(append(append(t, field("sourceID")...), ':'), field("eventType")...)
+	typeEnd := len(t)
+	t = append(t, field("tenantCode")...)
+	subjectEnd := len(t)
+	if !when.IsZero() {
+		t = member.AppendRFC3339(t, when)
+	}
+	timeEnd := len(t)
+	if app := field("appId"); len(app) > 0 {
+		t = append(append(t, Source+"/"...), app...)
+	}
+	all := string(t)
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              string(id),
-		Source:          Source,
-		Type:            string(typ),
-		Subject:         string(field("tenantCode")),
-		Time:            when,
+		ID:              all[:idEnd],
+		Source:          all[timeEnd:],
+		Type:            all[idEnd:typeEnd],
+		Subject:         all[typeEnd:subjectEnd],
+		Time:            all[subjectEnd:timeEnd],
 		DataContentType: "application/json",
 		Data:            o.Compose(sets...),
 	}
-	if app := field("appId"); len(app) > 0 {
-		ev.Source = Source + "/" + string(app)
+	if ev.Source == "" {
+		ev.Source = Source
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err
