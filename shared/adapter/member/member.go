@@ -26,6 +26,9 @@ import (
 type Object struct {
 	path    string // JSON path of the object itself, "" at the top
 	members []rawjson.Member
+	// text is the object's JSON text when it is what Compose writes without sets: no
+	// whitespace, and names that AppendString writes as they are.
+	text []byte
 }
 
 // Decode reads one JSON object. It rejects empty input, invalid UTF-8, malformed JSON
@@ -77,7 +80,58 @@ func fastObject(raw []byte, path string, valid bool) (*Object, bool) {
 	if !ok || repeats(members) {
 		return nil, false
 	}
-	return &Object{path: path, members: slices.Clone(members)}, true
+	o := newObject(path, members)
+	if composed(bytes.TrimSpace(raw), members) {
+		o.text = bytes.TrimSpace(raw)
+	}
+	return o, true
+}
+
+// newObject returns an Object with a copy of members, in one allocation for up to 16.
+func newObject(path string, members []rawjson.Member) *Object {
+	switch n := len(members); {
+	case n <= 4:
+		x := &struct {
+			Object
+			buf [4]rawjson.Member
+		}{}
+		x.path, x.members = path, append(x.buf[:0:n], members...)
+		return &x.Object
+	case n <= 8:
+		x := &struct {
+			Object
+			buf [8]rawjson.Member
+		}{}
+		x.path, x.members = path, append(x.buf[:0:n], members...)
+		return &x.Object
+	case n <= 16:
+		x := &struct {
+			Object
+			buf [16]rawjson.Member
+		}{}
+		x.path, x.members = path, append(x.buf[:0:n], members...)
+		return &x.Object
+	}
+	return &Object{path: path, members: slices.Clone(members)}
+}
+
+// composed reports whether text, the object of members, is already what Compose
+// writes for it: no whitespace (its length is that of the members without any, and
+// no value has any) and names that AppendString copies as they are.
+func composed(text []byte, members []rawjson.Member) bool {
+	n := 2 + max(len(members)-1, 0) // braces and commas
+	for _, m := range members {
+		if m.Spaced {
+			return false
+		}
+		for _, c := range m.Name {
+			if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return false
+			}
+		}
+		n += len(m.Name) + 3 + len(m.Value) // quotes and colon
+	}
+	return n == len(text)
 }
 
 // repeats reports whether a name appears more than once.
@@ -459,7 +513,12 @@ type Set struct {
 // Compose writes a JSON object with the members of o in their order, each member of
 // sets in place of the member of its name, or after the members of o, in order, if o
 // has none: Build(set, names of sets).
+//
+// The result may share memory with o; it must not be changed.
 func (o *Object) Compose(sets ...Set) json.RawMessage {
+	if len(sets) == 0 && o.text != nil {
+		return o.text
+	}
 	size := 2
 	for _, m := range o.members {
 		size += len(m.Name) + 4 + len(m.Value)

@@ -36,3 +36,40 @@ func TestDigests(t *testing.T) {
 		}
 	}
 }
+
+var objects = []string{
+	`{}`, ` {} `, `{"a":1}`, `{"a": 1}`, `{"a":[1, 2]}`, `{"a":"x y","b":{"c":null}}`, `{"<":1}`, `{"é":1}`,
+	`{"appId":"ANONYMOUS_CLUSTER","ts":"1603942730123","sourceID":"USER","eventType":"ADD_AFTER","userObject":"1603942730000"}`,
+	"{\"a\":1,\n\"b\":2}", `{"a\u0062":1}`, `{"a":"\u003c"}`, "{\"\x7f\":true}", `{"a":1,"a":2}`,
+}
+
+// TestComposeShortcut checks that Compose without sets gives what writing the members
+// gives, when it returns the object's own text as well.
+func TestComposeShortcut(t *testing.T) {
+	for _, in := range objects {
+		checkCompose(t, []byte(in))
+	}
+}
+
+func FuzzCompose(f *testing.F) {
+	for _, in := range objects {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(checkCompose)
+}
+
+func checkCompose(t *testing.T, in []byte) {
+	o, err := Decode(in)
+	if err != nil {
+		return
+	}
+	got := o.Compose()
+	written := *o
+	written.text = nil
+	if want := written.Compose(); string(got) != string(want) {
+		t.Fatalf("Compose(%q) = %s; written member by member %s", in, got, want)
+	}
+	if d, err := o.Object("a", false); err == nil && d != nil {
+		checkCompose(t, d.Compose())
+	}
+}
