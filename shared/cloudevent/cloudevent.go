@@ -247,9 +247,24 @@ func validName(s string) bool {
 // MarshalJSON writes the event in the structured JSON format with a stable member order:
 // the spec's attributes, the extensions by name, then data.
 func (e *Event) MarshalJSON() ([]byte, error) {
-	size := 2 + 8 + len(e.Data) + len(e.DataBase64) + 16 + // 8: AppendCompact's slack
-		len(e.SpecVersion) + len(e.ID) + len(e.Source) + len(e.Type) + len(e.Subject) + len(e.Time) +
-		len(e.DataContentType) + len(e.DataSchema) + 8*24
+	// The size without escapes, and eight bytes of slack for AppendCompact.
+	size := 2 + 8
+	for _, a := range [...]struct {
+		name int
+		v    string
+	}{
+		{len(`,"specversion":""`), e.SpecVersion}, {len(`,"id":""`), e.ID}, {len(`,"source":""`), e.Source},
+		{len(`,"type":""`), e.Type}, {len(`,"subject":""`), e.Subject}, {len(`,"time":""`), e.Time},
+		{len(`,"datacontenttype":""`), e.DataContentType}, {len(`,"dataschema":""`), e.DataSchema},
+		{len(`,"data_base64":""`), e.DataBase64},
+	} {
+		if a.v != "" {
+			size += a.name + len(a.v)
+		}
+	}
+	if e.Data != nil {
+		size += len(`,"data":`) + len(e.Data)
+	}
 	for n, v := range e.Extensions {
 		size += len(n) + len(v) + 4
 	}

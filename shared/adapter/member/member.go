@@ -90,6 +90,13 @@ func fastObject(raw []byte, path string, valid bool) (*Object, bool) {
 // newObject returns an Object with a copy of members, in one allocation for up to 16.
 func newObject(path string, members []rawjson.Member) *Object {
 	switch n := len(members); {
+	case n <= 2:
+		x := &struct {
+			Object
+			buf [2]rawjson.Member
+		}{}
+		x.path, x.members = path, append(x.buf[:0:n], members...)
+		return &x.Object
 	case n <= 4:
 		x := &struct {
 			Object
@@ -97,10 +104,24 @@ func newObject(path string, members []rawjson.Member) *Object {
 		}{}
 		x.path, x.members = path, append(x.buf[:0:n], members...)
 		return &x.Object
+	case n <= 6:
+		x := &struct {
+			Object
+			buf [6]rawjson.Member
+		}{}
+		x.path, x.members = path, append(x.buf[:0:n], members...)
+		return &x.Object
 	case n <= 8:
 		x := &struct {
 			Object
 			buf [8]rawjson.Member
+		}{}
+		x.path, x.members = path, append(x.buf[:0:n], members...)
+		return &x.Object
+	case n <= 12:
+		x := &struct {
+			Object
+			buf [12]rawjson.Member
 		}{}
 		x.path, x.members = path, append(x.buf[:0:n], members...)
 		return &x.Object
