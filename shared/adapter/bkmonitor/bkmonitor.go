@@ -61,10 +61,13 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		raw, _ := o.Raw("severity")
 		return nil, fault.At("severity", "must be 1 (fatal), 2 (warning) or 3 (reminder), got %s", raw)
 	}
-	when, err := o.Time("time", true)
-	if err != nil {
+	var st member.Strings
+	var buf [256]byte
+	st.B = buf[:0]
+	if st.B, err = o.AppendTime(st.B, "time", true); err != nil {
 		return nil, err
 	}
+	iTime := st.End()
 	if _, err := o.Time("anomaly_time", false); err != nil {
 		return nil, err
 	}
@@ -108,19 +111,25 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		sets[1] = member.Set{Name: "status", Value: defaultStatus}
 		n++
 	}
-	var subject [128]byte
+	st.B = append(st.B, id...)
+	iID := st.End()
+	st.B = append(append(append(st.B, targetType...), '/'), target...)
+	iSubject := st.End()
+	st.B = append(st.B, Source...)
+	if hasBiz {
+		st.B = strconv.AppendInt(append(st.B, '/'), biz, 10)
+	}
+	iSource := st.End()
+	made := st.Done()
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              string(id),
-		Source:          Source,
+		ID:              made.Get(iID),
+		Source:          made.Get(iSource),
 		Type:            Type,
-		Subject:         string(append(append(append(subject[:0], targetType...), '/'), target...)),
-		Time:            when,
+		Subject:         made.Get(iSubject),
+		Time:            made.Get(iTime),
 		DataContentType: "application/json",
 		Data:            o.Compose(sets[:n]...),
-	}
-	if hasBiz {
-		ev.Source = Source + "/" + strconv.FormatInt(biz, 10)
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err

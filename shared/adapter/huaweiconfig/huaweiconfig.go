@@ -67,13 +67,16 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if !ok {
 		return nil, fault.At("notification_type", "unknown notification type %q: want ResourceChanged, ResourceRelationChanged, SnapshotArchiveCompleted or NotificationArchiveCompleted", nt)
 	}
-	when, err := o.String("notification_creation_time", true)
+	when, err := o.Text("notification_creation_time", true)
 	if err != nil {
 		return nil, err
 	}
-	if when, err = member.ParseTime(when); err != nil {
+	var st member.Strings
+	var buf [256]byte
+	if st.B, err = member.AppendParseTime(buf[:0], when); err != nil {
 		return nil, fault.At("notification_creation_time", "must be an ISO 8601 timestamp")
 	}
+	iTime := st.End()
 	domain, err := o.Text("domain_id", true)
 	if err != nil {
 		return nil, err
@@ -99,11 +102,12 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		return nil, fault.At(d.Path("event_type"), "%q is not an event type of %s", eventType, nt)
 	}
 	for _, name := range rule.times {
-		t, err := d.String(name, true)
+		t, err := d.Text(name, true)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := member.ParseTime(t); err != nil {
+		var buf [64]byte
+		if _, err := member.AppendParseTime(buf[:0], t); err != nil {
 			return nil, fault.At(d.Path(name), "must be an ISO 8601 timestamp")
 		}
 	}
@@ -117,15 +121,22 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 			return nil, err
 		}
 	}
-	var id [64]byte
-	var source, typ [128]byte
+	st.B = o.AppendContentID(append(st.B, "hwc-"...))
+	iID := st.End()
+	st.B = append(append(st.B, Source+"/"...), domain...)
+	iSource := st.End()
+	st.B = append(append(st.B, TypePrefix...), nt...)
+	iType := st.End()
+	st.B = append(st.B, subject...)
+	iSubject := st.End()
+	made := st.Done()
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              string(o.AppendContentID(append(id[:0], "hwc-"...))),
-		Source:          string(append(append(source[:0], Source+"/"...), domain...)),
-		Type:            string(append(append(typ[:0], TypePrefix...), nt...)),
-		Subject:         string(subject),
-		Time:            when,
+		ID:              made.Get(iID),
+		Source:          made.Get(iSource),
+		Type:            made.Get(iType),
+		Subject:         made.Get(iSubject),
+		Time:            made.Get(iTime),
 		DataContentType: "application/json",
 		Data:            o.Compose(),
 	}

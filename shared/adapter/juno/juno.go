@@ -35,10 +35,13 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	when, err := o.Time("create_time", true)
-	if err != nil {
+	var st member.Strings
+	var buf [256]byte
+	st.B = buf[:0]
+	if st.B, err = o.AppendTime(st.B, "create_time", true); err != nil {
 		return nil, err
 	}
+	iTime := st.End()
 	var src, app []byte
 	for _, name := range text {
 		t, err := o.Text(name, false)
@@ -71,18 +74,27 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 			return nil, fault.At("metadata", "must be a string (JSON text) or an object")
 		}
 	}
+	st.B = append(st.B, id...)
+	iID := st.End()
+	st.B = append(st.B, op...)
+	iType := st.End()
+	st.B = append(st.B, app...)
+	iSubject := st.End()
+	st.B = append(st.B, Source...)
+	if len(src) > 0 {
+		st.B = append(append(st.B, '/'), src...)
+	}
+	iSource := st.End()
+	made := st.Done()
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              string(id),
-		Source:          Source,
-		Type:            string(op),
-		Subject:         string(app),
-		Time:            when,
+		ID:              made.Get(iID),
+		Source:          made.Get(iSource),
+		Type:            made.Get(iType),
+		Subject:         made.Get(iSubject),
+		Time:            made.Get(iTime),
 		DataContentType: "application/json",
 		Data:            o.Compose(sets...),
-	}
-	if len(src) > 0 {
-		ev.Source = Source + "/" + string(src)
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err

@@ -13,7 +13,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -406,23 +405,30 @@ func (o *Object) Strings(name string, required bool) ([]string, error) {
 // number or a string of digits; values of 10^12 and more are taken as milliseconds, as
 // some producers send them), and returns it in RFC 3339.
 func (o *Object) Time(name string, required bool) (string, error) {
+	var buf [64]byte
+	t, err := o.AppendTime(buf[:0], name, required)
+	return string(t), err
+}
+
+// AppendTime appends what Time returns.
+func (o *Object) AppendTime(dst []byte, name string, required bool) ([]byte, error) {
 	raw, ok := o.Raw(name)
 	if !ok {
 		if required {
-			return "", o.missing(name)
+			return dst, o.missing(name)
 		}
-		return "", nil
+		return dst, nil
 	}
-	s, err := o.Scalar(name, required)
+	s, err := o.ScalarText(name, required)
 	if err != nil {
-		return "", err
+		return dst, err
 	}
-	if s == "" {
-		return "", nil
+	if len(s) == 0 {
+		return dst, nil
 	}
-	t, err := ParseTime(s)
+	t, err := AppendParseTime(dst, s)
 	if err != nil {
-		return "", fault.At(o.join(name), "%v, got %s", err, raw)
+		return dst, fault.At(o.join(name), "%v, got %s", err, raw)
 	}
 	return t, nil
 }
@@ -433,31 +439,39 @@ const maxUnix = 253402300799
 // ParseTime reads an RFC 3339 timestamp or Unix seconds or milliseconds and returns it
 // in RFC 3339 (UTC for Unix times, the producer's own offset otherwise).
 func ParseTime(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	// An RFC 3339 timestamp has at least 20 characters, the first four the year's.
-	if len(s) < 20 || s[4] != '-' {
-		// Not one: what time.Parse would reject.
-	} else if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		var buf [64]byte
-		if b := t.AppendFormat(buf[:0], time.RFC3339Nano); string(b) != s {
-			return string(b), nil
-		}
-		return s, nil // already as Format writes it
+	var buf [64]byte
+	t, err := AppendParseTime(buf[:0], []byte(s))
+	if err != nil {
+		return "", err
 	}
-	f, err := strconv.ParseFloat(s, 64)
+	if string(t) == s {
+		return s, nil // already as it is written
+	}
+	return string(t), nil
+}
+
+// AppendParseTime appends what ParseTime returns for text.
+func AppendParseTime(dst, text []byte) ([]byte, error) {
+	s := bytes.TrimSpace(text)
+	// An RFC 3339 timestamp has at least 20 characters, the first four the year's.
+	if len(s) >= 20 && s[4] == '-' {
+		if t, err := time.Parse(time.RFC3339Nano, string(s)); err == nil {
+			return t.AppendFormat(dst, time.RFC3339Nano), nil
+		}
+	}
+	f, err := strconv.ParseFloat(string(s), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return "", fmt.Errorf("must be an RFC 3339 timestamp or Unix seconds")
+		return dst, fmt.Errorf("must be an RFC 3339 timestamp or Unix seconds")
 	}
 	if f >= 1e12 {
 		f /= 1000
 	}
 	if f < 0 || f > maxUnix {
-		return "", fmt.Errorf("must be a Unix time between 1970 and 9999")
+		return dst, fmt.Errorf("must be a Unix time between 1970 and 9999")
 	}
 	sec, frac := math.Modf(f)
 	t := time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC()
-	var buf [64]byte
-	return string(AppendRFC3339(buf[:0], t)), nil
+	return AppendRFC3339(dst, t), nil
 }
 
 // AppendRFC3339 appends t.Format(time.RFC3339Nano) for a time in UTC.
@@ -712,6 +726,41 @@ func AppendDigestOf(dst, b []byte) []byte {
 		h.Sum(sum[:0])
 	}
 	return hex.AppendEncode(dst, sum[:16])
+}
+
+// Strings makes up to eight strings with one allocation: append each one's text to B
+// and call End after it, then Done, then Get each from what Done returns by the
+// number End gave.
+type Strings struct {
+	B    []byte
+	ends [8]int
+	n    int
+}
+
+// End ends the string whose text B holds since the previous one, and returns its
+// number.
+func (s *Strings) End() int {
+	s.ends[s.n] = len(s.B)
+	s.n++
+	return s.n - 1
+}
+
+// Done makes the strings.
+func (s *Strings) Done() Made { return Made{string(s.B), s.ends} }
+
+// Made is the strings of Strings.
+type Made struct {
+	all  string
+	ends [8]int
+}
+
+// Get returns string i.
+func (m *Made) Get(i int) string {
+	start := 0
+	if i > 0 {
+		start = m.ends[i-1]
+	}
+	return m.all[start:m.ends[i]]
 }
 
 // Quote returns s as a JSON string.
