@@ -13,6 +13,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -457,11 +458,94 @@ func String(raw []byte) (string, bool) {
 	if s, ok := PlainString(raw); ok {
 		return s, true
 	}
+	var buf [128]byte
+	if t, ok := AppendUnquote(buf[:0], raw); ok {
+		return string(t), true
+	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
 		return "", false
 	}
 	return s, true
+}
+
+// AppendUnquote appends the text of the JSON string raw as json.Unmarshal into a
+// string reads it: escapes decoded, and invalid UTF-8 and lone surrogates replaced by
+// U+FFFD. ok is false if raw is not one valid JSON string.
+func AppendUnquote(dst, raw []byte) ([]byte, bool) {
+	if end, _, ok := scanString(raw, 0); !ok || len(raw) == 0 || raw[0] != '"' || end != len(raw) {
+		return dst, false
+	}
+	s := raw[1 : len(raw)-1]
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] != '\\' && s[j] < utf8.RuneSelf {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		if i = j; i >= len(s) {
+			break
+		}
+		if c := s[i]; c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		// An escape; scanString has checked its form.
+		switch c := s[i+1]; c {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := hex4(s[i+2:])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if len(s)-i >= 6 && s[i] == '\\' && s[i+1] == 'u' {
+					if dec := utf16.DecodeRune(r, hex4(s[i+2:])); dec != utf8.RuneError {
+						dst = utf8.AppendRune(dst, dec)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, c)
+		}
+		i += 2
+	}
+	return dst, true
+}
+
+// hex4 is the value of the four hex digits at the start of s.
+func hex4(s []byte) rune {
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // AppendCompact appends the JSON value raw without insignificant whitespace, as
@@ -728,11 +812,12 @@ func (c *canon) value(dst, v []byte, i int) ([]byte, int, bool) {
 			// Invalid UTF-8: String below replaces it as encoding/json does.
 		}
 		end, _, _ := scanString(v, i)
-		s, ok := String(v[i:end])
+		var buf [128]byte
+		t, ok := AppendUnquote(buf[:0], v[i:end])
 		if !ok {
 			return dst, end, false
 		}
-		return AppendString(dst, s), end, true
+		return AppendString(dst, t), end, true
 	case '{':
 		// The members are written in the order sent, then, unless the names were sent
 		// in order and once each, rewritten in name order from a copy. A map keeps the

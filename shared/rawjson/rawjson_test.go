@@ -20,6 +20,8 @@ var corpus = []string{
 	`{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
 	`{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
 	"{\n" + strings.Repeat(" ", 9) + `"a": {` + "\n" + strings.Repeat(" ", 17) + `"b" :  [ 1 ,` + strings.Repeat(" ", 16) + `"x\"\\yyyyyyyyyyyy"` + "\t\r\n ]  }\n}",
+	`"a\u00e9\ud83d\ude00\ud800\u0041\udc00x\ud800\ud800\ude00\/\b\f\n\r\t\"\\é"`, "\"\xff\xfe\xed\xa0\x80 x\"",
+	`"\uD83D\uDE00\uDBFF\uDFFF\uDC00\uD800"`,
 	"[1,\n" + strings.Repeat(" ", 8) + "2,\t" + strings.Repeat(" ", 16) + `"x",` + strings.Repeat(" ", 9) + "3]",
 	"[" + strings.Repeat(" ", 8) + "1" + strings.Repeat(" ", 7) + "," + strings.Repeat(" ", 24) + `"abcdefgh"` + strings.Repeat(" ", 8) + "]",
 }
@@ -129,6 +131,15 @@ func check(t *testing.T, data []byte) {
 		}
 	} else if valid && len(data) < 10000 {
 		t.Fatalf("AppendCanonical(%q) declined valid JSON", name)
+	}
+
+	if got, ok := AppendUnquote(nil, data); ok {
+		var want string
+		if err := json.Unmarshal(data, &want); err != nil || string(got) != want {
+			t.Fatalf("AppendUnquote(%q) = %q; encoding/json %q, %v", name, got, want, err)
+		}
+	} else if bytes.HasPrefix(data, []byte(`"`)) && valid {
+		t.Fatalf("AppendUnquote(%q) declined a valid string", name)
 	}
 
 	if s, ok := PlainString(data); ok {

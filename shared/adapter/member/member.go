@@ -319,7 +319,10 @@ func Unquote(raw []byte) []byte {
 	if bytes.IndexByte(t, '\\') < 0 && utf8.Valid(t) {
 		return t
 	}
-	s, _ := rawjson.String(raw)
+	if u, ok := rawjson.AppendUnquote(make([]byte, 0, len(raw)), raw); ok {
+		return u
+	}
+	s, _ := rawjson.String(raw) // not reached for a valid string
 	return []byte(s)
 }
 
