@@ -805,6 +805,9 @@ func AppendCanonicalObject(dst []byte, members []Member) ([]byte, bool) {
 func (c *canon) value(dst, v []byte, i int) ([]byte, int, bool) {
 	switch v[i] {
 	case '"':
+		if j := safeRun(v, i+1); j < len(v) && v[j] == '"' { // written as it is
+			return append(dst, v[i:j+1]...), j + 1, true
+		}
 		if j := quoteRun(v, i+1); j < len(v) && v[j] == '"' { // no escapes
 			if d, ok := appendString(dst, v[i+1:j], true); ok {
 				return d, j + 1, true

@@ -13,6 +13,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -706,14 +707,28 @@ func (o *Object) AppendContentID(dst []byte) []byte {
 	for _, m := range o.members {
 		n += len(m.Name) + len(m.Value) + 4
 	}
-	if n > len(buf) {
-		scratch = make([]byte, 0, n+n/8)
+	var pooled *[]byte
+	if n >= len(buf) {
+		pooled = scratchPool.Get().(*[]byte)
+		scratch = (*pooled)[:0]
 	}
-	if canon, ok := rawjson.AppendCanonicalObject(scratch, o.members); ok {
-		return AppendDigestOf(dst, canon)
+	defer func() {
+		if pooled != nil && cap(scratch) <= 1<<20 {
+			*pooled = scratch[:0]
+			scratchPool.Put(pooled)
+		}
+	}()
+	var ok bool
+	if scratch, ok = rawjson.AppendCanonicalObject(scratch, o.members); ok {
+		scratch = append(scratch, 0) // Digest's separator
+		sum := sha256.Sum256(scratch)
+		return hex.AppendEncode(dst, sum[:16])
 	}
 	return AppendContentID(dst, o.Compose())
 }
+
+// scratchPool holds the buffers AppendContentID writes large objects' canonical form in.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // AppendDigestOf appends Digest(string(b)): with parts joined by 0 bytes, it is
 // AppendDigest(dst, parts...) without them in separate strings.
