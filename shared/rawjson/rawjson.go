@@ -666,27 +666,30 @@ func AppendCanonical(dst, raw []byte) ([]byte, bool) {
 	}
 	c := canonPool.Get().(*canon)
 	dst, _, ok = c.value(dst, raw, i)
-	if cap(c.tmp) <= 64<<10 && cap(c.members) <= 4096 {
-		c.tmp, c.members = c.tmp[:0], c.members[:0]
+	if cap(c.tmp) <= 64<<10 && cap(c.members) <= 4096 && cap(c.names) <= 64<<10 {
+		c.tmp, c.members, c.names = c.tmp[:0], c.members[:0], c.names[:0]
 		canonPool.Put(c)
 	}
 	return dst, ok
 }
 
 // canon holds the scratch space of AppendCanonical: the members of the objects being
-// written (a stack, each object's above its parent's) and the copy an object's values
-// are reordered from.
+// written and their names (stacks, each object's above its parent's), and the copy an
+// object's values are reordered from. None of it holds pointers, so that filling and
+// sorting it costs no write barriers.
 type canon struct {
 	members []canonMember
+	names   []byte
 	tmp     []byte
+	byName  []int32 // indexes of an object's members, by name
 }
 
-// canonMember is a member of an object being written: its name (unescaped) and where
-// its value's canonical text is, from the start of the object's values.
+// canonMember is a member of an object being written: where its name (unescaped) is in
+// canon.names, and where its text is, from the start of the object's first member.
 type canonMember struct {
-	name       []byte
 	key        uint64 // the name's first eight bytes, for comparing names quickly
-	start, end int    // of the member's text, from the object's first member
+	ns, ne     int    // of the name in canon.names
+	start, end int
 }
 
 // sortKey is the first eight bytes of name as a big-endian number, zero-padded: names
@@ -702,34 +705,42 @@ func sortKey(name []byte) uint64 {
 	return k
 }
 
+func (c *canon) name(m canonMember) []byte { return c.names[m.ns:m.ne] }
+
 // less reports whether m's name is before n's.
-func (m canonMember) less(n canonMember) bool {
+func (c *canon) less(m, n canonMember) bool {
 	if m.key != n.key {
 		return m.key < n.key
 	}
-	return string(m.name) < string(n.name)
+	return string(c.name(m)) < string(c.name(n))
 }
 
 var canonPool = sync.Pool{New: func() any { return new(canon) }}
 
-// sortMembers sorts members by name, stably (the last of a repeated name stays last).
-func sortMembers(ms []canonMember) {
+// sortMembers sets c.byName to the indexes of members sorted by the members' names,
+// stably (the last of a repeated name stays last).
+func (c *canon) sortMembers(ms []canonMember) {
+	order := c.byName[:0]
+	for k := range ms {
+		order = append(order, int32(k))
+	}
 	if len(ms) > 48 {
-		slices.SortStableFunc(ms, func(a, b canonMember) int {
-			if a.key != b.key {
-				return cmp.Compare(a.key, b.key)
+		slices.SortStableFunc(order, func(a, b int32) int {
+			if ms[a].key != ms[b].key {
+				return cmp.Compare(ms[a].key, ms[b].key)
 			}
-			return bytes.Compare(a.name, b.name)
+			return bytes.Compare(c.name(ms[a]), c.name(ms[b]))
 		})
-		return
-	}
-	for k := 1; k < len(ms); k++ {
-		m, j := ms[k], k
-		for ; j > 0 && m.less(ms[j-1]); j-- {
-			ms[j] = ms[j-1]
+	} else {
+		for k := 1; k < len(order); k++ {
+			x, j := order[k], k
+			for ; j > 0 && c.less(ms[x], ms[order[j-1]]); j-- {
+				order[j] = order[j-1]
+			}
+			order[j] = x
 		}
-		ms[j] = m
 	}
+	c.byName = order
 }
 
 // member writes the member name (unescaped) with the canonical form of the valid JSON
@@ -742,11 +753,14 @@ func (c *canon) member(dst []byte, base, bottom int, name, v []byte, i int) ([]b
 	start := len(dst) - base
 	dst = AppendString(dst, name)
 	dst = append(dst, ':')
+	ns := len(c.names)
+	c.names = append(c.names, name...)
+	ne := len(c.names)
 	var ok bool
 	if dst, i, ok = c.value(dst, v, i); !ok {
 		return dst, i, false
 	}
-	c.members = append(c.members, canonMember{name, sortKey(name), start, len(dst) - base})
+	c.members = append(c.members, canonMember{sortKey(name), ns, ne, start, len(dst) - base})
 	return dst, i, true
 }
 
@@ -756,16 +770,21 @@ func (c *canon) member(dst []byte, base, bottom int, name, v []byte, i int) ([]b
 func (c *canon) order(dst []byte, base, bottom int) []byte {
 	members := c.members[bottom:]
 	c.members = c.members[:bottom]
+	if len(members) == 0 {
+		return append(dst, '}')
+	}
+	defer func(ns int) { c.names = c.names[:ns] }(members[0].ns)
 	inOrder := true
 	for k := 1; k < len(members) && inOrder; k++ {
-		inOrder = members[k-1].less(members[k])
+		inOrder = c.less(members[k-1], members[k])
 	}
 	if !inOrder {
-		sortMembers(members)
+		c.sortMembers(members)
 		c.tmp = append(c.tmp[:0], dst[base:]...)
 		dst = dst[:base]
-		for k, m := range members {
-			if k+1 < len(members) && bytes.Equal(members[k+1].name, m.name) {
+		for k, x := range c.byName {
+			m := members[x]
+			if k+1 < len(c.byName) && bytes.Equal(c.name(members[c.byName[k+1]]), c.name(m)) {
 				continue // a later value of the same name replaces it
 			}
 			if len(dst) > base {
@@ -794,8 +813,8 @@ func AppendCanonicalObject(dst []byte, members []Member) ([]byte, bool) {
 	if ok {
 		dst = c.order(dst, base, 0)
 	}
-	if cap(c.tmp) <= 64<<10 && cap(c.members) <= 4096 {
-		c.tmp, c.members = c.tmp[:0], c.members[:0]
+	if cap(c.tmp) <= 64<<10 && cap(c.members) <= 4096 && cap(c.names) <= 64<<10 {
+		c.tmp, c.members, c.names = c.tmp[:0], c.members[:0], c.names[:0]
 		canonPool.Put(c)
 	}
 	return dst, ok
