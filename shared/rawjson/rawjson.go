@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -57,26 +58,63 @@ func AppendMembers(dst []Member, data []byte) (members []Member, ok bool) {
 }
 
 func appendMembers(members []Member, data []byte, valid bool) ([]Member, bool) {
+	var buf [32]Span
+	spans, ok := appendSpans(buf[:0], data, valid)
+	for _, sp := range spans {
+		members = append(members, sp.Member(data))
+	}
+	return members, ok
+}
+
+// Span is where a member of an object is in the object's text data:
+// data[NameStart:NameEnd] is its name as sent (without the quotes) and
+// data[ValueStart:ValueEnd] its value. Spaced is as in Member. A Span holds no
+// pointers.
+type Span struct {
+	NameStart, NameEnd, ValueStart, ValueEnd int32
+	Spaced                                   bool
+}
+
+// Member returns the member that s locates in data.
+func (s Span) Member(data []byte) Member {
+	return Member{Name: data[s.NameStart:s.NameEnd], Value: data[s.ValueStart:s.ValueEnd], Spaced: s.Spaced}
+}
+
+// AppendObjectSpans is AppendObject giving where the members are in data. ok is also
+// false for data of 2 GB or more.
+func AppendObjectSpans(dst []Span, data []byte) ([]Span, bool) {
+	return appendSpans(dst, data, false)
+}
+
+// AppendMemberSpans is AppendMembers giving where the members are in data.
+func AppendMemberSpans(dst []Span, data []byte) ([]Span, bool) {
+	return appendSpans(dst, data, true)
+}
+
+func appendSpans(spans []Span, data []byte, valid bool) ([]Span, bool) {
+	if len(data) > math.MaxInt32 {
+		return spans, false
+	}
 	i := Space(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return members, false
+		return spans, false
 	}
 	i = Space(data, i+1)
 	if i < len(data) && data[i] == '}' {
-		return members, Space(data, i+1) == len(data)
+		return spans, Space(data, i+1) == len(data)
 	}
 	for {
 		if i >= len(data) || data[i] != '"' {
-			return members, false
+			return spans, false
 		}
 		end, escaped, ok := scanString(data, i)
 		if !ok || escaped || !utf8.Valid(data[i+1:end-1]) {
-			return members, false
+			return spans, false
 		}
-		name := data[i+1 : end-1]
+		nameStart, nameEnd := i+1, end-1
 		i = Space(data, end)
 		if i >= len(data) || data[i] != ':' {
-			return members, false
+			return spans, false
 		}
 		i = Space(data, i+1)
 		start := i
@@ -84,20 +122,20 @@ func appendMembers(members []Member, data []byte, valid bool) ([]Member, bool) {
 		if valid {
 			i, spaced = skipValid(data, i)
 		} else if i, ok = scanValue(data, i, 2, &spaced); !ok { // inside the object: one level down
-			return members, false
+			return spans, false
 		}
-		members = append(members, Member{Name: name, Value: data[start:i], Spaced: spaced})
+		spans = append(spans, Span{int32(nameStart), int32(nameEnd), int32(start), int32(i), spaced})
 		i = Space(data, i)
 		if i >= len(data) {
-			return members, false
+			return spans, false
 		}
 		switch data[i] {
 		case ',':
 			i = Space(data, i+1)
 		case '}':
-			return members, Space(data, i+1) == len(data)
+			return spans, Space(data, i+1) == len(data)
 		default:
-			return members, false
+			return spans, false
 		}
 	}
 }

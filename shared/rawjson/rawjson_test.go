@@ -69,6 +69,15 @@ func check(t *testing.T, data []byte) {
 		if got, ok := AppendCanonicalObject(nil, ms); !ok || !bytes.Equal(got, canon) {
 			t.Fatalf("AppendCanonicalObject(%q) = %s, %v; AppendCanonical %s", name, got, ok, canon)
 		}
+		spans, ok := AppendObjectSpans(nil, data)
+		if !ok || len(spans) != len(ms) {
+			t.Fatalf("AppendObjectSpans(%q) = %d spans, %v; Object %d members", name, len(spans), ok, len(ms))
+		}
+		for k, sp := range spans {
+			if m := sp.Member(data); !bytes.Equal(m.Name, ms[k].Name) || !bytes.Equal(m.Value, ms[k].Value) || m.Spaced != ms[k].Spaced {
+				t.Fatalf("AppendObjectSpans(%q)[%d] = %+v; Object %+v", name, k, m, ms[k])
+			}
+		}
 		again, ok := AppendMembers(nil, data)
 		if !ok || len(again) != len(ms) {
 			t.Fatalf("AppendMembers(%q) = %d members, %v; Object %d", name, len(again), ok, len(ms))

@@ -16,6 +16,7 @@ import (
 	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/rawjson"
 )
 
 // Source is the CloudEvents source prefix of iuap events: "iuap/<appId>".
@@ -42,7 +43,8 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // "<sourceID>:<eventType>" → type, tenantCode → subject, ts (Unix milliseconds) →
 // time, and every field → data, userObject decoded when it is a JSON object or array.
 func FromObject(o *member.Object) (*cloudevent.Event, error) {
-	ms := o.Members()
+	var msBuf [16]rawjson.Member
+	ms := o.AppendMembers(msBuf[:0])
 	var textBuf [16][]byte
 	texts := textBuf[:0] // of each field, in order; null is ""
 	for _, m := range ms {

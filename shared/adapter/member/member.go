@@ -24,12 +24,19 @@ import (
 // Object is a decoded JSON object: its members in the order they were sent, each name
 // once.
 type Object struct {
-	path    string // JSON path of the object itself, "" at the top
-	members []rawjson.Member
+	path  string // JSON path of the object itself, "" at the top
+	raw   []byte // the text the members are in
+	spans []rawjson.Span
 	// text is the object's JSON text when it is what Compose writes without sets: no
 	// whitespace, and names that AppendString writes as they are.
 	text []byte
 }
+
+// member returns member i.
+func (o *Object) member(i int) rawjson.Member { return o.spans[i].Member(o.raw) }
+
+// name returns the name of member i.
+func (o *Object) name(i int) []byte { return o.raw[o.spans[i].NameStart:o.spans[i].NameEnd] }
 
 // Decode reads one JSON object. It rejects empty input, invalid UTF-8, malformed JSON
 // (located by offset, line and column), JSON that is not an object, and objects that
@@ -69,107 +76,108 @@ func decodeObject(raw []byte, path string) (*Object, error) {
 // it is known to be valid; ok is false for what it declines and for a repeated name
 // (the slow path locates it).
 func fastObject(raw []byte, path string, valid bool) (*Object, bool) {
-	var buf [32]rawjson.Member
-	var members []rawjson.Member
+	var buf [32]rawjson.Span
+	var spans []rawjson.Span
 	var ok bool
 	if valid {
-		members, ok = rawjson.AppendMembers(buf[:0], raw)
+		spans, ok = rawjson.AppendMemberSpans(buf[:0], raw)
 	} else {
-		members, ok = rawjson.AppendObject(buf[:0], raw)
+		spans, ok = rawjson.AppendObjectSpans(buf[:0], raw)
 	}
-	if !ok || repeats(members) {
+	if !ok || repeats(raw, spans) {
 		return nil, false
 	}
-	o := newObject(path, members)
-	if composed(bytes.TrimSpace(raw), members) {
-		o.text = bytes.TrimSpace(raw)
+	o := newObject(path, raw, spans)
+	if text := bytes.TrimSpace(raw); composed(raw, len(text), spans) {
+		o.text = text
 	}
 	return o, true
 }
 
-// newObject returns an Object with a copy of members, in one allocation for up to 16.
-func newObject(path string, members []rawjson.Member) *Object {
-	switch n := len(members); {
+// newObject returns an Object with a copy of spans, in one allocation for up to 16.
+func newObject(path string, raw []byte, spans []rawjson.Span) *Object {
+	switch n := len(spans); {
 	case n <= 2:
 		x := &struct {
 			Object
-			buf [2]rawjson.Member
+			buf [2]rawjson.Span
 		}{}
-		x.path, x.members = path, append(x.buf[:0:n], members...)
+		x.path, x.raw, x.spans = path, raw, append(x.buf[:0:n], spans...)
 		return &x.Object
 	case n <= 4:
 		x := &struct {
 			Object
-			buf [4]rawjson.Member
+			buf [4]rawjson.Span
 		}{}
-		x.path, x.members = path, append(x.buf[:0:n], members...)
+		x.path, x.raw, x.spans = path, raw, append(x.buf[:0:n], spans...)
 		return &x.Object
 	case n <= 6:
 		x := &struct {
 			Object
-			buf [6]rawjson.Member
+			buf [6]rawjson.Span
 		}{}
-		x.path, x.members = path, append(x.buf[:0:n], members...)
+		x.path, x.raw, x.spans = path, raw, append(x.buf[:0:n], spans...)
 		return &x.Object
 	case n <= 8:
 		x := &struct {
 			Object
-			buf [8]rawjson.Member
+			buf [8]rawjson.Span
 		}{}
-		x.path, x.members = path, append(x.buf[:0:n], members...)
+		x.path, x.raw, x.spans = path, raw, append(x.buf[:0:n], spans...)
 		return &x.Object
 	case n <= 12:
 		x := &struct {
 			Object
-			buf [12]rawjson.Member
+			buf [12]rawjson.Span
 		}{}
-		x.path, x.members = path, append(x.buf[:0:n], members...)
+		x.path, x.raw, x.spans = path, raw, append(x.buf[:0:n], spans...)
 		return &x.Object
 	case n <= 16:
 		x := &struct {
 			Object
-			buf [16]rawjson.Member
+			buf [16]rawjson.Span
 		}{}
-		x.path, x.members = path, append(x.buf[:0:n], members...)
+		x.path, x.raw, x.spans = path, raw, append(x.buf[:0:n], spans...)
 		return &x.Object
 	}
-	return &Object{path: path, members: slices.Clone(members)}
+	return &Object{path: path, raw: raw, spans: slices.Clone(spans)}
 }
 
-// composed reports whether text, the object of members, is already what Compose
-// writes for it: no whitespace (its length is that of the members without any, and
-// no value has any) and names that AppendString copies as they are.
-func composed(text []byte, members []rawjson.Member) bool {
-	n := 2 + max(len(members)-1, 0) // braces and commas
-	for _, m := range members {
-		if m.Spaced {
+// composed reports whether the object of spans in raw, its text n bytes long, is
+// already what Compose writes for it: no whitespace (its length is that of the members
+// without any, and no value has any) and names that AppendString copies as they are.
+func composed(raw []byte, n int, spans []rawjson.Span) bool {
+	n -= 2 + max(len(spans)-1, 0) // braces and commas
+	for _, sp := range spans {
+		if sp.Spaced {
 			return false
 		}
-		for _, c := range m.Name {
+		for _, c := range raw[sp.NameStart:sp.NameEnd] {
 			if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 				return false
 			}
 		}
-		n += len(m.Name) + 3 + len(m.Value) // quotes and colon
+		n -= int(sp.NameEnd-sp.NameStart) + 3 + int(sp.ValueEnd-sp.ValueStart) // quotes and colon
 	}
-	return n == len(text)
+	return n == 0
 }
 
 // repeats reports whether a name appears more than once.
-func repeats(ms []rawjson.Member) bool {
-	if len(ms) > 32 {
-		seen := make(map[string]bool, len(ms))
-		for _, m := range ms {
-			if seen[string(m.Name)] {
+func repeats(raw []byte, spans []rawjson.Span) bool {
+	name := func(sp rawjson.Span) []byte { return raw[sp.NameStart:sp.NameEnd] }
+	if len(spans) > 32 {
+		seen := make(map[string]bool, len(spans))
+		for _, sp := range spans {
+			if seen[string(name(sp))] {
 				return true
 			}
-			seen[string(m.Name)] = true
+			seen[string(name(sp))] = true
 		}
 		return false
 	}
-	for i := 1; i < len(ms); i++ {
+	for i := 1; i < len(spans); i++ {
 		for j := range i {
-			if string(ms[i].Name) == string(ms[j].Name) {
+			if string(name(spans[i])) == string(name(spans[j])) {
 				return true
 			}
 		}
@@ -201,7 +209,13 @@ func decodeObjectSlowly(raw []byte, path string) (*Object, error) {
 			return nil, e
 		}
 		seen[name] = true
-		o.members = append(o.members, rawjson.Member{Name: []byte(name), Value: v, Spaced: true})
+		// The members' names and values, one after the other, are the object's text.
+		sp := rawjson.Span{NameStart: int32(len(o.raw)), Spaced: true}
+		o.raw = append(o.raw, name...)
+		sp.NameEnd, sp.ValueStart = int32(len(o.raw)), int32(len(o.raw))
+		o.raw = append(o.raw, v...)
+		sp.ValueEnd = int32(len(o.raw))
+		o.spans = append(o.spans, sp)
 	}
 	if _, err := dec.Token(); err != nil && err != io.EOF { // '}'
 		return nil, fault.JSON(raw, err)
@@ -238,17 +252,18 @@ func (o *Object) Path(name string) string { return o.join(name) }
 
 // Names returns the member names in the order they were sent.
 func (o *Object) Names() []string {
-	names := make([]string, len(o.members))
-	for i, m := range o.members {
-		names[i] = string(m.Name)
+	names := make([]string, len(o.spans))
+	for i := range o.spans {
+		names[i] = string(o.name(i))
 	}
 	return names
 }
 
 // Fields returns the members by name.
 func (o *Object) Fields() map[string]json.RawMessage {
-	fields := make(map[string]json.RawMessage, len(o.members))
-	for _, m := range o.members {
+	fields := make(map[string]json.RawMessage, len(o.spans))
+	for i := range o.spans {
+		m := o.member(i)
 		fields[string(m.Name)] = m.Value
 	}
 	return fields
@@ -256,13 +271,22 @@ func (o *Object) Fields() map[string]json.RawMessage {
 
 // Members returns the members in the order they were sent, as slices of the object's
 // bytes (which the caller must not change).
-func (o *Object) Members() []rawjson.Member { return o.members }
+func (o *Object) Members() []rawjson.Member { return o.AppendMembers(nil) }
+
+// AppendMembers appends the members to dst, as Members returns them.
+func (o *Object) AppendMembers(dst []rawjson.Member) []rawjson.Member {
+	for i := range o.spans {
+		dst = append(dst, o.member(i))
+	}
+	return dst
+}
 
 // get returns a member's JSON value, null included.
 func (o *Object) get(name string) (json.RawMessage, bool) {
-	for i := range o.members {
-		if string(o.members[i].Name) == name {
-			return o.members[i].Value, true
+	for i := range o.spans {
+		if string(o.name(i)) == name {
+			sp := o.spans[i]
+			return o.raw[sp.ValueStart:sp.ValueEnd], true
 		}
 	}
 	return nil, false
@@ -508,9 +532,9 @@ func AppendRFC3339(dst []byte, t time.Time) []byte {
 // Build writes a JSON object with the members of o in their order, replacing or
 // appending the members in set (in the order of names), and leaving out those in drop.
 func (o *Object) Build(set map[string]json.RawMessage, appendOrder []string, drop ...string) json.RawMessage {
-	size := 2
-	for _, m := range o.members {
-		size += len(m.Name) + 4 + len(m.Value)
+	size := 2 + 4*len(o.spans)
+	for _, sp := range o.spans {
+		size += int(sp.NameEnd-sp.NameStart) + int(sp.ValueEnd-sp.ValueStart)
 	}
 	for name, v := range set {
 		size += len(name) + 4 + len(v)
@@ -525,7 +549,8 @@ func (o *Object) Build(set map[string]json.RawMessage, appendOrder []string, dro
 		}
 		return false
 	}
-	for _, m := range o.members {
+	for i := range o.spans {
+		m := o.member(i)
 		if dropped(m.Name) {
 			continue
 		}
@@ -558,9 +583,9 @@ func (o *Object) Compose(sets ...Set) json.RawMessage {
 	if len(sets) == 0 && o.text != nil {
 		return o.text
 	}
-	size := 2
-	for _, m := range o.members {
-		size += len(m.Name) + 4 + len(m.Value)
+	size := 2 + 4*len(o.spans)
+	for _, sp := range o.spans {
+		size += int(sp.NameEnd-sp.NameStart) + int(sp.ValueEnd-sp.ValueStart)
 	}
 	for _, x := range sets {
 		size += len(x.Name) + 4 + len(x.Value)
@@ -568,7 +593,8 @@ func (o *Object) Compose(sets ...Set) json.RawMessage {
 	b := make([]byte, 1, size+8) // AppendCompactValid's slack
 	b[0] = '{'
 members:
-	for _, m := range o.members {
+	for i := range o.spans {
+		m := o.member(i)
 		for _, x := range sets {
 			if x.Name == string(m.Name) {
 				b = appendMember(b, m.Name, x.Value)
@@ -678,13 +704,11 @@ func ContentID(raw []byte) string {
 
 // AppendContentID appends ContentID(raw).
 func AppendContentID(dst, raw []byte) []byte {
-	var buf [1024]byte
-	scratch := buf[:0]
-	if len(raw) > len(buf) {
-		scratch = make([]byte, 0, len(raw)+len(raw)/8)
-	}
-	if canon, ok := rawjson.AppendCanonical(scratch, raw); ok { // what the lines below write
-		return AppendDigestOf(dst, canon)
+	scratch := getScratch()
+	defer putScratch(scratch)
+	if canon, ok := rawjson.AppendCanonical((*scratch)[:0], raw); ok { // what the lines below write
+		*scratch = canon
+		return appendDigestOwned(dst, canon)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -702,33 +726,33 @@ func AppendContentID(dst, raw []byte) []byte {
 // AppendContentID appends the ContentID of the object: ContentID(o.Compose()),
 // without writing the object first.
 func (o *Object) AppendContentID(dst []byte) []byte {
-	var buf [1024]byte
-	scratch, n := buf[:0], 2
-	for _, m := range o.members {
-		n += len(m.Name) + len(m.Value) + 4
-	}
-	var pooled *[]byte
-	if n >= len(buf) {
-		pooled = scratchPool.Get().(*[]byte)
-		scratch = (*pooled)[:0]
-	}
-	defer func() {
-		if pooled != nil && cap(scratch) <= 1<<20 {
-			*pooled = scratch[:0]
-			scratchPool.Put(pooled)
-		}
-	}()
-	var ok bool
-	if scratch, ok = rawjson.AppendCanonicalObject(scratch, o.members); ok {
-		scratch = append(scratch, 0) // Digest's separator
-		sum := sha256.Sum256(scratch)
-		return hex.AppendEncode(dst, sum[:16])
+	scratch := getScratch()
+	defer putScratch(scratch)
+	var membersBuf [32]rawjson.Member
+	if canon, ok := rawjson.AppendCanonicalObject((*scratch)[:0], o.AppendMembers(membersBuf[:0])); ok {
+		*scratch = canon
+		return appendDigestOwned(dst, canon)
 	}
 	return AppendContentID(dst, o.Compose())
 }
 
-// scratchPool holds the buffers AppendContentID writes large objects' canonical form in.
+// appendDigestOwned is AppendDigestOf for a b that may be appended to.
+func appendDigestOwned(dst, b []byte) []byte {
+	sum := sha256.Sum256(append(b, 0)) // Digest's separator
+	return hex.AppendEncode(dst, sum[:16])
+}
+
+// scratchPool holds the buffers content ids are written in.
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getScratch() *[]byte { return scratchPool.Get().(*[]byte) }
+
+func putScratch(b *[]byte) {
+	if cap(*b) <= 1<<20 {
+		*b = (*b)[:0]
+		scratchPool.Put(b)
+	}
+}
 
 // AppendDigestOf appends Digest(string(b)): with parts joined by 0 bytes, it is
 // AppendDigest(dst, parts...) without them in separate strings.
