@@ -168,7 +168,7 @@ func (e *Event) validate(prefix string) error {
 			return fault.At(prefix+"source", "must be a URI-reference: %v", err)
 		}
 	}
-	if e.Time != "" {
+	if e.Time != "" && !plainTimestamp(e.Time) {
 		if _, err := time.Parse(time.RFC3339Nano, e.Time); err != nil {
 			return fault.At(prefix+"time", "must be an RFC 3339 timestamp, got %q", e.Time)
 		}
@@ -192,6 +192,58 @@ func (e *Event) validate(prefix string) error {
 		}
 	}
 	return nil
+}
+
+// plainTimestamp reports whether s is a timestamp that time.Parse(time.RFC3339Nano)
+// accepts without looking further: what its RFC 3339 fast path reads, 2006-01-02T15:04:05
+// with the fields in range, optional fractional seconds, and Z or a ±hh:mm offset.
+func plainTimestamp(s string) bool {
+	if len(s) < len("2006-01-02T15:04:05Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return false
+	}
+	num := func(s string, max int) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, n <= max
+	}
+	year, ok1 := num(s[0:4], 9999)
+	month, ok2 := num(s[5:7], 12)
+	day, ok3 := num(s[8:10], 31)
+	_, ok4 := num(s[11:13], 23)
+	_, ok5 := num(s[14:16], 59)
+	_, ok6 := num(s[17:19], 59)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || month < 1 || day < 1 {
+		return false
+	}
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	if day > days {
+		return false
+	}
+	rest := s[19:]
+	if len(rest) >= 2 && rest[0] == '.' && rest[1] >= '0' && rest[1] <= '9' {
+		n := 2
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		rest = rest[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	if len(rest) != len("-07:00") || (rest[0] != '+' && rest[0] != '-') || rest[3] != ':' {
+		return false
+	}
+	_, okh := num(rest[1:3], 23)
+	_, okm := num(rest[4:6], 59)
+	return okh && okm
 }
 
 // plainReference reports whether s is a URI reference that url.Parse accepts without
@@ -311,7 +363,9 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 	for n := range e.Extensions {
 		sorted = append(sorted, n)
 	}
-	slices.Sort(sorted)
+	if len(sorted) > 1 {
+		slices.Sort(sorted)
+	}
 	for _, n := range sorted {
 		if err := raw(n, e.Extensions[n]); err != nil {
 			return nil, fmt.Errorf("extension %s: %w", n, err)

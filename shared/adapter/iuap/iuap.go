@@ -4,6 +4,7 @@
 package iuap
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -67,8 +68,10 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		return nil
 	}
 	for _, name := range []string{"sourceID", "eventType"} {
-		if _, err := o.Text(name, true); err != nil {
-			return nil, err
+		if len(bytes.TrimSpace(field(name))) == 0 { // missing, null or blank: Text says which
+			if _, err := o.Text(name, true); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, l := range limits {
