@@ -44,9 +44,9 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // "<sourceID>:<eventType>" → type, tenantCode → subject, ts (Unix milliseconds) →
 // time, and every field → data, userObject decoded when it is a JSON object or array.
 func FromObject(o *member.Object) (*cloudevent.Event, error) {
-	var msBuf [16]rawjson.Member
+	var msBuf [8]rawjson.Member
 	ms := o.AppendMembers(msBuf[:0])
-	var textBuf [16][]byte
+	var textBuf [8][]byte
 	texts := textBuf[:0] // of each field, in order; null is ""
 	for _, m := range ms {
 		switch m.Value[0] {
@@ -94,7 +94,7 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	}
 
 	// The id: the digest of the fields sorted by name, as name and value parts.
-	var orderBuf [16]int
+	var orderBuf [8]int
 	order := orderBuf[:0]
 	for k := range ms {
 		j := len(order)
@@ -104,7 +104,7 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		}
 		order[j] = k
 	}
-	var partBuf [512]byte
+	var partBuf [256]byte
 	parts := partBuf[:0]
 	for i, k := range order {
 		if i > 0 {
@@ -115,7 +115,7 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		parts = append(parts, texts[k]...)
 	}
 	// The event's strings, made with one allocation.
-	var strBuf [256]byte
+	var strBuf [192]byte
 	t := append(strBuf[:0], "iuap-"...)
 	t = member.AppendDigestOf(t, parts)
 	idEnd := len(t)

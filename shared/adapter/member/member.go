@@ -757,17 +757,14 @@ func putScratch(b *[]byte) {
 // AppendDigestOf appends Digest(string(b)): with parts joined by 0 bytes, it is
 // AppendDigest(dst, parts...) without them in separate strings.
 func AppendDigestOf(dst, b []byte) []byte {
-	var sum [sha256.Size]byte
-	if len(b) < 1024 {
-		var buf [1024]byte
-		sum = sha256.Sum256(append(append(buf[:0], b...), 0))
-	} else {
-		h := sha256.New()
-		h.Write(b)
-		h.Write([]byte{0})
-		h.Sum(sum[:0])
+	if len(b) < 256 {
+		var buf [256]byte
+		return appendDigestOwned(dst, append(buf[:0], b...))
 	}
-	return hex.AppendEncode(dst, sum[:16])
+	scratch := getScratch()
+	defer putScratch(scratch)
+	*scratch = append((*scratch)[:0], b...)
+	return appendDigestOwned(dst, *scratch)
 }
 
 // Strings makes up to eight strings with one allocation: append each one's text to B
