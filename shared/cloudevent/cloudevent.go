@@ -8,7 +8,6 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -83,6 +82,18 @@ func FromFields(fields map[string]json.RawMessage, prefix string) (*Event, error
 	return m.event(prefix)
 }
 
+// FromMembers is FromFields for the members of an object in the order sent (a
+// repeated name keeps its last value), as rawjson.Object splits it.
+func FromMembers(ms []rawjson.Member, prefix string) (*Event, error) {
+	var m members
+	var ext [16]member
+	m.ext = ext[:0]
+	for _, f := range ms {
+		m.set(f.Name, f.Value)
+	}
+	return m.event(prefix)
+}
+
 func (m *members) event(prefix string) (*Event, error) {
 	e := &Event{}
 	str := func(i int, required bool) (string, error) {
@@ -152,10 +163,12 @@ func (e *Event) validate(prefix string) error {
 	case e.Type == "":
 		return fault.At(prefix+"type", "required attribute is missing")
 	}
-	if _, err := url.Parse(e.Source); err != nil {
-		return fault.At(prefix+"source", "must be a URI-reference: %v", err)
+	if !plainReference(e.Source) {
+		if _, err := url.Parse(e.Source); err != nil {
+			return fault.At(prefix+"source", "must be a URI-reference: %v", err)
+		}
 	}
-	if e.Time != "" {
+	if e.Time != "" && !plainTimestamp(e.Time) {
 		if _, err := time.Parse(time.RFC3339Nano, e.Time); err != nil {
 			return fault.At(prefix+"time", "must be an RFC 3339 timestamp, got %q", e.Time)
 		}
@@ -181,6 +194,87 @@ func (e *Event) validate(prefix string) error {
 	return nil
 }
 
+// plainTimestamp reports whether s is a timestamp that time.Parse(time.RFC3339Nano)
+// accepts without looking further: what its RFC 3339 fast path reads, 2006-01-02T15:04:05
+// with the fields in range, optional fractional seconds, and Z or a ±hh:mm offset.
+func plainTimestamp(s string) bool {
+	if len(s) < len("2006-01-02T15:04:05Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return false
+	}
+	num := func(s string, max int) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, n <= max
+	}
+	year, ok1 := num(s[0:4], 9999)
+	month, ok2 := num(s[5:7], 12)
+	day, ok3 := num(s[8:10], 31)
+	_, ok4 := num(s[11:13], 23)
+	_, ok5 := num(s[14:16], 59)
+	_, ok6 := num(s[17:19], 59)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || month < 1 || day < 1 {
+		return false
+	}
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	if day > days {
+		return false
+	}
+	rest := s[19:]
+	if len(rest) >= 2 && rest[0] == '.' && rest[1] >= '0' && rest[1] <= '9' {
+		n := 2
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		rest = rest[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	if len(rest) != len("-07:00") || (rest[0] != '+' && rest[0] != '-') || rest[3] != ':' {
+		return false
+	}
+	_, okh := num(rest[1:3], 23)
+	_, okm := num(rest[4:6], 59)
+	return okh && okm
+}
+
+// plainReference reports whether s is a URI reference that url.Parse accepts without
+// looking further: a relative path of letters, digits and "-._~/" (no scheme, as
+// there is no ':'; no authority, as it does not start with "//"; no escapes, query or
+// fragment).
+func plainReference(s string) bool {
+	if s == "" || strings.HasPrefix(s, "//") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !plainURIByte[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var plainURIByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~/" {
+		t[c] = true
+	}
+	return t
+}()
+
 func firstByte(raw json.RawMessage) byte {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
@@ -205,16 +299,38 @@ func validName(s string) bool {
 // MarshalJSON writes the event in the structured JSON format with a stable member order:
 // the spec's attributes, the extensions by name, then data.
 func (e *Event) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 256+len(e.Data)+len(e.DataBase64)+64*len(e.Extensions))
+	// The size without escapes, and eight bytes of slack for AppendCompact.
+	size := 2 + 8
+	for _, a := range [...]struct {
+		name int
+		v    string
+	}{
+		{len(`,"specversion":""`), e.SpecVersion}, {len(`,"id":""`), e.ID}, {len(`,"source":""`), e.Source},
+		{len(`,"type":""`), e.Type}, {len(`,"subject":""`), e.Subject}, {len(`,"time":""`), e.Time},
+		{len(`,"datacontenttype":""`), e.DataContentType}, {len(`,"dataschema":""`), e.DataSchema},
+		{len(`,"data_base64":""`), e.DataBase64},
+	} {
+		if a.v != "" {
+			size += a.name + len(a.v)
+		}
+	}
+	if e.Data != nil {
+		size += len(`,"data":`) + len(e.Data)
+	}
+	for n, v := range e.Extensions {
+		size += len(n) + len(v) + 4
+	}
+	b := make([]byte, 0, size)
 	b = append(b, '{')
-	str := func(name, v string) {
+	// str writes a member with its name as AppendString quotes it.
+	str := func(quotedName, v string) {
 		if v == "" {
 			return
 		}
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = rawjson.AppendString(b, name)
+		b = append(b, quotedName...)
 		b = append(b, ':')
 		b = rawjson.AppendString(b, v)
 	}
@@ -234,17 +350,22 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 		}
 		return nil
 	}
-	str("specversion", e.SpecVersion)
-	str("id", e.ID)
-	str("source", e.Source)
-	str("type", e.Type)
-	str("subject", e.Subject)
-	str("time", e.Time)
-	str("datacontenttype", e.DataContentType)
-	str("dataschema", e.DataSchema)
+	str(`"specversion"`, e.SpecVersion)
+	str(`"id"`, e.ID)
+	str(`"source"`, e.Source)
+	str(`"type"`, e.Type)
+	str(`"subject"`, e.Subject)
+	str(`"time"`, e.Time)
+	str(`"datacontenttype"`, e.DataContentType)
+	str(`"dataschema"`, e.DataSchema)
 	var names [16]string
-	sorted := append(names[:0], slices.Collect(maps.Keys(e.Extensions))...)
-	slices.Sort(sorted)
+	sorted := names[:0]
+	for n := range e.Extensions {
+		sorted = append(sorted, n)
+	}
+	if len(sorted) > 1 {
+		slices.Sort(sorted)
+	}
 	for _, n := range sorted {
 		if err := raw(n, e.Extensions[n]); err != nil {
 			return nil, fmt.Errorf("extension %s: %w", n, err)
@@ -255,7 +376,7 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 			return nil, fmt.Errorf("data: %w", err)
 		}
 	}
-	str("data_base64", e.DataBase64)
+	str(`"data_base64"`, e.DataBase64)
 	b = append(b, '}')
 	return b, nil
 }

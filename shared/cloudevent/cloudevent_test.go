@@ -1,8 +1,10 @@
 package cloudevent
 
 import (
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventhub/eventhub/shared/fault"
 )
@@ -94,4 +96,60 @@ func TestKey(t *testing.T) {
 	if ValidKey("evt_../../etc") || ValidKey("") {
 		t.Error("ValidKey accepts garbage")
 	}
+}
+
+func TestPlainReferenceParses(t *testing.T) {
+	for _, s := range []string{"acs.mse", "/sources/src_1", "iuap/APP", "juno/confgo", "bkmonitor/2", "a", "-", ".", "~", "/", "0a", "a//b", "_x", "/a/b/"} {
+		if !plainReference(s) {
+			t.Errorf("plainReference(%q) = false", s)
+		}
+		if _, err := url.Parse(s); err != nil {
+			t.Errorf("plainReference(%q), but url.Parse: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "//host", "a:b", "a b", "%zz", "a?b", "a#b", "é"} {
+		if plainReference(s) {
+			t.Errorf("plainReference(%q) = true", s)
+		}
+	}
+}
+
+func FuzzPlainReference(f *testing.F) {
+	f.Add("acs.mse")
+	f.Add("//a")
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := url.Parse(s); plainReference(s) && err != nil {
+			t.Fatalf("plainReference(%q), but url.Parse: %v", s, err)
+		}
+	})
+}
+
+func TestPlainTimestampParses(t *testing.T) {
+	for _, s := range []string{"2020-11-19T21:04:41+08:00", "2020-10-29T03:38:50.123Z", "2024-02-29T00:00:00Z", "0000-01-01T00:00:00Z",
+		"9999-12-31T23:59:59.999999999999-23:59", "2020-08-12T07:14:47.192Z"} {
+		if !plainTimestamp(s) {
+			t.Errorf("plainTimestamp(%q) = false", s)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+			t.Errorf("plainTimestamp(%q), but time.Parse: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "yesterday", "2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2020-13-01T00:00:00Z", "2020-00-01T00:00:00Z",
+		"2020-01-00T00:00:00Z", "2020-01-01T24:00:00Z", "2020-01-01T00:60:00Z", "2020-01-01T00:00:60Z", "2020-01-01T00:00:00",
+		"2020-01-01T00:00:00z", "2020-01-01t00:00:00Z", "2020-01-01T00:00:00.Z", "2020-01-01T00:00:00+24:00", "2020-01-01T00:00:00+0800",
+		"2020-11-19T21:04:42.179PRC", "+020-01-01T00:00:00Z"} {
+		if plainTimestamp(s) {
+			t.Errorf("plainTimestamp(%q) = true", s)
+		}
+	}
+}
+
+func FuzzPlainTimestamp(f *testing.F) {
+	f.Add("2020-11-19T21:04:41+08:00")
+	f.Add("2024-02-29T00:00:00.5Z")
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := time.Parse(time.RFC3339Nano, s); plainTimestamp(s) && err != nil {
+			t.Fatalf("plainTimestamp(%q), but time.Parse: %v", s, err)
+		}
+	})
 }

@@ -19,6 +19,11 @@ var corpus = []string{
 	`{"n":12345678901234567890123,"f":1E400}`,
 	`{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
 	`{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+	"{\n" + strings.Repeat(" ", 9) + `"a": {` + "\n" + strings.Repeat(" ", 17) + `"b" :  [ 1 ,` + strings.Repeat(" ", 16) + `"x\"\\yyyyyyyyyyyy"` + "\t\r\n ]  }\n}",
+	`"a\u00e9\ud83d\ude00\ud800\u0041\udc00x\ud800\ud800\ude00\/\b\f\n\r\t\"\\é"`, "\"\xff\xfe\xed\xa0\x80 x\"",
+	`"\uD83D\uDE00\uDBFF\uDFFF\uDC00\uD800"`,
+	"[1,\n" + strings.Repeat(" ", 8) + "2,\t" + strings.Repeat(" ", 16) + `"x",` + strings.Repeat(" ", 9) + "3]",
+	"[" + strings.Repeat(" ", 8) + "1" + strings.Repeat(" ", 7) + "," + strings.Repeat(" ", 24) + `"abcdefgh"` + strings.Repeat(" ", 8) + "]",
 }
 
 func FuzzRawJSON(f *testing.F) {
@@ -60,6 +65,32 @@ func check(t *testing.T, data []byte) {
 	}
 
 	if ms, ok := Object(data); ok {
+		canon, _ := AppendCanonical(nil, data)
+		if got, ok := AppendCanonicalObject(nil, ms); !ok || !bytes.Equal(got, canon) {
+			t.Fatalf("AppendCanonicalObject(%q) = %s, %v; AppendCanonical %s", name, got, ok, canon)
+		}
+		spans, ok := AppendObjectSpans(nil, data)
+		if !ok || len(spans) != len(ms) {
+			t.Fatalf("AppendObjectSpans(%q) = %d spans, %v; Object %d members", name, len(spans), ok, len(ms))
+		}
+		for k, sp := range spans {
+			if m := sp.Member(data); !bytes.Equal(m.Name, ms[k].Name) || !bytes.Equal(m.Value, ms[k].Value) || m.Spaced != ms[k].Spaced {
+				t.Fatalf("AppendObjectSpans(%q)[%d] = %+v; Object %+v", name, k, m, ms[k])
+			}
+		}
+		again, ok := AppendMembers(nil, data)
+		if !ok || len(again) != len(ms) {
+			t.Fatalf("AppendMembers(%q) = %d members, %v; Object %d", name, len(again), ok, len(ms))
+		}
+		for k, m := range ms {
+			compact := AppendCompactValid(nil, m.Value)
+			if m.Spaced == bytes.Equal(compact, m.Value) {
+				t.Fatalf("Object(%q) member %s: Spaced = %v for %s", name, m.Name, m.Spaced, m.Value)
+			}
+			if a := again[k]; !bytes.Equal(a.Name, m.Name) || !bytes.Equal(a.Value, m.Value) || a.Spaced != m.Spaced {
+				t.Fatalf("AppendMembers(%q)[%d] = %+v; Object %+v", name, k, a, m)
+			}
+		}
 		var want map[string]json.RawMessage
 		if err := json.Unmarshal(data, &want); err != nil {
 			t.Fatalf("Object(%q) ok; json.Unmarshal: %v", name, err)
@@ -74,6 +105,21 @@ func check(t *testing.T, data []byte) {
 		for k, v := range want {
 			if !bytes.Equal(got[k], v) {
 				t.Fatalf("Object(%q)[%s] = %s; encoding/json %s", name, k, got[k], v)
+			}
+		}
+	}
+
+	if valid && bytes.HasPrefix(bytes.TrimSpace(data), []byte("[")) {
+		var want []json.RawMessage
+		if err := json.Unmarshal(data, &want); err == nil {
+			got := AppendElements(nil, data)
+			if len(got) != len(want) {
+				t.Fatalf("AppendElements(%q) = %d elements; encoding/json %d", name, len(got), len(want))
+			}
+			for k := range got {
+				if !bytes.Equal(got[k], want[k]) {
+					t.Fatalf("AppendElements(%q)[%d] = %s; encoding/json %s", name, k, got[k], want[k])
+				}
 			}
 		}
 	}
@@ -94,6 +140,15 @@ func check(t *testing.T, data []byte) {
 		}
 	} else if valid && len(data) < 10000 {
 		t.Fatalf("AppendCanonical(%q) declined valid JSON", name)
+	}
+
+	if got, ok := AppendUnquote(nil, data); ok {
+		var want string
+		if err := json.Unmarshal(data, &want); err != nil || string(got) != want {
+			t.Fatalf("AppendUnquote(%q) = %q; encoding/json %q, %v", name, got, want, err)
+		}
+	} else if bytes.HasPrefix(data, []byte(`"`)) && valid && len(bytes.TrimSpace(data)) == len(data) {
+		t.Fatalf("AppendUnquote(%q) declined a valid string", name)
 	}
 
 	if s, ok := PlainString(data); ok {

@@ -21,9 +21,6 @@ const (
 // required text fields, in the order BlueKing documents them.
 var required = []string{"alert_name", "event_id", "description", "metric", "category", "target_type", "target"}
 
-// statuses a BlueKing event may have.
-var statuses = map[string]bool{"ABNORMAL": true, "RECOVERED": true, "CLOSED": true}
-
 // Parse reads one BlueKing event.
 func Parse(raw []byte) (*cloudevent.Event, error) {
 	o, err := member.Decode(raw)
@@ -38,37 +35,52 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // "<target_type>/<target>" → subject, time → time, and the event's own fields → data
 // with status defaulted to ABNORMAL and severity as a number.
 func FromObject(o *member.Object) (*cloudevent.Event, error) {
-	vals := map[string]string{}
+	var id, targetType, target []byte
 	for _, name := range required {
-		v, err := o.String(name, name != "description")
+		v, err := o.Text(name, name != "description")
 		if err != nil {
 			return nil, err
 		}
 		if !o.Has(name) {
 			return nil, fault.At(name, "required field is missing")
 		}
-		vals[name] = v
+		switch name {
+		case "event_id":
+			id = v
+		case "target_type":
+			targetType = v
+		case "target":
+			target = v
+		}
 	}
 	sev, ok, err := o.Int("severity", true)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || sev < 1 || sev > 3 {
-		return nil, fault.At("severity", "must be 1 (fatal), 2 (warning) or 3 (reminder), got %s", o.Fields()["severity"])
+		raw, _ := o.Raw("severity")
+		return nil, fault.At("severity", "must be 1 (fatal), 2 (warning) or 3 (reminder), got %s", raw)
 	}
-	when, err := o.Time("time", true)
-	if err != nil {
+	var st member.Strings
+	var buf [256]byte
+	st.B = buf[:0]
+	if st.B, err = o.AppendTime(st.B, "time", true); err != nil {
 		return nil, err
 	}
+	iTime := st.End()
 	if _, err := o.Time("anomaly_time", false); err != nil {
 		return nil, err
 	}
-	status, err := o.String("status", false)
+	status, err := o.Text("status", false)
 	if err != nil {
 		return nil, err
 	}
-	if o.Has("status") && !statuses[status] {
-		return nil, fault.At("status", "must be ABNORMAL, RECOVERED or CLOSED, got %q", status)
+	if o.Has("status") {
+		switch string(status) {
+		case "ABNORMAL", "RECOVERED", "CLOSED":
+		default:
+			return nil, fault.At("status", "must be ABNORMAL, RECOVERED or CLOSED, got %q", status)
+		}
 	}
 	// dedupe_keys names the fields an alert folds on (an array), or gives their values
 	// (an object, as BlueKing's model draws it).
@@ -85,7 +97,7 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 			if _, err := o.Strings("assignee", false); err != nil {
 				return nil, err
 			}
-		} else if _, err := o.String("assignee", false); err != nil {
+		} else if _, err := o.Text("assignee", false); err != nil {
 			return nil, fault.At("assignee", "must be a string or an array of strings")
 		}
 	}
@@ -93,25 +105,40 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := map[string]json.RawMessage{"severity": json.RawMessage(strconv.FormatInt(sev, 10))}
+	sets := [2]member.Set{{Name: "severity", Value: severities[sev-1]}}
+	n := 1
 	if !o.Has("status") {
-		set["status"] = member.Quote(DefaultStatus)
+		sets[1] = member.Set{Name: "status", Value: defaultStatus}
+		n++
 	}
+	st.B = append(st.B, id...)
+	iID := st.End()
+	st.B = append(append(append(st.B, targetType...), '/'), target...)
+	iSubject := st.End()
+	st.B = append(st.B, Source...)
+	if hasBiz {
+		st.B = strconv.AppendInt(append(st.B, '/'), biz, 10)
+	}
+	iSource := st.End()
+	made := st.Done()
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              vals["event_id"],
-		Source:          Source,
+		ID:              made.Get(iID),
+		Source:          made.Get(iSource),
 		Type:            Type,
-		Subject:         vals["target_type"] + "/" + vals["target"],
-		Time:            when,
+		Subject:         made.Get(iSubject),
+		Time:            made.Get(iTime),
 		DataContentType: "application/json",
-		Data:            o.Build(set, []string{"status"}),
-	}
-	if hasBiz {
-		ev.Source = Source + "/" + strconv.FormatInt(biz, 10)
+		Data:            o.Compose(sets[:n]...),
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
 	return ev, nil
 }
+
+// The values Compose writes: severity as a number, and the default status.
+var (
+	severities    = [3]json.RawMessage{json.RawMessage("1"), json.RawMessage("2"), json.RawMessage("3")}
+	defaultStatus = member.Quote(DefaultStatus)
+)

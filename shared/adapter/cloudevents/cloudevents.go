@@ -16,6 +16,7 @@ import (
 	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/rawjson"
 )
 
 // Parse reads one event in the structured JSON format.
@@ -32,7 +33,8 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if !o.Has("specversion") {
 		return nil, fault.At("specversion", "required attribute is missing: send a CloudEvent (structured mode)")
 	}
-	return cloudevent.FromFields(o.Fields(), "")
+	var buf [32]rawjson.Member
+	return cloudevent.FromMembers(o.AppendMembers(buf[:0]), "")
 }
 
 // Binary reads an event in binary mode: header gives the ce-* attributes (header

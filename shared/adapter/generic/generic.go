@@ -29,10 +29,11 @@ func FromObject(o *member.Object, source string) (*cloudevent.Event, error) {
 	if source == "" {
 		source = DefaultSource
 	}
-	data := o.Build(nil, nil)
+	data := o.Compose()
+	var id [64]byte
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              "gen-" + member.ContentID(data),
+		ID:              string(o.AppendContentID(append(id[:0], "gen-"...))),
 		Source:          source,
 		Type:            Type,
 		DataContentType: "application/json",

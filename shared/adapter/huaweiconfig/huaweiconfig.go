@@ -59,22 +59,25 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // → source, "huaweicloud.config.<notification_type>" → type, the resource id, snapshot
 // id or object key → subject, notification_creation_time → time, the notification → data.
 func FromObject(o *member.Object) (*cloudevent.Event, error) {
-	nt, err := o.String("notification_type", true)
+	nt, err := o.Text("notification_type", true)
 	if err != nil {
 		return nil, err
 	}
-	rule, ok := rules[nt]
+	rule, ok := rules[string(nt)]
 	if !ok {
 		return nil, fault.At("notification_type", "unknown notification type %q: want ResourceChanged, ResourceRelationChanged, SnapshotArchiveCompleted or NotificationArchiveCompleted", nt)
 	}
-	when, err := o.String("notification_creation_time", true)
+	when, err := o.Text("notification_creation_time", true)
 	if err != nil {
 		return nil, err
 	}
-	if when, err = member.ParseTime(when); err != nil {
+	var st member.Strings
+	var buf [256]byte
+	if st.B, err = member.AppendParseTime(buf[:0], when); err != nil {
 		return nil, fault.At("notification_creation_time", "must be an ISO 8601 timestamp")
 	}
-	domain, err := o.String("domain_id", true)
+	iTime := st.End()
+	domain, err := o.Text("domain_id", true)
 	if err != nil {
 		return nil, err
 	}
@@ -82,27 +85,35 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	vals := map[string]string{}
-	for _, name := range rule.strings {
-		if vals[name], err = d.String(name, true); err != nil {
+	var vals [3][]byte // of rule.strings
+	var subject, eventType []byte
+	for k, name := range rule.strings {
+		if vals[k], err = d.Text(name, true); err != nil {
 			return nil, err
 		}
+		switch name {
+		case rule.subject:
+			subject = vals[k]
+		case "event_type":
+			eventType = vals[k]
+		}
 	}
-	if rule.eventTypes != nil && !rule.eventTypes[vals["event_type"]] {
-		return nil, fault.At(d.Path("event_type"), "%q is not an event type of %s", vals["event_type"], nt)
+	if rule.eventTypes != nil && !rule.eventTypes[string(eventType)] {
+		return nil, fault.At(d.Path("event_type"), "%q is not an event type of %s", eventType, nt)
 	}
 	for _, name := range rule.times {
-		t, err := d.String(name, true)
+		t, err := d.Text(name, true)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := member.ParseTime(t); err != nil {
+		var buf [64]byte
+		if _, err := member.AppendParseTime(buf[:0], t); err != nil {
 			return nil, fault.At(d.Path(name), "must be an ISO 8601 timestamp")
 		}
 	}
-	switch nt {
+	switch string(nt) {
 	case "ResourceChanged":
-		if _, err := d.Object("resource", vals["event_type"] != "DELETE"); err != nil {
+		if _, err := d.Object("resource", string(eventType) != "DELETE"); err != nil {
 			return nil, err
 		}
 	case "SnapshotArchiveCompleted":
@@ -110,16 +121,24 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 			return nil, err
 		}
 	}
-	raw := o.Build(nil, nil)
+	st.B = o.AppendContentID(append(st.B, "hwc-"...))
+	iID := st.End()
+	st.B = append(append(st.B, Source+"/"...), domain...)
+	iSource := st.End()
+	st.B = append(append(st.B, TypePrefix...), nt...)
+	iType := st.End()
+	st.B = append(st.B, subject...)
+	iSubject := st.End()
+	made := st.Done()
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              "hwc-" + member.ContentID(raw),
-		Source:          Source + "/" + domain,
-		Type:            TypePrefix + nt,
-		Subject:         vals[rule.subject],
-		Time:            when,
+		ID:              made.Get(iID),
+		Source:          made.Get(iSource),
+		Type:            made.Get(iType),
+		Subject:         made.Get(iSubject),
+		Time:            made.Get(iTime),
 		DataContentType: "application/json",
-		Data:            raw,
+		Data:            o.Compose(),
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err

@@ -4,11 +4,11 @@
 package iuap
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -17,13 +17,17 @@ import (
 	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/rawjson"
 )
 
 // Source is the CloudEvents source prefix of iuap events: "iuap/<appId>".
 const Source = "iuap"
 
 // Field length limits from the send API's documentation, in characters.
-var limits = map[string]int{"sourceID": 20, "eventType": 40, "tenantCode": 8}
+var limits = [...]struct {
+	name string
+	max  int
+}{{"sourceID", 20}, {"eventType", 40}, {"tenantCode", 8}}
 
 // Parse reads an iuap event: a JSON object of the request's form fields and of its
 // appId and ts query parameters, every value a string.
@@ -40,55 +44,105 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // "<sourceID>:<eventType>" → type, tenantCode → subject, ts (Unix milliseconds) →
 // time, and every field → data, userObject decoded when it is a JSON object or array.
 func FromObject(o *member.Object) (*cloudevent.Event, error) {
-	vals := map[string]string{}
-	for _, name := range o.Names() {
-		v, err := o.String(name, false)
-		if err != nil {
+	var msBuf [8]rawjson.Member
+	ms := o.AppendMembers(msBuf[:0])
+	var textBuf [8][]byte
+	texts := textBuf[:0] // of each field, in order; null is ""
+	for _, m := range ms {
+		switch m.Value[0] {
+		case '"':
+			texts = append(texts, member.Unquote(m.Value))
+		case 'n':
+			texts = append(texts, nil)
+		default:
+			_, err := o.Text(string(m.Name), false)
 			return nil, err
 		}
-		vals[name] = v
+	}
+	field := func(name string) []byte {
+		for k := range ms {
+			if string(ms[k].Name) == name {
+				return texts[k]
+			}
+		}
+		return nil
 	}
 	for _, name := range []string{"sourceID", "eventType"} {
-		if _, err := o.String(name, true); err != nil {
-			return nil, err
+		if len(bytes.TrimSpace(field(name))) == 0 { // missing, null or blank: Text says which
+			if _, err := o.Text(name, true); err != nil {
+				return nil, err
+			}
 		}
 	}
-	for name, max := range limits {
-		if n := utf8.RuneCountInString(vals[name]); n > max {
-			return nil, fault.At(name, "is %d characters long; the limit is %d", n, max)
+	for _, l := range limits {
+		if n := utf8.RuneCount(field(l.name)); n > l.max {
+			return nil, fault.At(l.name, "is %d characters long; the limit is %d", n, l.max)
 		}
 	}
-	when := ""
-	if ts := vals["ts"]; ts != "" {
+	var when time.Time
+	if ts := field("ts"); len(ts) > 0 {
 		ms, err := parseMillis(ts)
 		if err != nil || ms > maxMillis {
 			return nil, fault.At("ts", "must be Unix milliseconds, got %q", ts)
 		}
-		t := time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
-		when = t
+		when = time.UnixMilli(ms).UTC()
 	}
-	set := map[string]json.RawMessage{}
-	if structured, ok := member.Embedded(vals["userObject"]); ok {
-		set["userObject"] = structured
+	var setBuf [1]member.Set
+	sets := setBuf[:0]
+	if structured, ok := member.EmbeddedText(field("userObject")); ok {
+		sets = append(sets, member.Set{Name: "userObject", Value: structured})
 	}
-	names := append([]string(nil), o.Names()...)
-	sort.Strings(names)
-	parts := make([]string, 0, 2*len(names))
-	for _, n := range names {
-		parts = append(parts, n, vals[n])
+
+	// The id: the digest of the fields sorted by name, as name and value parts.
+	var orderBuf [8]int
+	order := orderBuf[:0]
+	for k := range ms {
+		j := len(order)
+		order = append(order, k)
+		for ; j > 0 && string(ms[order[j-1]].Name) > string(ms[k].Name); j-- {
+			order[j] = order[j-1]
+		}
+		order[j] = k
 	}
+	var partBuf [256]byte
+	parts := partBuf[:0]
+	for i, k := range order {
+		if i > 0 {
+			parts = append(parts, 0)
+		}
+		parts = append(parts, ms[k].Name...)
+		parts = append(parts, 0)
+		parts = append(parts, texts[k]...)
+	}
+	// The event's strings, made with one allocation.
+	var strBuf [192]byte
+	t := append(strBuf[:0], "iuap-"...)
+	t = member.AppendDigestOf(t, parts)
+	idEnd := len(t)
+	t = append(append(append(t, field("sourceID")...), ':'), field("eventType")...)
+	typeEnd := len(t)
+	t = append(t, field("tenantCode")...)
+	subjectEnd := len(t)
+	if !when.IsZero() {
+		t = member.AppendRFC3339(t, when)
+	}
+	timeEnd := len(t)
+	if app := field("appId"); len(app) > 0 {
+		t = append(append(t, Source+"/"...), app...)
+	}
+	all := string(t)
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              "iuap-" + member.Digest(parts...),
-		Source:          Source,
-		Type:            vals["sourceID"] + ":" + vals["eventType"],
-		Subject:         vals["tenantCode"],
-		Time:            when,
+		ID:              all[:idEnd],
+		Source:          all[timeEnd:],
+		Type:            all[idEnd:typeEnd],
+		Subject:         all[typeEnd:subjectEnd],
+		Time:            all[subjectEnd:timeEnd],
 		DataContentType: "application/json",
-		Data:            o.Build(set, nil),
+		Data:            o.Compose(sets...),
 	}
-	if app := vals["appId"]; app != "" {
-		ev.Source = Source + "/" + app
+	if ev.Source == "" {
+		ev.Source = Source
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err
@@ -167,12 +221,13 @@ func Verify(keys []string, appID, ts, signature string, form map[string]string, 
 	return nil
 }
 
-func parseMillis(s string) (int64, error) {
+func parseMillis[S string | []byte](s S) (int64, error) {
 	var n int64
-	if s == "" || len(s) > 15 {
+	if len(s) == 0 || len(s) > 15 {
 		return 0, fault.New(fault.Invalid, "bad ts")
 	}
-	for _, c := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if c < '0' || c > '9' {
 			return 0, fault.New(fault.Invalid, "bad ts")
 		}

@@ -3,8 +3,6 @@
 package juno
 
 import (
-	"encoding/json"
-
 	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -29,56 +27,74 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // operation → type, app_name → subject, create_time (Unix seconds) → time, and the
 // whole message → data, with metadata decoded when it is a JSON object or array.
 func FromObject(o *member.Object) (*cloudevent.Event, error) {
-	id, err := o.Scalar("id", true)
+	id, err := o.ScalarText("id", true)
 	if err != nil {
 		return nil, err
 	}
-	op, err := o.String("operation", true)
+	op, err := o.Text("operation", true)
 	if err != nil {
 		return nil, err
 	}
-	when, err := o.Time("create_time", true)
-	if err != nil {
+	var st member.Strings
+	var buf [256]byte
+	st.B = buf[:0]
+	if st.B, err = o.AppendTime(st.B, "create_time", true); err != nil {
 		return nil, err
 	}
+	iTime := st.End()
+	var src, app []byte
 	for _, name := range text {
-		if _, err := o.String(name, false); err != nil {
+		t, err := o.Text(name, false)
+		if err != nil {
 			return nil, err
+		}
+		switch name {
+		case "source":
+			src = t
+		case "app_name":
+			app = t
 		}
 	}
 	// aid and uid are strings in Juno's table and numbers in its own example.
 	for _, name := range []string{"aid", "uid"} {
-		if _, err := o.Scalar(name, false); err != nil {
+		if _, err := o.ScalarText(name, false); err != nil {
 			return nil, err
 		}
 	}
-	set := map[string]json.RawMessage{}
+	var setBuf [1]member.Set
+	sets := setBuf[:0]
 	if raw, ok := o.Raw("metadata"); ok {
 		switch raw[0] {
 		case '"':
-			s, _ := o.String("metadata", false)
-			if structured, ok := member.Embedded(s); ok {
-				set["metadata"] = structured
+			if structured, ok := member.EmbeddedText(member.Unquote(raw)); ok {
+				sets = append(sets, member.Set{Name: "metadata", Value: structured})
 			}
 		case '{', '[':
 		default:
 			return nil, fault.At("metadata", "must be a string (JSON text) or an object")
 		}
 	}
-	src, _ := o.String("source", false)
-	app, _ := o.String("app_name", false)
+	st.B = append(st.B, id...)
+	iID := st.End()
+	st.B = append(st.B, op...)
+	iType := st.End()
+	st.B = append(st.B, app...)
+	iSubject := st.End()
+	st.B = append(st.B, Source...)
+	if len(src) > 0 {
+		st.B = append(append(st.B, '/'), src...)
+	}
+	iSource := st.End()
+	made := st.Done()
 	ev := &cloudevent.Event{
 		SpecVersion:     cloudevent.SpecVersion,
-		ID:              id,
-		Source:          Source,
-		Type:            op,
-		Subject:         app,
-		Time:            when,
+		ID:              made.Get(iID),
+		Source:          made.Get(iSource),
+		Type:            made.Get(iType),
+		Subject:         made.Get(iSubject),
+		Time:            made.Get(iTime),
 		DataContentType: "application/json",
-		Data:            o.Build(set, nil),
-	}
-	if src != "" {
-		ev.Source = Source + "/" + src
+		Data:            o.Compose(sets...),
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err
