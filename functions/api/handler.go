@@ -39,6 +39,7 @@ type handler struct {
 	log       *slog.Logger
 	newID     func(prefix string) string
 	queues    deliveryQueues // deliveries.go
+	pipeline  pipelineDeps   // pipeline.go
 }
 
 type route func(ctx context.Context, req *apigw.Request) (apigw.Response, error)
@@ -46,7 +47,7 @@ type route func(ctx context.Context, req *apigw.Request) (apigw.Response, error)
 // routes maps API Gateway route keys to handlers; each area of the API adds its own.
 func (h *handler) routes() map[string]route {
 	all := map[string]route{}
-	for _, group := range []map[string]route{h.eventRoutes(), h.subscriptionRoutes(), h.sourceRoutes(), h.typeRoutes()} {
+	for _, group := range []map[string]route{h.eventRoutes(), h.subscriptionRoutes(), h.sourceRoutes(), h.typeRoutes(), h.pipelineRoutes()} {
 		for k, r := range group {
 			all[k] = r
 		}

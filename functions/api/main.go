@@ -6,10 +6,11 @@ package main
 import (
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	lambdago "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
 	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
+	"github.com/eventhub/eventhub/shared/awsapi/lambda"
 	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
@@ -25,6 +26,12 @@ func main() {
 	retryURL := env.String("RETRY_QUEUE_URL")
 	dlqURL := env.String("DEAD_LETTER_QUEUE_URL")
 	replayURL := env.String("REPLAY_QUEUE_URL")
+	pipelineDLQ := env.String("PIPELINE_DEAD_LETTER_QUEUE_URL")
+	functions := map[string]string{
+		bus.Received:   env.String("NORMALIZE_FUNCTION"),
+		bus.Normalized: env.String("PERSIST_FUNCTION"),
+		bus.Stored:     env.String("NOTIFY_FUNCTION"),
+	}
 	env.Check()
 
 	cfg := boot.AWS()
@@ -36,6 +43,7 @@ func main() {
 		now:       time.Now,
 		log:       boot.Logger(),
 		queues:    deliveryQueues{sqs: queue, retryURL: retryURL, dlqURL: dlqURL},
+		pipeline:  pipelineDeps{queue: queue, dlqURL: pipelineDLQ, invoke: lambda.New(cfg), functions: functions},
 		ev: eventDeps{
 			store:     st,
 			queue:     queue,
@@ -44,5 +52,5 @@ func main() {
 			replayURL: replayURL,
 		},
 	}
-	lambda.Start(h.handle)
+	lambdago.Start(h.handle)
 }

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/eventhub/eventhub/shared/apigw"
+	"github.com/eventhub/eventhub/shared/awsapi/sqs"
+	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/fault"
+)
+
+// pipelineDeps are what POST /pipeline/redrive needs: the pipeline dead-letter queue
+// and the functions whose failed invocations land there, by physical name.
+type pipelineDeps struct {
+	queue  deliveryQueue
+	dlqURL string
+	invoke bus.InvokeAPI
+	// functions are the pipeline's functions by the detail type of the bus entries
+	// their rules take (Event Received: normalize, Event Normalized: persist, Event
+	// Stored: notify).
+	functions map[string]string
+}
+
+func (h *handler) pipelineRoutes() map[string]route {
+	return map[string]route{"POST /pipeline/redrive": h.redrivePipeline}
+}
+
+// redrivePipeline answers POST /pipeline/redrive: what the pipeline's retries could
+// not place, sent to the function that failed it again. The pipeline dead-letter queue
+// holds two kinds of messages: Lambda's on-failure records of asynchronous
+// invocations (ingest's handoff to persist, or a rule's invocation whose retries ran
+// out), re-invoked with their request payload; and bus entries a rule could not
+// deliver to its function, invoked with the entry. Every function of the pipeline is
+// idempotent, so a message redriven twice does no harm. Messages naming no function of
+// the pipeline stay in the queue and are counted as skipped.
+func (h *handler) redrivePipeline(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	var in struct {
+		Max int `json:"max"`
+	}
+	if body, _ := apigw.Body(req); len(body) > 0 {
+		if err := decode(req, &in); err != nil {
+			return apigw.Response{}, err
+		}
+	}
+	if in.Max < 0 || in.Max > maxRecover {
+		return apigw.Response{}, fault.At("max", "must be between 1 and %d", maxRecover)
+	}
+	if in.Max == 0 {
+		in.Max = maxRecover
+	}
+	p := h.pipeline
+	if p.queue == nil || p.invoke == nil {
+		return apigw.Response{}, fmt.Errorf("no pipeline dead-letter queue configured")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var moved, kept int
+	skipped := map[string]int{}
+	for moved+kept < in.Max && time.Now().Before(deadline) {
+		out, err := p.queue.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:            &p.dlqURL,
+			MaxNumberOfMessages: int32(min(10, in.Max-moved-kept)),
+			VisibilityTimeout:   60, // what is left behind is not received again by this call
+		})
+		if err != nil {
+			return apigw.Response{}, fmt.Errorf("receive from the pipeline dead-letter queue: %w", err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, msg := range out.Messages {
+			function, payload, why := p.target(ptrValue(msg.Body))
+			if why != "" {
+				kept++
+				skipped[why]++
+				continue
+			}
+			if err := p.invoke.InvokeAsync(ctx, function, payload); err != nil {
+				return apigw.Response{}, fmt.Errorf("redrive to %s: %w", function, err)
+			}
+			if _, err := p.queue.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &p.dlqURL, ReceiptHandle: msg.ReceiptHandle}); err != nil {
+				return apigw.Response{}, fmt.Errorf("delete a redriven message: %w", err)
+			}
+			moved++
+		}
+	}
+	h.log.InfoContext(ctx, "pipeline redriven", "moved", moved, "skipped", kept)
+	return apigw.JSON(http.StatusOK, map[string]any{"moved": moved, "skipped": skipped}), nil
+}
+
+// target returns the function a dead-lettered message goes back to and its payload,
+// or why it stays.
+func (p *pipelineDeps) target(body string) (function string, payload []byte, why string) {
+	var msg struct {
+		RequestContext *struct {
+			FunctionARN string `json:"functionArn"`
+		} `json:"requestContext"`
+		RequestPayload json.RawMessage `json:"requestPayload"`
+		DetailType     string          `json:"detail-type"`
+		Detail         json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal([]byte(body), &msg); err != nil {
+		return "", nil, "unreadable"
+	}
+	switch {
+	case msg.RequestContext != nil:
+		// arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
+		name := msg.RequestContext.FunctionARN
+		if i := strings.Index(name, ":function:"); i >= 0 {
+			name = name[i+len(":function:"):]
+		}
+		name, _, _ = strings.Cut(name, ":")
+		for _, f := range p.functions {
+			if f == name && len(msg.RequestPayload) > 0 {
+				return f, msg.RequestPayload, ""
+			}
+		}
+		return "", nil, "not a pipeline function"
+	case msg.DetailType != "" && len(msg.Detail) > 0:
+		if f, ok := p.functions[msg.DetailType]; ok {
+			return f, []byte(body), ""
+		}
+		return "", nil, "not a pipeline entry"
+	}
+	return "", nil, "unreadable"
+}
