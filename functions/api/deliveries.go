@@ -232,46 +232,59 @@ func (h *handler) redriveDeadLetters(ctx context.Context, req *apigw.Request) (a
 			return apigw.Response{}, err
 		}
 	}
-	if in.Max < 0 || in.Max > maxRecover {
-		return apigw.Response{}, fault.At("max", "must be between 1 and %d", maxRecover)
-	}
-	if in.Max == 0 {
-		in.Max = maxRecover
-	}
 	if h.queues.sqs == nil {
 		return apigw.Response{}, fmt.Errorf("no delivery queues configured")
 	}
-	deadline := time.Now().Add(20 * time.Second)
 	now := h.now().UTC()
 	subs := map[string]*store.Subscription{}
+	return redrive(ctx, h.queues.sqs, h.queues.dlqURL, "the delivery dead-letter queue", in.Max, func(body string) (string, error) {
+		msg, why := h.redriven(ctx, body, in.SubscriptionID, subs, now)
+		if why != "" {
+			return why, nil
+		}
+		return "", h.queues.send(ctx, h.queues.retryURL, msg)
+	})
+}
+
+// redrive receives up to max messages (0: maxRecover) of a dead-letter queue for at
+// most 20 seconds and hands each to move, which sends it on or says why it stays
+// (skipped). A moved message is deleted; a message left behind is not received again
+// by this call. A message deleted only after being sent on may be redriven twice by
+// a later call if the delete fails: what receives it is idempotent.
+func redrive(ctx context.Context, q deliveryQueue, url, name string, max int, move func(body string) (why string, err error)) (apigw.Response, error) {
+	if max < 0 || max > maxRecover {
+		return apigw.Response{}, fault.At("max", "must be between 1 and %d", maxRecover)
+	}
+	if max == 0 {
+		max = maxRecover
+	}
+	deadline := time.Now().Add(20 * time.Second)
 	var moved, kept int
 	skipped := map[string]int{}
-	for moved+kept < in.Max && time.Now().Before(deadline) {
-		out, err := h.queues.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:            &h.queues.dlqURL,
-			MaxNumberOfMessages: int32(min(10, in.Max-moved-kept)),
-			VisibilityTimeout:   60, // what is left behind is not received again by this call
+	for moved+kept < max && time.Now().Before(deadline) {
+		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:            &url,
+			MaxNumberOfMessages: int32(min(10, max-moved-kept)),
+			VisibilityTimeout:   60,
 		})
 		if err != nil {
-			return apigw.Response{}, fmt.Errorf("receive from the delivery dead-letter queue: %w", err)
+			return apigw.Response{}, fmt.Errorf("receive from %s: %w", name, err)
 		}
 		if len(out.Messages) == 0 {
 			break
 		}
 		for _, msg := range out.Messages {
-			body, why := h.redriven(ctx, ptrValue(msg.Body), in.SubscriptionID, subs, now)
+			why, err := move(ptrValue(msg.Body))
+			if err != nil {
+				return apigw.Response{}, err
+			}
 			if why != "" {
 				kept++
 				skipped[why]++
 				continue
 			}
-			if err := h.queues.send(ctx, h.queues.retryURL, body); err != nil {
-				return apigw.Response{}, err
-			}
-			if _, err := h.queues.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &h.queues.dlqURL, ReceiptHandle: msg.ReceiptHandle}); err != nil {
-				// The message is delivered again by a later redrive; notify's claims make
-				// the repeat harmless.
-				return apigw.Response{}, fmt.Errorf("delete a redriven dead letter: %w", err)
+			if _, err := q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: msg.ReceiptHandle}); err != nil {
+				return apigw.Response{}, fmt.Errorf("delete a redriven message of %s: %w", name, err)
 			}
 			moved++
 		}

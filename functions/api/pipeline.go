@@ -4,14 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/eventhub/eventhub/shared/apigw"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/bus"
-	"github.com/eventhub/eventhub/shared/fault"
 )
 
 // pipelineDeps are what POST /pipeline/redrive needs: the pipeline dead-letter queue
@@ -47,49 +43,20 @@ func (h *handler) redrivePipeline(ctx context.Context, req *apigw.Request) (apig
 			return apigw.Response{}, err
 		}
 	}
-	if in.Max < 0 || in.Max > maxRecover {
-		return apigw.Response{}, fault.At("max", "must be between 1 and %d", maxRecover)
-	}
-	if in.Max == 0 {
-		in.Max = maxRecover
-	}
 	p := h.pipeline
 	if p.queue == nil || p.invoke == nil {
 		return apigw.Response{}, fmt.Errorf("no pipeline dead-letter queue configured")
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	var moved, kept int
-	skipped := map[string]int{}
-	for moved+kept < in.Max && time.Now().Before(deadline) {
-		out, err := p.queue.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:            &p.dlqURL,
-			MaxNumberOfMessages: int32(min(10, in.Max-moved-kept)),
-			VisibilityTimeout:   60, // what is left behind is not received again by this call
-		})
-		if err != nil {
-			return apigw.Response{}, fmt.Errorf("receive from the pipeline dead-letter queue: %w", err)
+	return redrive(ctx, p.queue, p.dlqURL, "the pipeline dead-letter queue", in.Max, func(body string) (string, error) {
+		function, payload, why := p.target(body)
+		if why != "" {
+			return why, nil
 		}
-		if len(out.Messages) == 0 {
-			break
+		if err := p.invoke.InvokeAsync(ctx, function, payload); err != nil {
+			return "", fmt.Errorf("redrive to %s: %w", function, err)
 		}
-		for _, msg := range out.Messages {
-			function, payload, why := p.target(ptrValue(msg.Body))
-			if why != "" {
-				kept++
-				skipped[why]++
-				continue
-			}
-			if err := p.invoke.InvokeAsync(ctx, function, payload); err != nil {
-				return apigw.Response{}, fmt.Errorf("redrive to %s: %w", function, err)
-			}
-			if _, err := p.queue.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &p.dlqURL, ReceiptHandle: msg.ReceiptHandle}); err != nil {
-				return apigw.Response{}, fmt.Errorf("delete a redriven message: %w", err)
-			}
-			moved++
-		}
-	}
-	h.log.InfoContext(ctx, "pipeline redriven", "moved", moved, "skipped", kept)
-	return apigw.JSON(http.StatusOK, map[string]any{"moved": moved, "skipped": skipped}), nil
+		return "", nil
+	})
 }
 
 // target returns the function a dead-lettered message goes back to and its payload,
