@@ -15,14 +15,17 @@ import (
 	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/types"
 )
 
-// Event is a stored CloudEvent with the pipeline's metadata.
+// Event is a stored CloudEvent with the pipeline's metadata. Key, Source, ID and Time
+// are not attributes of the item: the key is in pk and the others in the body, and an
+// item's size is what DynamoDB bills. Type and Subject are, for the indexes and their
+// filters.
 type Event struct {
-	Key        string    `dynamodbav:"key" json:"key"`
-	Source     string    `dynamodbav:"source" json:"source"`
-	ID         string    `dynamodbav:"id" json:"id"`
+	Key        string    `dynamodbav:"-" json:"key"`
+	Source     string    `dynamodbav:"-" json:"source"`
+	ID         string    `dynamodbav:"-" json:"id"`
 	Type       string    `dynamodbav:"type" json:"type"`
 	Subject    string    `dynamodbav:"subject,omitempty" json:"subject,omitempty"`
-	Time       string    `dynamodbav:"time,omitempty" json:"time,omitempty"`
+	Time       string    `dynamodbav:"-" json:"time,omitempty"`
 	SourceID   string    `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
 	Format     string    `dynamodbav:"format,omitempty" json:"format,omitempty"`
 	ReceivedAt time.Time `dynamodbav:"receivedAt" json:"receivedAt"`
@@ -34,7 +37,7 @@ type Event struct {
 	// repeat with the same receipt is the pipeline delivering it again, not the
 	// producer sending it again.
 	Receipt    string `dynamodbav:"receipt,omitempty" json:"-"`
-	Duplicates int    `dynamodbav:"duplicates" json:"duplicates"`
+	Duplicates int    `dynamodbav:"duplicates,omitempty" json:"duplicates"`
 	AlertID    string `dynamodbav:"alertId,omitempty" json:"alertId,omitempty"` // the alert it was folded into
 	ExpiresAt  int64  `dynamodbav:"expiresAt,omitempty" json:"-"`
 }
@@ -42,7 +45,8 @@ type Event struct {
 type eventItem struct {
 	keyAttrs
 	Event
-	Body   string `dynamodbav:"body"`
+	Body   string `dynamodbav:"body,omitempty"`  // the CloudEvent as text, or
+	BodyZ  []byte `dynamodbav:"bodyz,omitempty"` // deflated (body.go)
 	GSI1PK string `dynamodbav:"gsi1pk"`
 	GSI1SK string `dynamodbav:"gsi1sk"`
 	GSI2PK string `dynamodbav:"gsi2pk"`
@@ -113,10 +117,12 @@ func (s *Store) PutEvent(ctx context.Context, ev Event) (created bool, existing 
 	}
 	ev.ExpiresAt = s.expiry(ev.ReceivedAt)
 	pos := position(ev.ReceivedAt, ev.Key)
+	text, packed := packBody(ev.Event)
 	item := eventItem{
 		keyAttrs: keyAttrs{PK: pkEvent + ev.Key, SK: skEvent},
 		Event:    ev,
-		Body:     string(ev.Event),
+		Body:     text,
+		BodyZ:    packed,
 		GSI1PK:   pkBySource + ev.Source,
 		GSI1SK:   pos,
 		GSI2PK:   pkByType + ev.Type,
@@ -196,7 +202,21 @@ func decodeEvent(av map[string]types.AttributeValue) (*Event, error) {
 		return nil, fmt.Errorf("decode event: %w", err)
 	}
 	ev := it.Event
-	ev.Event = json.RawMessage(it.Body)
+	body, err := unpackBody(it.Body, it.BodyZ)
+	if err != nil {
+		return nil, fmt.Errorf("decode event %s: %w", it.PK, err)
+	}
+	ev.Event = body
+	ev.Key = strings.TrimPrefix(it.PK, pkEvent)
+	var attrs struct {
+		ID     string `json:"id"`
+		Source string `json:"source"`
+		Time   string `json:"time"`
+	}
+	if err := json.Unmarshal(body, &attrs); err != nil {
+		return nil, fmt.Errorf("decode event %s: its body: %w", it.PK, err)
+	}
+	ev.ID, ev.Source, ev.Time = attrs.ID, attrs.Source, attrs.Time
 	return &ev, nil
 }
 

@@ -287,3 +287,26 @@ func TestTimelineOfRetriedDelivery(t *testing.T) {
 		t.Errorf("deliveries = %+v; want sub_1 delivered after 3 attempts", h.Deliveries)
 	}
 }
+
+// TestLargeEventBody stores an event whose body is deflated and reads it back, by key
+// and in a listing, byte for byte.
+func TestLargeEventBody(t *testing.T) {
+	st := newStore(t, newClock(t0))
+	ctx := context.Background()
+	ev := event("/shop/orders", "big-1", "order.created", "cart", t0)
+	ev.Event = json.RawMessage(`{"specversion":"1.0","id":"big-1","source":"/shop/orders","type":"order.created","subject":"cart","time":"2026-03-14T15:09:26Z","data":{"items":[` +
+		strings.Repeat(`{"sku":"A-1","qty":1,"price":"9.99"},`, 80) + `{}]}}`)
+	ev.Time = "2026-03-14T15:09:26Z"
+	put(t, st, ev)
+	got, err := st.GetEvent(ctx, ev.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Event) != string(ev.Event) || got.Key != ev.Key || got.Source != ev.Source || got.ID != ev.ID || got.Time != ev.Time || got.Type != ev.Type || got.Subject != ev.Subject {
+		t.Errorf("GetEvent = %+v; want the event as stored", got)
+	}
+	page, err := st.ListEvents(ctx, store.EventQuery{Type: "order.created"})
+	if err != nil || len(page.Events) != 1 || string(page.Events[0].Event) != string(ev.Event) {
+		t.Errorf("ListEvents = %v, %v; want the event", page, err)
+	}
+}
