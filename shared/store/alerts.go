@@ -114,9 +114,8 @@ type alertItem struct {
 	keyAttrs
 	Alert
 	GSI1PK    string `dynamodbav:"gsi1pk"`
-	GSI1SK    string `dynamodbav:"gsi1sk"`
 	GSI2PK    string `dynamodbav:"gsi2pk"`
-	GSI2SK    string `dynamodbav:"gsi2sk"`
+	GSISK     string `dynamodbav:"gsisk"`
 	ExpiresAt int64  `dynamodbav:"expiresAt,omitempty"`
 }
 
@@ -240,9 +239,8 @@ func (s *Store) writeFold(ctx context.Context, a *Alert, isNew bool, eventKey st
 		keyAttrs: keyAttrs{pkAlert + a.Fingerprint, alertSK(a.Seq)},
 		Alert:    *a,
 		GSI1PK:   pkAlertsBy + a.Status,
-		GSI1SK:   position(a.LastSeen, a.ID),
 		GSI2PK:   pkAlerts,
-		GSI2SK:   position(a.LastSeen, a.ID),
+		GSISK:    position(a.LastSeen, a.ID),
 		// From the fold, not from the producer's clock: an alert about old events
 		// stays as long as the events stored now.
 		ExpiresAt: s.expiry(s.now()),
@@ -345,10 +343,10 @@ func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) (*AlertPage, error
 	rq := rangeQuery{
 		lo: minPosition, hi: maxPosition, after: after, limit: clampLimit(q.Limit),
 		filter: notExpired, values: s.notExpiredValues(),
-		index: gsi2, pkAttr: "gsi2pk", skAttr: "gsi2sk", partitions: []string{pkAlerts},
+		index: gsi2, pkAttr: "gsi2pk", skAttr: "gsisk", partitions: []string{pkAlerts},
 	}
 	if q.Status != "" {
-		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi1, "gsi1pk", "gsi1sk", []string{pkAlertsBy + q.Status}
+		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi1, "gsi1pk", "gsisk", []string{pkAlertsBy + q.Status}
 	}
 	items, next, err := s.run(ctx, rq)
 	if err != nil {

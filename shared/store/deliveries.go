@@ -46,7 +46,7 @@ type deliveryItem struct {
 	// delivery item by FinishAttempt rather than as an item of its own.
 	Delivered *TimelineEntry `dynamodbav:"delivered,omitempty"`
 	GSI1PK    string         `dynamodbav:"gsi1pk"`
-	GSI1SK    string         `dynamodbav:"gsi1sk"`
+	GSISK     string         `dynamodbav:"gsisk"`
 	ExpiresAt int64          `dynamodbav:"expiresAt,omitempty"`
 }
 
@@ -132,12 +132,12 @@ func (s *Store) FinishAttempt(ctx context.Context, eventKey, subID string, attem
 		":status":  str(o.Status),
 		":updated": str(ts(now)),
 		":gsi1pk":  str(pkDeliveriesOf + subID),
-		":gsi1sk":  str(o.Status + "#" + sortable(now)),
+		":gsisk":   str(o.Status + "#" + sortable(now)),
 		":ls":      num(o.HTTPStatus),
 		":le":      str(o.Error),
 		":next":    str(ts(o.NextAt)),
 	}
-	set := "SET #st = :status, inFlight = :f, updatedAt = :updated, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, lastStatus = :ls, lastError = :le, nextAt = :next"
+	set := "SET #st = :status, inFlight = :f, updatedAt = :updated, gsi1pk = :gsi1pk, gsisk = :gsisk, lastStatus = :ls, lastError = :le, nextAt = :next"
 	if o.Entry != nil {
 		e := *o.Entry
 		if e.At.IsZero() {
@@ -191,7 +191,7 @@ func (s *Store) ReopenAttempt(ctx context.Context, eventKey, subID string, attem
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,
 		Key:                      deliveryKey(eventKey, subID),
-		UpdateExpression:         ptr("SET #st = :pending, attempt = :k, inFlight = :t, leaseUntil = :lease, updatedAt = :updated, gsi1sk = :gsi1sk"),
+		UpdateExpression:         ptr("SET #st = :pending, attempt = :k, inFlight = :t, leaseUntil = :lease, updatedAt = :updated, gsisk = :gsisk"),
 		ConditionExpression:      ptr("#st = :failed AND attempt = :prev AND inFlight = :f"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -203,7 +203,7 @@ func (s *Store) ReopenAttempt(ctx context.Context, eventKey, subID string, attem
 			":pending": str(DeliveryPending),
 			":failed":  str(DeliveryFailed),
 			":updated": str(ts(now)),
-			":gsi1sk":  str(DeliveryPending + "#" + sortable(now)),
+			":gsisk":   str(DeliveryPending + "#" + sortable(now)),
 		},
 	})
 	if isConditionFailed(err) {
@@ -241,8 +241,8 @@ func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) (*DeliveryP
 	cond := "gsi1pk = :pk"
 	switch {
 	case q.Status != "":
-		// gsi1sk is <status>#<sortable time>; '~' sorts after every character of a time.
-		cond += " AND gsi1sk BETWEEN :lo AND :hi"
+		// gsisk is <status>#<sortable time>; '~' sorts after every character of a time.
+		cond += " AND gsisk BETWEEN :lo AND :hi"
 		lo := q.Status + "#"
 		if !q.Since.IsZero() {
 			lo += sortable(q.Since)
@@ -326,7 +326,7 @@ func decodeCursor(c string) (map[string]types.AttributeValue, error) {
 		return nil, err
 	}
 	out := map[string]types.AttributeValue{}
-	for _, name := range []string{"pk", "sk", "gsi1pk", "gsi1sk"} {
+	for _, name := range []string{"pk", "sk", "gsi1pk", "gsisk"} {
 		v, ok := m[name]
 		if !ok {
 			return nil, errors.New("cursor lacks " + name)

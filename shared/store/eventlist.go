@@ -54,16 +54,16 @@ func (s *Store) ListEvents(ctx context.Context, q EventQuery) (*EventPage, error
 	}
 	switch {
 	case q.Source != "":
-		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi1, "gsi1pk", "gsi1sk", []string{pkBySource + q.Source}
+		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi1, "gsi1pk", "gsisk", []string{pkBySource + q.Source}
 		if q.Type != "" {
 			rq.filter += " AND #type = :type"
 			rq.names["#type"] = "type"
 			rq.values[":type"] = str(q.Type)
 		}
 	case q.Type != "":
-		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi2, "gsi2pk", "gsi2sk", []string{pkByType + q.Type}
+		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi2, "gsi2pk", "gsisk", []string{pkByType + q.Type}
 	default:
-		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi3, "gsi3pk", "gsi3sk", allShards(pkAllEvents)
+		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi3, "gsi3pk", "gsisk", allShards(pkAllEvents)
 	}
 	if q.Subject != "" {
 		rq.filter += " AND #subject = :subject"

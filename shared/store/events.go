@@ -48,11 +48,10 @@ type eventItem struct {
 	Body   string `dynamodbav:"body,omitempty"`  // the CloudEvent as text, or
 	BodyZ  []byte `dynamodbav:"bodyz,omitempty"` // deflated (body.go)
 	GSI1PK string `dynamodbav:"gsi1pk"`
-	GSI1SK string `dynamodbav:"gsi1sk"`
 	GSI2PK string `dynamodbav:"gsi2pk"`
-	GSI2SK string `dynamodbav:"gsi2sk"`
 	GSI3PK string `dynamodbav:"gsi3pk"`
-	GSI3SK string `dynamodbav:"gsi3sk"`
+	// GSISK is the sort key of all three indexes: the event's position.
+	GSISK string `dynamodbav:"gsisk"`
 }
 
 // TimelineEntry is one step in an event's life: a pipeline stage or a delivery attempt.
@@ -124,11 +123,9 @@ func (s *Store) PutEvent(ctx context.Context, ev Event) (created bool, existing 
 		Body:     text,
 		BodyZ:    packed,
 		GSI1PK:   pkBySource + ev.Source,
-		GSI1SK:   pos,
 		GSI2PK:   pkByType + ev.Type,
-		GSI2SK:   pos,
 		GSI3PK:   shardOf(pkAllEvents, ev.Key),
-		GSI3SK:   pos,
+		GSISK:    pos,
 	}
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {

@@ -32,9 +32,8 @@ type quarantineItem struct {
 	keyAttrs
 	Quarantined
 	GSI1PK    string `dynamodbav:"gsi1pk,omitempty"`
-	GSI1SK    string `dynamodbav:"gsi1sk,omitempty"`
 	GSI3PK    string `dynamodbav:"gsi3pk"`
-	GSI3SK    string `dynamodbav:"gsi3sk"`
+	GSISK     string `dynamodbav:"gsisk"`
 	ExpiresAt int64  `dynamodbav:"expiresAt,omitempty"`
 }
 
@@ -59,11 +58,11 @@ func (s *Store) Quarantine(ctx context.Context, q Quarantined) error {
 		keyAttrs:    keyAttrs{pkQuar + q.ID, skQuar},
 		Quarantined: q,
 		GSI3PK:      shardOf(pkAllQuar, q.ID),
-		GSI3SK:      pos,
+		GSISK:       pos,
 		ExpiresAt:   s.expiry(q.At),
 	}
 	if q.SourceID != "" {
-		it.GSI1PK, it.GSI1SK = pkQuarBySource+q.SourceID, pos
+		it.GSI1PK = pkQuarBySource + q.SourceID
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -149,10 +148,10 @@ func (s *Store) ListQuarantine(ctx context.Context, q QuarantineQuery) (*Quarant
 	rq := rangeQuery{
 		lo: minPosition, hi: maxPosition, after: after, limit: clampLimit(q.Limit),
 		filter: notExpired, values: s.notExpiredValues(),
-		index: gsi3, pkAttr: "gsi3pk", skAttr: "gsi3sk", partitions: allShards(pkAllQuar),
+		index: gsi3, pkAttr: "gsi3pk", skAttr: "gsisk", partitions: allShards(pkAllQuar),
 	}
 	if q.SourceID != "" {
-		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi1, "gsi1pk", "gsi1sk", []string{pkQuarBySource + q.SourceID}
+		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi1, "gsi1pk", "gsisk", []string{pkQuarBySource + q.SourceID}
 	}
 	items, next, err := s.run(ctx, rq)
 	if err != nil {

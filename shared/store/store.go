@@ -67,7 +67,8 @@ const (
 	pkAlert    = "ALERT#"
 
 	// Index partitions. gsi1 and gsi2 are shared by item types; gsi3 holds sharded
-	// time-ordered listings (all events, all quarantined events).
+	// time-ordered listings (all events, all quarantined events). The three indexes
+	// share their sort key attribute, gsisk: an item has the same position in each.
 	pkBySource     = "SRC#"    // gsi1: events by CloudEvents source
 	pkByType       = "TYPE#"   // gsi2: events by type
 	pkAllEvents    = "ALL#"    // gsi3: every event, sharded

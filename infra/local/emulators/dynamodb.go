@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -201,22 +202,30 @@ func createTable(ctx context.Context, client *dynamodb.Client, t template.Table,
 // addMissingIndexes creates, one at a time as DynamoDB requires, the global
 // secondary indexes of t that the existing table lacks.
 func addMissingIndexes(ctx context.Context, client *dynamodb.Client, t template.Table, name string, table *types.TableDescription) error {
-	have := map[string]bool{}
+	have := map[string]types.GlobalSecondaryIndexDescription{}
 	for _, g := range table.GlobalSecondaryIndexes {
-		have[aws.ToString(g.IndexName)] = true
+		have[aws.ToString(g.IndexName)] = g
 	}
 	for _, g := range t.GlobalSecondaryIndexes {
-		if have[g.IndexName] {
-			continue
+		want := g.GlobalSecondaryIndex()
+		if old, ok := have[g.IndexName]; ok {
+			if sameIndex(old, want) {
+				continue
+			}
+			// A table kept from an older template: the index is replaced, as
+			// CloudFormation replaces an index whose keys or projection change.
+			if err := dropIndex(ctx, client, name, g.IndexName); err != nil {
+				return err
+			}
 		}
 		in := &dynamodb.UpdateTableInput{
 			TableName: aws.String(name),
 			GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{
 				Create: &types.CreateGlobalSecondaryIndexAction{
 					IndexName:             aws.String(g.IndexName),
-					KeySchema:             g.GlobalSecondaryIndex().KeySchema,
-					Projection:            g.GlobalSecondaryIndex().Projection,
-					ProvisionedThroughput: g.GlobalSecondaryIndex().ProvisionedThroughput,
+					KeySchema:             want.KeySchema,
+					Projection:            want.Projection,
+					ProvisionedThroughput: want.ProvisionedThroughput,
 				},
 			}},
 		}
@@ -229,6 +238,77 @@ func addMissingIndexes(ctx context.Context, client *dynamodb.Client, t template.
 		if _, err := client.UpdateTable(ctx, in); err != nil {
 			return fmt.Errorf("add index %s: %w", g.IndexName, err)
 		}
+		// One index may change at a time: the next waits until this one is built.
+		if err := settle(ctx, client, name, ""); err != nil {
+			return fmt.Errorf("add index %s: %w", g.IndexName, err)
+		}
 	}
 	return nil
+}
+
+// sameIndex reports whether an existing index has the keys and projection wanted.
+func sameIndex(have types.GlobalSecondaryIndexDescription, want types.GlobalSecondaryIndex) bool {
+	if len(have.KeySchema) != len(want.KeySchema) {
+		return false
+	}
+	for i, k := range have.KeySchema {
+		if aws.ToString(k.AttributeName) != aws.ToString(want.KeySchema[i].AttributeName) || k.KeyType != want.KeySchema[i].KeyType {
+			return false
+		}
+	}
+	var hp, wp types.Projection
+	if have.Projection != nil {
+		hp = *have.Projection
+	}
+	if want.Projection != nil {
+		wp = *want.Projection
+	}
+	if hp.ProjectionType != wp.ProjectionType {
+		return false
+	}
+	a, b := slices.Clone(hp.NonKeyAttributes), slices.Clone(wp.NonKeyAttributes)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// dropIndex deletes an index and waits until it is gone.
+func dropIndex(ctx context.Context, client *dynamodb.Client, table, index string) error {
+	_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+		TableName:                   aws.String(table),
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Delete: &types.DeleteGlobalSecondaryIndexAction{IndexName: aws.String(index)}}},
+	})
+	if err != nil {
+		return fmt.Errorf("replace index %s: delete it: %w", index, err)
+	}
+	if err := settle(ctx, client, table, index); err != nil {
+		return fmt.Errorf("replace index %s: %w", index, err)
+	}
+	return nil
+}
+
+// settle waits until every index of the table is active and the one named gone (none
+// when gone is empty).
+func settle(ctx context.Context, client *dynamodb.Client, table, gone string) error {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		desc, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		if err != nil {
+			return err
+		}
+		busy := desc.Table.TableStatus != types.TableStatusActive
+		for _, g := range desc.Table.GlobalSecondaryIndexes {
+			if aws.ToString(g.IndexName) == gone || g.IndexStatus != types.IndexStatusActive {
+				busy = true
+			}
+		}
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.New("indexes still changing after a minute")
 }
