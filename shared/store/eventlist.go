@@ -56,9 +56,8 @@ func (s *Store) ListEvents(ctx context.Context, q EventQuery) (*EventPage, error
 	case q.Source != "":
 		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi1, "gsi1pk", "gsisk", []string{pkBySource + q.Source}
 		if q.Type != "" {
-			rq.filter += " AND #type = :type"
-			rq.names["#type"] = "type"
-			rq.values[":type"] = str(q.Type)
+			rq.filter += " AND gsi2pk = :typepk" // the type, as the type index files it
+			rq.values[":typepk"] = str(pkByType + q.Type)
 		}
 	case q.Type != "":
 		rq.index, rq.pkAttr, rq.skAttr, rq.partitions = gsi2, "gsi2pk", "gsisk", []string{pkByType + q.Type}

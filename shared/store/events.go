@@ -15,15 +15,15 @@ import (
 	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/types"
 )
 
-// Event is a stored CloudEvent with the pipeline's metadata. Key, Source, ID and Time
-// are not attributes of the item: the key is in pk and the others in the body, and an
-// item's size is what DynamoDB bills. Type and Subject are, for the indexes and their
-// filters.
+// Event is a stored CloudEvent with the pipeline's metadata. Key, Source, ID, Type and
+// Time are not attributes of the item: the key is in pk, the others in the body (and
+// the type in gsi2pk), and an item's size is what DynamoDB bills. Subject is, for the
+// listings' filter.
 type Event struct {
 	Key        string    `dynamodbav:"-" json:"key"`
 	Source     string    `dynamodbav:"-" json:"source"`
 	ID         string    `dynamodbav:"-" json:"id"`
-	Type       string    `dynamodbav:"type" json:"type"`
+	Type       string    `dynamodbav:"-" json:"type"`
 	Subject    string    `dynamodbav:"subject,omitempty" json:"subject,omitempty"`
 	Time       string    `dynamodbav:"-" json:"time,omitempty"`
 	SourceID   string    `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
@@ -208,12 +208,13 @@ func decodeEvent(av map[string]types.AttributeValue) (*Event, error) {
 	var attrs struct {
 		ID     string `json:"id"`
 		Source string `json:"source"`
+		Type   string `json:"type"`
 		Time   string `json:"time"`
 	}
 	if err := json.Unmarshal(body, &attrs); err != nil {
 		return nil, fmt.Errorf("decode event %s: its body: %w", it.PK, err)
 	}
-	ev.ID, ev.Source, ev.Time = attrs.ID, attrs.Source, attrs.Time
+	ev.ID, ev.Source, ev.Type, ev.Time = attrs.ID, attrs.Source, attrs.Type, attrs.Time
 	return &ev, nil
 }
 
