@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -219,9 +222,9 @@ func readTable(ctx context.Context, db *dynamodb.Client, table string) ([]stored
 					TotalSegments:        aws.Int32(segments),
 					ExclusiveStartKey:    start,
 					FilterExpression:     aws.String("sk = :ev OR begins_with(sk, :dlv)"),
-					ProjectionExpression: aws.String("pk, sk, #key, #source, #id, subscriptionId, webhookId, #status, attempt"),
+					ProjectionExpression: aws.String("pk, sk, #key, body, bodyz, subscriptionId, webhookId, #status, attempt"),
 					ExpressionAttributeNames: map[string]string{
-						"#key": "key", "#source": "source", "#id": "id", "#status": "status",
+						"#key": "key", "#status": "status",
 					},
 					ExpressionAttributeValues: map[string]dtypes.AttributeValue{
 						":ev":  &dtypes.AttributeValueMemberS{Value: "EVENT"},
@@ -235,7 +238,13 @@ func readTable(ctx context.Context, db *dynamodb.Client, table string) ([]stored
 				mu.Lock()
 				for _, it := range out.Items {
 					if str(it, "sk") == "EVENT" {
-						events = append(events, storedEvent{Key: str(it, "key"), Source: str(it, "source"), ID: str(it, "id")})
+						ev, err := eventOf(it)
+						if err != nil {
+							errs[seg] = err
+							mu.Unlock()
+							return
+						}
+						events = append(events, ev)
 						continue
 					}
 					dels = append(dels, deliveryRecord{
@@ -330,4 +339,26 @@ func parseDeadLetters(bodies []string) []deadLetter {
 		out = append(out, d)
 	}
 	return out
+}
+
+// eventOf reads a stored event's key from pk and its CloudEvents source and id from
+// the body, as text (body) or deflated (bodyz), the way shared/store writes them.
+func eventOf(it map[string]dtypes.AttributeValue) (storedEvent, error) {
+	key := strings.TrimPrefix(str(it, "pk"), "EVT#")
+	body := []byte(str(it, "body"))
+	if z, ok := it["bodyz"].(*dtypes.AttributeValueMemberB); ok {
+		b, err := io.ReadAll(flate.NewReader(bytes.NewReader(z.Value)))
+		if err != nil {
+			return storedEvent{}, fmt.Errorf("event %s: inflate its body: %w", key, err)
+		}
+		body = b
+	}
+	var ce struct {
+		ID     string `json:"id"`
+		Source string `json:"source"`
+	}
+	if err := json.Unmarshal(body, &ce); err != nil {
+		return storedEvent{}, fmt.Errorf("event %s: its body: %w", key, err)
+	}
+	return storedEvent{Key: key, Source: ce.Source, ID: ce.ID}, nil
 }

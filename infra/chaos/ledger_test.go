@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"compress/flate"
+	"strings"
 	"testing"
+
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // A small world: event a (type t.one) matches subscriptions s1 and s2, event b
@@ -79,5 +84,25 @@ func TestBalance(t *testing.T) {
 				t.Errorf("Balanced = %v; want %v (problems %v)", l.Balanced, tc.ok, l.Problems)
 			}
 		})
+	}
+}
+
+func TestEventOf(t *testing.T) {
+	body := `{"specversion":"1.0","id":"e-1","source":"/shop","type":"t","data":{"items":"` + strings.Repeat("ab", 400) + `"}}`
+	var z bytes.Buffer
+	w, _ := flate.NewWriter(&z, flate.DefaultCompression)
+	_, _ = w.Write([]byte(body))
+	_ = w.Close()
+	for name, it := range map[string]map[string]dtypes.AttributeValue{
+		"text":     {"pk": &dtypes.AttributeValueMemberS{Value: "EVT#evt_1"}, "body": &dtypes.AttributeValueMemberS{Value: body}},
+		"deflated": {"pk": &dtypes.AttributeValueMemberS{Value: "EVT#evt_1"}, "bodyz": &dtypes.AttributeValueMemberB{Value: z.Bytes()}},
+	} {
+		got, err := eventOf(it)
+		if err != nil || got != (storedEvent{Key: "evt_1", Source: "/shop", ID: "e-1"}) {
+			t.Errorf("%s: eventOf = %+v, %v", name, got, err)
+		}
+	}
+	if _, err := eventOf(map[string]dtypes.AttributeValue{"pk": &dtypes.AttributeValueMemberS{Value: "EVT#x"}, "bodyz": &dtypes.AttributeValueMemberB{Value: []byte("nope")}}); err == nil {
+		t.Errorf("eventOf(corrupt body) = nil error")
 	}
 }
