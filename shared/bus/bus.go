@@ -33,6 +33,20 @@ type Hub struct {
 	ReceivedAt   time.Time `json:"receivedAt"`
 	NormalizedAt time.Time `json:"normalizedAt,omitzero"`
 	RequestID    string    `json:"requestId,omitempty"`
+	// DataRef is set on an Event Stored whose data was left in the store (StoredEntry):
+	// the URL of the data, also the event's dataref extension.
+	DataRef string `json:"dataref,omitempty"`
+	// Quarantine is set by ingest on an event of a source that quarantines what it
+	// cannot read (store.OnInvalidQuarantine) when the event failed ingest's checks:
+	// the id of the quarantine item normalize is to make of it, and ingest's reason.
+	Quarantine *Quarantine `json:"quarantine,omitempty"`
+}
+
+// Quarantine is what ingest tells normalize about an event it accepted although it
+// could not read it.
+type Quarantine struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
 }
 
 // ReceivedDetail is the detail of an Event Received entry: the producer's event as sent.
@@ -50,10 +64,12 @@ type EventDetail struct {
 	Hub   Hub             `json:"hub"`
 }
 
-// Batch is what ingest hands persist by asynchronous Lambda invocation instead of a
-// bus entry per event: the accepted events of one request, each as an Event
-// Normalized detail. A batch over Lambda's 1 MB limit travels as a claim, like an
-// oversized entry.
+// Batch is what ingest handed persist by asynchronous Lambda invocation before every
+// event went through the bus (eventhub before the three-hop chain): the accepted events
+// of one request, each as an Event Normalized detail, or a claim reference to them.
+// Persist still reads it, so that invocations queued by an older ingest, and the
+// pipeline dead-letter records they left, are stored after an upgrade
+// (docs/upgrading.md); nothing sends it any more.
 type Batch struct {
 	Events []EventDetail `json:"events"`
 }

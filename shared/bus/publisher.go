@@ -13,10 +13,11 @@ import (
 	"github.com/eventhub/eventhub/shared/awsapi/eventbridge/types"
 )
 
-// EventBridge's limits on one PutEvents call.
+// EventBridge's limits on one PutEvents call: ten entries, and 1 MB for an entry and
+// for the call's entries together (256 KB until 2026-01-29).
 const (
 	maxEntries   = 10
-	maxEntrySize = 256 * 1024
+	maxEntrySize = 1 << 20
 )
 
 // PutEventsAPI is the EventBridge call the publisher makes.

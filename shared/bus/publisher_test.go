@@ -113,7 +113,7 @@ func TestPublishBatchesByTen(t *testing.T) {
 func TestOversizedDetailTravelsByClaim(t *testing.T) {
 	f := &fakeBus{put: ok}
 	claims := memClaims{}
-	big := strings.Repeat("x", 300*1024)
+	big := strings.Repeat("x", 1100*1024) // over EventBridge's 1 MB
 	err := NewPublisher(f, "b", claims).Publish(context.Background(), Entry{Source: SourceIngest, DetailType: Received, Detail: map[string]string{"raw": big}})
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestOversizedDetailTravelsByClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) < 300*1024 {
+	if len(got) < 1100*1024 {
 		t.Errorf("Resolve returned %d bytes; want the full detail", len(got))
 	}
 	if err := NewPublisher(f, "b", nil).Publish(context.Background(), Entry{Source: "s", DetailType: "d", Detail: big}); err == nil {

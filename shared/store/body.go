@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/eventhub/eventhub/shared/fault"
 )
 
 // Event bodies of compressFrom bytes or more are stored deflated (attribute bodyz)
@@ -60,4 +62,47 @@ func unpackBody(text string, packed []byte) (json.RawMessage, error) {
 		return nil, fmt.Errorf("inflate event body: %w", err)
 	}
 	return out, nil
+}
+
+// DynamoDB's limits that an event's item must keep: 400 KB for the item, 2,048 bytes for
+// a partition key value (the source and type are in the index keys gsi1pk and gsi2pk).
+const (
+	maxItem         = 400 * 1024
+	maxPartitionKey = 2048
+	// itemReserve is what an event item holds besides its body, subject and index keys:
+	// attribute names, times, ids, counters, with room to spare.
+	itemReserve = 2048
+)
+
+// Limits on the attributes of a stored event, for the checks at ingest.
+const (
+	MaxSource = maxPartitionKey - len(pkBySource)
+	MaxType   = maxPartitionKey - len(pkByType)
+)
+
+// CheckFits reports whether an event can be stored: its source and type fit their index
+// keys, and its item, with body the event as stored (deflated when that is smaller),
+// fits DynamoDB's 400 KB. The error is a fault.TooLarge naming the attribute, or the
+// event when its body is what does not fit. Ingest and normalize check it, so that no
+// accepted event fails for ever in persist.
+func CheckFits(source, typ, subject string, body []byte) error {
+	switch {
+	case len(source) > MaxSource:
+		return &fault.Error{Code: fault.TooLarge, Path: "source", Message: fmt.Sprintf("source is %d bytes; the limit is %d", len(source), MaxSource)}
+	case len(typ) > MaxType:
+		return &fault.Error{Code: fault.TooLarge, Path: "type", Message: fmt.Sprintf("type is %d bytes; the limit is %d", len(typ), MaxType)}
+	}
+	fixed := itemReserve + len(pkBySource) + len(source) + len(pkByType) + len(typ) + len(subject)
+	if fixed+len(body) <= maxItem {
+		return nil
+	}
+	text, packed := packBody(body)
+	stored := len(text) + len(packed)
+	if fixed+stored <= maxItem {
+		return nil
+	}
+	if len(subject) > maxItem/2 {
+		return &fault.Error{Code: fault.TooLarge, Path: "subject", Message: fmt.Sprintf("subject is %d bytes; an event's item is limited to %d KB", len(subject), maxItem/1024)}
+	}
+	return fault.New(fault.TooLarge, "event is %d bytes (%d as stored); the store holds at most about %d bytes of an event, after compression", len(body), stored, maxItem-fixed)
 }

@@ -322,9 +322,13 @@ type claimItem struct {
 	ExpiresAt int64  `dynamodbav:"expiresAt"`
 }
 
-// PutClaim stores an oversized bus detail for a day.
+// claimTTL outlives the pipeline dead-letter queue's retention (14 days), so that an
+// entry redriven from it still finds the detail it refers to.
+const claimTTL = 15 * 24 * time.Hour
+
+// PutClaim stores an oversized bus detail for claimTTL.
 func (s *Store) PutClaim(ctx context.Context, id string, detail []byte) error {
-	it := claimItem{keyAttrs{pkClaim + id, "CLAIM"}, detail, s.now().Add(24 * time.Hour).Unix()}
+	it := claimItem{keyAttrs{pkClaim + id, "CLAIM"}, detail, s.now().Add(claimTTL).Unix()}
 	if err := s.put(ctx, it, ""); err != nil {
 		return fmt.Errorf("put claim %s: %w", id, err)
 	}

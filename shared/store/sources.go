@@ -24,6 +24,12 @@ type Source struct {
 	DataID     int64    `dynamodbav:"dataId,omitempty" json:"dataId,omitempty"` // BlueKing data_id
 	AppID      string   `dynamodbav:"appId,omitempty" json:"appId,omitempty"`   // iuap appId (node code)
 	DedupeKeys []string `dynamodbav:"dedupeKeys,omitempty" json:"dedupeKeys,omitempty"`
+	// OnInvalid is what ingest does with an event of this source that it can read as
+	// JSON but not as its format, or that breaks its type's schema or the store's
+	// limits: OnInvalidReject ("", the default) answers the producer 4xx;
+	// OnInvalidQuarantine accepts it (202) and keeps it in quarantine with the reason,
+	// for producers that cannot act on a 4xx (webhooks that drop or retry for ever).
+	OnInvalid string `dynamodbav:"onInvalid,omitempty" json:"onInvalid,omitempty"`
 
 	SigningKey          string    `dynamodbav:"signingKey,omitempty" json:"-"`
 	PrevSigningKey      string    `dynamodbav:"prevSigningKey,omitempty" json:"-"`
@@ -43,6 +49,12 @@ func (s *Source) SigningKeys(now time.Time) []string {
 	}
 	return keys
 }
+
+// What ingest does with an event it cannot read (Source.OnInvalid).
+const (
+	OnInvalidReject     = "reject"
+	OnInvalidQuarantine = "quarantine"
+)
 
 type sourceItem struct {
 	keyAttrs
