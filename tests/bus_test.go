@@ -45,3 +45,29 @@ next:
 	}
 	return out
 }
+
+// tapped is an entry the tap saw and its place in the order the bus took them.
+type tapped struct {
+	eventbridge.Entry
+	Seq int
+}
+
+// first returns the first entry of the source and detail type whose detail contains
+// every one of the strings, and whether there is one.
+func (b *busTap) first(source, detailType string, contains ...string) (tapped, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+next:
+	for i, e := range b.entries {
+		if e.Source != source || e.DetailType != detailType {
+			continue
+		}
+		for _, c := range contains {
+			if !strings.Contains(e.Detail, c) {
+				continue next
+			}
+		}
+		return tapped{e, i}, true
+	}
+	return tapped{}, false
+}

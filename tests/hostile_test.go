@@ -121,7 +121,8 @@ func TestHostileInput(t *testing.T) {
 
 	// Oversize, overlong batches and deep nesting.
 	big := `{"specversion":"1.0","id":"big","source":"/h","type":"t","data":"` + strings.Repeat("x", 300<<10) + `"}`
-	add("event over 256 KiB", events(ce.Token, jsonCT, []byte(big)), 413, "")
+	huge := `{"specversion":"1.0","id":"huge","source":"/h","type":"t","data":"` + string(incompressible(600<<10)) + `"}`
+	add("event the store cannot hold", events(ce.Token, jsonCT, []byte(huge)), 413, "")
 	add("body over 1 MiB", events(ce.Token, jsonCT, []byte("["+strings.TrimSuffix(strings.Repeat(big[:200<<10]+`"},`, 6), ",")+"]")), 413, "")
 	add("101 events", events(ce.Token, "application/cloudevents-batch+json", []byte("["+strings.TrimSuffix(strings.Repeat(valid+",", 101), ",")+"]")), 413, "")
 	add("deep objects", events(auto.Token, jsonCT, []byte(strings.Repeat(`{"a":`, 1000)+"1"+strings.Repeat("}", 1000))), 400, "")

@@ -15,9 +15,10 @@ import (
 	"github.com/eventhub/eventhub/shared/cloudevent"
 )
 
-// TestRedrivePipeline: a handoff to persist that ran out of retries sits in the
-// pipeline dead-letter queue as Lambda's on-failure record; POST /pipeline/redrive
-// invokes persist with it again, and the event is stored.
+// TestRedrivePipeline: an older ingest's handoff to persist (a bus.Batch by
+// asynchronous invocation, before the three-hop chain) that ran out of retries sits in
+// the pipeline dead-letter queue as Lambda's on-failure record; after an upgrade,
+// POST /pipeline/redrive invokes persist with it again, and the event is stored.
 func TestRedrivePipeline(t *testing.T) {
 	needStack(t)
 	id := fmt.Sprintf("redrive-%d", time.Now().UnixNano())

@@ -471,7 +471,7 @@ func TestOversizedAndNestedPayloads(t *testing.T) {
 	}
 	nested := func(depth int) string { return strings.Repeat("[", depth) + strings.Repeat("]", depth) }
 	nestedObj := func(depth int) string { return strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth) }
-	big := `"` + strings.Repeat("x", 300<<10) + `"`
+	big := `"` + string(incompressible(600<<10)) + `"` // over what the store holds, after compression
 	batchOf := func(n int) string {
 		parts := make([]string, n)
 		for i := range parts {
@@ -484,7 +484,7 @@ func TestOversizedAndNestedPayloads(t *testing.T) {
 		body string
 		want int
 	}{
-		{"event over 256 KiB", event("big", big), http.StatusRequestEntityTooLarge},
+		{"event the store cannot hold", event("big", big), http.StatusRequestEntityTooLarge},
 		{"request over 1 MiB", "[" + strings.Repeat(event("x", `"`+strings.Repeat("y", 200<<10)+`"`)+",", 6) + event("x", "1") + "]", http.StatusRequestEntityTooLarge},
 		{"request over the gateway's 10 MB", `"` + strings.Repeat("z", 11<<20) + `"`, http.StatusRequestEntityTooLarge},
 		{"batch of 101", batchOf(101), http.StatusRequestEntityTooLarge},

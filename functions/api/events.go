@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -85,6 +87,7 @@ func (h *handler) eventRoutes() map[string]route {
 	return map[string]route{
 		"GET /events":                    h.listEvents,
 		"GET /events/{id}":               h.getEvent,
+		"GET /events/{id}/data":          h.getEventData,
 		"POST /events/{id}/replay":       h.replayEvent,
 		"POST /replays":                  h.createReplay,
 		"GET /replays/{id}":              h.getReplay,
@@ -131,6 +134,51 @@ func (h *handler) getEvent(ctx context.Context, req *apigw.Request) (apigw.Respo
 		Timeline:   hist.Timeline,
 		Deliveries: hist.Deliveries,
 	}), nil
+}
+
+// getEventData answers GET /events/{id}/data: the data of a stored event alone, as its
+// datacontenttype says. An Event Stored too large to carry its data on the bus points
+// here with the CloudEvents dataref extension.
+func (h *handler) getEventData(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	key := req.PathParameters["id"]
+	if !cloudevent.ValidKey(key) {
+		return apigw.Response{}, fault.New(fault.NotFound, "no event %q: ids look like evt_ followed by 26 characters", key)
+	}
+	stored, err := h.store.GetEvent(ctx, key)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	ev, err := cloudevent.Parse(stored.Event)
+	if err != nil {
+		return apigw.Response{}, fmt.Errorf("stored event %s: %w", key, err)
+	}
+	resp := apigw.Response{StatusCode: http.StatusOK, Headers: map[string]string{}}
+	switch {
+	case ev.DataBase64 != "":
+		resp.Body, resp.IsBase64Encoded = ev.DataBase64, true
+		resp.Headers["content-type"] = cmp.Or(ev.DataContentType, "application/octet-stream")
+	case ev.Data != nil:
+		resp.Body = string(ev.Data)
+		// JSON data is JSON whatever its content type says; a string holds the text of
+		// another media type.
+		resp.Headers["content-type"] = "application/json"
+		var text string
+		if ct := ev.DataContentType; ct != "" && !jsonMedia(ct) && json.Unmarshal(ev.Data, &text) == nil {
+			resp.Body = text
+			resp.Headers["content-type"] = ct
+		}
+	default:
+		resp.StatusCode = http.StatusNoContent
+	}
+	return resp, nil
+}
+
+// jsonMedia reports whether a media type is JSON (application/json, text/json, or a
+// +json suffix).
+func jsonMedia(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
 }
 
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/eventhub/eventhub/shared/apigw"
-	"github.com/eventhub/eventhub/shared/bus"
 )
 
 // pipelineDeps are what POST /pipeline/redrive needs: the pipeline dead-letter queue
@@ -15,11 +14,17 @@ import (
 type pipelineDeps struct {
 	queue  deliveryQueue
 	dlqURL string
-	invoke bus.InvokeAPI
+	invoke asyncInvoker
 	// functions are the pipeline's functions by the detail type of the bus entries
 	// their rules take (Event Received: normalize, Event Normalized: persist, Event
 	// Stored: notify).
 	functions map[string]string
+}
+
+// asyncInvoker queues an asynchronous invocation of a Lambda function (Invoke with
+// InvocationType Event).
+type asyncInvoker interface {
+	InvokeAsync(ctx context.Context, function string, payload []byte) error
 }
 
 func (h *handler) pipelineRoutes() map[string]route {
@@ -29,8 +34,8 @@ func (h *handler) pipelineRoutes() map[string]route {
 // redrivePipeline answers POST /pipeline/redrive: what the pipeline's retries could
 // not place, sent to the function that failed it again. The pipeline dead-letter queue
 // holds two kinds of messages: Lambda's on-failure records of asynchronous
-// invocations (ingest's handoff to persist, or a rule's invocation whose retries ran
-// out), re-invoked with their request payload; and bus entries a rule could not
+// invocations (a rule's invocation whose retries ran out, or an older ingest's handoff
+// to persist), re-invoked with their request payload; and bus entries a rule could not
 // deliver to its function, invoked with the entry. Every function of the pipeline is
 // idempotent, so a message redriven twice does no harm. Messages naming no function of
 // the pipeline stay in the queue and are counted as skipped.

@@ -55,12 +55,25 @@ type sourceInput struct {
 	AppID      string   `json:"appId"`
 	DedupeKeys []string `json:"dedupeKeys"`
 	Signing    bool     `json:"signing"`
+	OnInvalid  string   `json:"onInvalid"`
 }
 
 type sourcePatch struct {
 	Name       *string   `json:"name"`
 	Enabled    *bool     `json:"enabled"`
 	DedupeKeys *[]string `json:"dedupeKeys"`
+	OnInvalid  *string   `json:"onInvalid"`
+}
+
+// onInvalid checks a source's choice of what ingest does with events it cannot read.
+func onInvalid(v string) (string, error) {
+	switch v {
+	case "", store.OnInvalidReject:
+		return "", nil
+	case store.OnInvalidQuarantine:
+		return v, nil
+	}
+	return "", fault.At("onInvalid", "unknown value %q: want %q (answer 4xx, the default) or %q (accept and keep in quarantine)", v, store.OnInvalidReject, store.OnInvalidQuarantine)
 }
 
 type sourceRotation struct {
@@ -110,7 +123,12 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	if err := checkDedupeKeys(in.DedupeKeys); err != nil {
 		return apigw.Response{}, err
 	}
+	invalid, err := onInvalid(in.OnInvalid)
+	if err != nil {
+		return apigw.Response{}, err
+	}
 	src := store.Source{
+		OnInvalid:  invalid,
 		ID:         h.id("src_"),
 		Name:       name,
 		Format:     format,
@@ -178,7 +196,8 @@ func (h *handler) getSource(ctx context.Context, req *apigw.Request) (apigw.Resp
 	return apigw.JSON(http.StatusOK, viewSource(*src)), nil
 }
 
-// patchSource renames a source, disables or enables it, or sets its dedupe keys. A
+// patchSource renames a source, disables or enables it, or sets its dedupe keys or what
+// ingest does with events it cannot read. A
 // disabled source's requests are refused with 403 within the ingest cache's 30 s.
 func (h *handler) patchSource(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
 	var in sourcePatch
@@ -203,6 +222,11 @@ func (h *handler) patchSource(ctx context.Context, req *apigw.Request) (apigw.Re
 			return apigw.Response{}, err
 		}
 		src.DedupeKeys = *in.DedupeKeys
+	}
+	if in.OnInvalid != nil {
+		if src.OnInvalid, err = onInvalid(*in.OnInvalid); err != nil {
+			return apigw.Response{}, err
+		}
 	}
 	if err := h.store.UpdateSource(ctx, *src); err != nil {
 		return apigw.Response{}, err

@@ -36,7 +36,7 @@ func BenchmarkSplit(b *testing.B) {
 // BenchmarkHandle is the function's own work for POST /events with one event, the
 // token lookup and publishing faked.
 func BenchmarkHandle(b *testing.B) {
-	pub := &fakeHandoff{}
+	pub := &fakeBus{}
 	h := newTestHandler(pub)
 	req := post("application/cloudevents+json", patterntest.MSEEvent)
 	ctx := context.Background()

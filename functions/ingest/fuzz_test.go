@@ -26,7 +26,7 @@ func FuzzIngest(f *testing.F) {
 			req.QueryStringParameters = map[string]string{"format": fm}
 		}
 		req.IsBase64Encoded = false
-		resp, err := newTestHandler(&fakeHandoff{}).handle(context.Background(), req)
+		resp, err := newTestHandler(&fakeBus{}).handle(context.Background(), req)
 		if err != nil {
 			t.Fatalf("handle = %v", err)
 		}

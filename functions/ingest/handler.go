@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -12,18 +11,20 @@ import (
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
 	"github.com/eventhub/eventhub/shared/bus"
-	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/fault"
-	"github.com/eventhub/eventhub/shared/schema"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
-// Limits on what a producer may send.
+// Limits on what a producer may send. An event must also fit the store once normalized
+// (store.CheckFits: DynamoDB's 400 KB item, after compression), which bounds it more
+// tightly unless it compresses well; maxEvent keeps its Event Received entry within
+// EventBridge's 1 MB.
 const (
-	maxBody   = 1 << 20   // one request
-	maxEvent  = 256 << 10 // one event
-	maxEvents = 100       // events in one batch
-	maxDepth  = 64        // nesting of JSON arrays and objects
+	maxBody   = 1 << 20        // one request
+	maxEvent  = 1<<20 - 16<<10 // one event as sent
+	maxEvents = 100            // events in one batch
+	maxDepth  = 64             // nesting of JSON arrays and objects
 )
 
 // Routes of the ingest function.
@@ -43,35 +44,36 @@ type appLookup interface {
 	Fresh(ctx context.Context, appID string) (*store.Source, error)
 }
 
-type schemaLookup interface {
-	Schema(ctx context.Context, eventType string) (*schema.Schema, error)
-}
-
-// handoff hands accepted events to persist (bus.Handoff).
-type handoff interface {
-	Send(ctx context.Context, events []bus.EventDetail) error
+// publisher puts entries on the bus (bus.Publisher).
+type publisher interface {
+	Publish(ctx context.Context, entries ...bus.Entry) error
 }
 
 type handler struct {
-	sources sourceLookup // by token
-	apps    appLookup    // by iuap appId
-	schemas schemaLookup // nil: no catalog checks
-	persist handoff
+	sources sourceLookup   // by token
+	apps    appLookup      // by iuap appId
+	schemas catalog.Lookup // nil: no catalog checks
+	pub     publisher
 	now     func() time.Time
+	newID   func() string // quarantine ids
 	log     *slog.Logger
 }
 
-// result is the outcome for one event of a request, in request order.
+// result is the outcome for one event of a request, in request order: the id it is
+// stored under, or the quarantine item it will be kept in (with the reason), or why it
+// was rejected.
 type result struct {
-	ID    string       `json:"id,omitempty"`
-	Error *fault.Error `json:"error,omitempty"`
+	ID           string       `json:"id,omitempty"`
+	QuarantineID string       `json:"quarantineId,omitempty"`
+	Error        *fault.Error `json:"error,omitempty"`
 }
 
 type response struct {
-	Accepted int      `json:"accepted"`
-	Rejected int      `json:"rejected"`
-	IDs      []string `json:"ids"`
-	Results  []result `json:"results"`
+	Accepted    int      `json:"accepted"`
+	Rejected    int      `json:"rejected"`
+	Quarantined int      `json:"quarantined,omitempty"`
+	IDs         []string `json:"ids"`
+	Results     []result `json:"results"`
 }
 
 func (h *handler) handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
@@ -136,7 +138,7 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	meta := adapter.Meta{SourceID: src.ID}
 	for i := range items {
 		if items[i].err == nil {
-			h.read(ctx, &items[i], meta)
+			h.read(ctx, &items[i], meta, src)
 		}
 	}
 	return h.publish(ctx, src, hub, items)
@@ -160,74 +162,64 @@ func (h *handler) format(req *apigw.Request, src *store.Source) (string, error) 
 	return src.Format, nil
 }
 
-// read runs the adapter on one item and checks the event against the catalog; the
-// canonical event it makes is what ingest publishes.
-func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta) {
-	if it.event == nil {
-		var err error
-		it.event, it.format, err = adapter.Parse(it.format, it.raw, meta)
-		if err != nil {
-			it.err = at(it.prefix, err)
-			return
-		}
+// read runs the adapter on one item, as normalize will, to answer the producer with a
+// precise error: it checks the event against the catalog and the store's limits, and
+// gives it its key. Normalize makes the canonical event again from the same bytes.
+// A source that quarantines what it cannot read keeps the item, with the reason,
+// instead of rejecting it.
+func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta, src *store.Source) {
+	err := h.check(ctx, it, meta)
+	if err == nil {
+		return
 	}
-	if err := h.checkSchema(ctx, it.event); err != nil {
+	e, ok := fault.As(err)
+	if !ok || src.OnInvalid != store.OnInvalidQuarantine {
 		it.err = at(it.prefix, err)
 		return
 	}
-	it.key = it.event.Key()
+	it.quarantine = &bus.Quarantine{ID: "qrn_" + h.newID(), Reason: at(it.prefix, e).Error()}
 }
 
-// normalized is what ingest hands persist for an accepted event: ingest has run the
-// adapter to accept it, so it passes on the canonical event (as an Event Normalized
-// detail) rather than the producer's bytes for a normalize function to read again.
-func (h *handler) normalized(ev *cloudevent.Event, hub bus.Hub) (bus.EventDetail, error) {
-	body, err := ev.MarshalJSON()
-	if err != nil {
-		return bus.EventDetail{}, err
-	}
-	hub.Key = ev.Key()
-	hub.NormalizedAt = h.now().UTC()
-	return bus.EventDetail{Event: body, Hub: hub}, nil
-}
-
-// errNoCatalog marks a catalog that could not be read: the request fails (500) rather
-// than letting events bypass their type's schema.
-var errNoCatalog = errors.New("event-type catalog unavailable")
-
-func (h *handler) checkSchema(ctx context.Context, ev *cloudevent.Event) error {
-	if h.schemas == nil {
-		return nil
-	}
-	s, err := h.schemas.Schema(ctx, ev.Type)
-	if err != nil {
-		return errors.Join(errNoCatalog, err)
-	}
-	if s == nil {
-		return nil
-	}
-	if ev.DataBase64 != "" {
-		return fault.At("data_base64", "type %q has a schema: send the data as JSON", ev.Type)
-	}
-	data := ev.Data
-	if data == nil {
-		data = []byte("null")
-	}
-	if err := s.Validate(data, "data"); err != nil {
-		if e, ok := fault.As(err); ok {
-			c := *e
-			c.Message = c.Message + " (schema of type " + ev.Type + ")"
-			return &c
+func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta) error {
+	if it.event == nil {
+		ev, format, err := adapter.Parse(it.format, it.raw, meta)
+		it.format = format
+		if err != nil {
+			return err
 		}
+		it.event = ev
+	}
+	it.key = it.event.Key()
+	if err := catalog.Check(ctx, h.schemas, it.event); err != nil {
 		return err
 	}
-	return nil
+	body, err := it.event.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	return store.CheckFits(it.event.Source, it.event.Type, it.event.Subject, body)
 }
 
+// received is the Event Received entry of an accepted item: the producer's event as it
+// sent it (without the credentials it sent beside it) and what ingest learnt of it.
+func received(it *item, hub bus.Hub) bus.Entry {
+	hub.Key = it.key
+	hub.Format = it.format
+	hub.Quarantine = it.quarantine
+	return bus.Entry{
+		Source:     bus.SourceIngest,
+		DetailType: bus.Received,
+		Detail:     bus.ReceivedDetail{Raw: it.raw, Format: it.format, Hub: hub},
+	}
+}
+
+// publish puts an Event Received on the bus for every accepted event of the request,
+// and answers 202 only once all of them are there.
 func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, items []item) (apigw.Response, error) {
 	resp := response{IDs: []string{}, Results: make([]result, len(items))}
-	var accepted []bus.EventDetail
-	for i, it := range items {
+	var entries []bus.Entry
+	for i := range items {
+		it := &items[i]
 		if it.err != nil {
 			if e, ok := fault.As(it.err); ok {
 				resp.Results[i].Error = e
@@ -236,22 +228,22 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 			}
 			return apigw.Response{}, it.err
 		}
-		hh := hub
-		hh.Format = it.format
-		e, err := h.normalized(it.event, hh)
-		if err != nil {
-			return apigw.Response{}, fmt.Errorf("encode event %s: %w", it.key, err)
-		}
-		accepted = append(accepted, e)
-		resp.Results[i].ID = it.key
-		resp.IDs = append(resp.IDs, it.key)
+		entries = append(entries, received(it, hub))
 		resp.Accepted++
+		resp.Results[i].ID = it.key
+		if q := it.quarantine; q != nil {
+			resp.Results[i].QuarantineID = q.ID
+			resp.Results[i].Error = &fault.Error{Code: fault.Invalid, Message: q.Reason}
+			resp.Quarantined++
+			continue
+		}
+		resp.IDs = append(resp.IDs, it.key)
 	}
-	if len(accepted) > 0 {
-		if err := h.persist.Send(ctx, accepted); err != nil {
+	if len(entries) > 0 {
+		if err := h.pub.Publish(ctx, entries...); err != nil {
 			return apigw.Response{}, err
 		}
-		h.log.InfoContext(ctx, "accepted", "sourceId", src.ID, "accepted", resp.Accepted, "rejected", resp.Rejected)
+		h.log.InfoContext(ctx, "received", "sourceId", src.ID, "accepted", resp.Accepted, "quarantined", resp.Quarantined, "rejected", resp.Rejected)
 	}
 	status := http.StatusAccepted
 	switch {

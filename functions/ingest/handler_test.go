@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,19 +42,24 @@ func knownSources(byToken map[string]*store.Source) sourceFunc {
 	}
 }
 
-// fakeHandoff records what the handler hands persist; with err set it takes nothing.
-type fakeHandoff struct {
-	err    error
-	calls  int
-	events []bus.EventDetail
+// fakeBus records the entries the handler publishes, and their details; with err set
+// it publishes nothing.
+type fakeBus struct {
+	err     error
+	calls   int
+	entries []bus.Entry
+	events  []bus.ReceivedDetail
 }
 
-func (b *fakeHandoff) Send(_ context.Context, events []bus.EventDetail) error {
+func (b *fakeBus) Publish(_ context.Context, entries ...bus.Entry) error {
 	b.calls++
 	if b.err != nil {
 		return b.err
 	}
-	b.events = append(b.events, events...)
+	for _, e := range entries {
+		b.entries = append(b.entries, e)
+		b.events = append(b.events, e.Detail.(bus.ReceivedDetail))
+	}
 	return nil
 }
 
@@ -65,11 +72,12 @@ var testSources = map[string]*store.Source{
 	"ehp_disabled": {ID: "src_off", Name: "old", Format: "cloudevents", Enabled: false},
 }
 
-func newTestHandler(pub *fakeHandoff) *handler {
+func newTestHandler(pub *fakeBus) *handler {
 	return &handler{
 		sources: knownSources(testSources),
-		persist: pub,
+		pub:     pub,
 		now:     func() time.Time { return now },
+		newID:   func() string { return "0001" },
 		log:     slog.New(slog.DiscardHandler),
 	}
 }
@@ -188,7 +196,7 @@ func TestIngestAccepts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pub := &fakeHandoff{}
+			pub := &fakeBus{}
 			req := post(tc.contentType, tc.body)
 			if tc.base64 {
 				req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(tc.body)), true
@@ -222,35 +230,34 @@ func TestIngestAccepts(t *testing.T) {
 	}
 }
 
-// TestIngestPublishedEntry pins what ingest hands persist: the Event Normalized detail
-// (DESIGN.md §2) of the canonical event ingest made to accept it.
+// TestIngestPublishedEntry pins what ingest puts on the bus: an Event Received entry
+// (DESIGN.md §2) with the producer's event as sent and what ingest learnt of it.
 func TestIngestPublishedEntry(t *testing.T) {
 	body := "{\n \"specversion\": \"1.0\", \"id\": \"e-1\", \"source\": \"acs.mse\",\n \"type\": \"mse:Agent:GracefulShutdown\", \"aliyunregionid\": \"cn-hangzhou\", \"data\": {\"n\": 1.50}\n}"
-	pub := &fakeHandoff{}
+	pub := &fakeBus{}
 	req := post("application/cloudevents+json", body)
 	resp, _ := newTestHandler(pub).handle(context.Background(), req)
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status = %d; want 202 (body %s)", resp.StatusCode, resp.Body)
 	}
-	if len(pub.events) != 1 {
-		t.Fatalf("published %d entries; want 1", len(pub.events))
+	if len(pub.entries) != 1 {
+		t.Fatalf("published %d entries; want 1", len(pub.entries))
+	}
+	if e := pub.entries[0]; e.Source != bus.SourceIngest || e.DetailType != bus.Received {
+		t.Errorf("entry = %s %q; want %s %q", e.Source, e.DetailType, bus.SourceIngest, bus.Received)
 	}
 	d := pub.events[0]
 	wantRaw := `{"specversion":"1.0","id":"e-1","source":"acs.mse","type":"mse:Agent:GracefulShutdown","aliyunregionid":"cn-hangzhou","data":{"n":1.50}}`
-	if string(d.Event) != wantRaw {
-		t.Errorf("event = %s; want the canonical event: %s", d.Event, wantRaw)
+	if string(d.Raw) != wantRaw || d.Format != "cloudevents" {
+		t.Errorf("raw = %s (%s); want the producer's event, compacted: %s", d.Raw, d.Format, wantRaw)
 	}
 	want := bus.Hub{
-		Key:          cloudevent.Key("acs.mse", "e-1"),
-		SourceID:     "src_1",
-		Format:       "cloudevents",
-		ContentType:  "application/cloudevents+json",
-		ReceivedAt:   now.UTC(),
-		NormalizedAt: now.UTC(),
-		RequestID:    "req-1",
-	}
-	if d.Hub.Format != "cloudevents" {
-		t.Errorf("format = %q; want cloudevents", d.Hub.Format)
+		Key:         cloudevent.Key("acs.mse", "e-1"),
+		SourceID:    "src_1",
+		Format:      "cloudevents",
+		ContentType: "application/cloudevents+json",
+		ReceivedAt:  now.UTC(),
+		RequestID:   "req-1",
 	}
 	if d.Hub != want {
 		t.Errorf("hub = %+v; want %+v", d.Hub, want)
@@ -259,25 +266,29 @@ func TestIngestPublishedEntry(t *testing.T) {
 		t.Errorf("hub.receivedAt location = %v; want UTC", d.Hub.ReceivedAt.Location())
 	}
 
-	// The wire form: what the invocation carries and persist reads.
+	// The wire form: what the entry carries and normalize reads.
 	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wire struct {
-		Event json.RawMessage `json:"event"`
-		Hub   map[string]any  `json:"hub"`
+		Raw    json.RawMessage `json:"raw"`
+		Format string          `json:"format"`
+		Hub    map[string]any  `json:"hub"`
 	}
 	if err := json.Unmarshal(b, &wire); err != nil {
 		t.Fatal(err)
 	}
-	if string(wire.Event) != wantRaw {
-		t.Errorf("wire detail = %s; want event %s", b, wantRaw)
+	if string(wire.Raw) != wantRaw || wire.Format != "cloudevents" {
+		t.Errorf("wire detail = %s; want raw %s", b, wantRaw)
 	}
-	for k, v := range map[string]any{"key": want.Key, "sourceId": "src_1", "receivedAt": "2026-03-14T14:09:26.535Z", "normalizedAt": "2026-03-14T14:09:26.535Z", "format": "cloudevents"} {
+	for k, v := range map[string]any{"key": want.Key, "sourceId": "src_1", "receivedAt": "2026-03-14T14:09:26.535Z", "format": "cloudevents", "requestId": "req-1"} {
 		if wire.Hub[k] != v {
 			t.Errorf("wire hub.%s = %v; want %v", k, wire.Hub[k], v)
 		}
+	}
+	if _, ok := wire.Hub["normalizedAt"]; ok {
+		t.Errorf("wire hub = %v; want no normalizedAt (normalize sets it)", wire.Hub)
 	}
 }
 
@@ -293,7 +304,7 @@ func TestIngestMixedBatch(t *testing.T) {
 		big,
 		`null`,
 	}, ",") + "]"
-	pub := &fakeHandoff{}
+	pub := &fakeBus{}
 	resp, _ := newTestHandler(pub).handle(context.Background(), post("application/cloudevents-batch+json", body))
 	if resp.StatusCode != http.StatusMultiStatus {
 		t.Fatalf("status = %d; want 207 (body %s)", resp.StatusCode, resp.Body)
@@ -351,6 +362,19 @@ func sized(n int) string {
 	return head + strings.Repeat("x", n-len(head)-len(tail)) + tail
 }
 
+// incompressible returns a CloudEvent of n bytes whose data deflate shrinks to no less
+// than three quarters (random characters of 6 bits each).
+func incompressible(n int) string {
+	head, tail := `{"specversion":"1.0","id":"a","source":"/test","type":"t","data":"`, `"}`
+	r := rand.New(rand.NewPCG(1, 2))
+	const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	b := make([]byte, n-len(head)-len(tail))
+	for i := range b {
+		b[i] = letters[r.IntN(len(letters))]
+	}
+	return head + string(b) + tail
+}
+
 func TestIngestStatus(t *testing.T) {
 	oneMiB := `{"specversion":"1.0","id":"a","source":"/test","type":"t","data":"` + strings.Repeat("x", maxBody) + `"}`
 	bigEvent := `{"specversion":"1.0","id":"a","source":"/test","type":"t","data":"` + strings.Repeat("x", maxEvent) + `"}`
@@ -397,7 +421,9 @@ func TestIngestStatus(t *testing.T) {
 		{name: "bad base64", contentType: "application/cloudevents+json", body: "!!not base64", base64: true, status: 400, code: fault.Invalid, msg: "base64"},
 
 		{name: "body over 1 MiB", body: oneMiB, status: 413, code: fault.TooLarge, msg: "1048576"},
-		{name: "event over 256 KiB", body: bigEvent, status: 413, code: fault.TooLarge, msg: "262144"},
+		{name: "event over the limit of one event", body: bigEvent, status: 413, code: fault.TooLarge, msg: strconv.Itoa(maxEvent)},
+		{name: "incompressible event the store cannot hold", body: incompressible(600 << 10), status: 413, code: fault.TooLarge, msg: "the store holds"},
+		{name: "incompressible event the store can hold", body: incompressible(380 << 10), status: 202},
 		{name: "batch over 100 events", contentType: "application/cloudevents-batch+json", body: many, status: 413, code: fault.TooLarge, msg: "101"},
 
 		{name: "text/plain", contentType: "text/plain", body: ce("a"), status: 415, code: fault.UnsupportedMedia, msg: "text/plain"},
@@ -405,8 +431,8 @@ func TestIngestStatus(t *testing.T) {
 		{name: "xml", contentType: "application/xml", body: "<a/>", status: 415, code: fault.UnsupportedMedia},
 
 		{name: "batch of exactly 100 events", contentType: "application/cloudevents-batch+json", body: hundred, status: 202},
-		{name: "event of exactly 256 KiB", body: sized(maxEvent), status: 202},
-		{name: "event one byte over 256 KiB", body: sized(maxEvent + 1), status: 413, code: fault.TooLarge},
+		{name: "event of exactly the limit (compressible)", body: sized(maxEvent), status: 202},
+		{name: "event one byte over the limit", body: sized(maxEvent + 1), status: 413, code: fault.TooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -423,7 +449,7 @@ func TestIngestStatus(t *testing.T) {
 				req.Headers["authorization"] = tc.auth
 			}
 			req.IsBase64Encoded = tc.base64
-			pub := &fakeHandoff{}
+			pub := &fakeBus{}
 			resp, err := newTestHandler(pub).handle(context.Background(), req)
 			if err != nil {
 				t.Fatalf("handle = %v; want no error (errors are responses)", err)
@@ -492,7 +518,7 @@ func TestIngestInfrastructureFailure(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pub := &fakeHandoff{err: tc.pubErr}
+			pub := &fakeBus{err: tc.pubErr}
 			h := newTestHandler(pub)
 			h.sources = tc.sources
 			resp, err := h.handle(context.Background(), post("application/json", tc.body))
@@ -527,7 +553,7 @@ func TestIngestFixture(t *testing.T) {
 	if err := json.Unmarshal(data, &req); err != nil {
 		t.Fatalf("events/ingest-cloudevent.json: %v", err)
 	}
-	pub := &fakeHandoff{}
+	pub := &fakeBus{}
 	h := newTestHandler(pub)
 	h.sources = knownSources(map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "cloudevents", Enabled: true}})
 	resp, err := h.handle(context.Background(), req)
@@ -542,7 +568,7 @@ func TestIngestFixture(t *testing.T) {
 		t.Fatalf("published %d entries; want 1", len(pub.events))
 	}
 	d := pub.events[0]
-	ev, err := cloudevent.Parse(d.Event)
+	ev, err := cloudevent.Parse(d.Raw)
 	if err != nil {
 		t.Fatalf("published raw does not parse: %v", err)
 	}
@@ -553,5 +579,61 @@ func TestIngestFixture(t *testing.T) {
 	}
 	if d.Hub.RequestID != req.RequestContext.RequestID || d.Hub.SourceID != "src_example" {
 		t.Errorf("hub = %+v; want requestId %s and sourceId src_example", d.Hub, req.RequestContext.RequestID)
+	}
+}
+
+// TestIngestQuarantineMode: a source that quarantines what it cannot read gets 202 for
+// such an event, with the quarantine id, and the event goes on the bus with ingest's
+// reason for normalize to keep; a source that rejects gets the 4xx and nothing is put.
+func TestIngestQuarantineMode(t *testing.T) {
+	const bad = `{"specversion":"1.0","id":"q-1","source":"/test"}` // no type
+	tests := []struct {
+		name       string
+		onInvalid  string
+		wantStatus int
+		wantPut    int
+	}{
+		{name: "reject (default)", onInvalid: "", wantStatus: http.StatusBadRequest, wantPut: 0},
+		{name: "quarantine", onInvalid: store.OnInvalidQuarantine, wantStatus: http.StatusAccepted, wantPut: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pub := &fakeBus{}
+			h := newTestHandler(pub)
+			src := *testSources[token]
+			src.OnInvalid = tc.onInvalid
+			h.sources = knownSources(map[string]*store.Source{token: &src})
+			resp, _ := h.handle(context.Background(), post("application/cloudevents+json", bad))
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status = %d; want %d (%s)", resp.StatusCode, tc.wantStatus, resp.Body)
+			}
+			if len(pub.events) != tc.wantPut {
+				t.Fatalf("published %d entries; want %d", len(pub.events), tc.wantPut)
+			}
+			if tc.wantPut == 0 {
+				return
+			}
+			var r struct {
+				Accepted, Quarantined int
+				Results               []struct {
+					ID, QuarantineID string
+					Error            *fault.Error
+				}
+			}
+			if err := json.Unmarshal([]byte(resp.Body), &r); err != nil {
+				t.Fatal(err)
+			}
+			q := pub.events[0].Hub.Quarantine
+			if r.Accepted != 1 || r.Quarantined != 1 || len(r.Results) != 1 || r.Results[0].QuarantineID != "qrn_0001" ||
+				r.Results[0].Error == nil || !strings.Contains(r.Results[0].Error.Message, "type") {
+				t.Errorf("answer %s; want accepted and quarantined as qrn_0001 with the reason", resp.Body)
+			}
+			if q == nil || q.ID != "qrn_0001" || !strings.Contains(q.Reason, "type") {
+				t.Errorf("hub.quarantine = %+v; want qrn_0001 with the reason", q)
+			}
+			if string(pub.events[0].Raw) != bad {
+				t.Errorf("raw = %s; want the event as sent", pub.events[0].Raw)
+			}
+		})
 	}
 }

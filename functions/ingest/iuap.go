@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -106,35 +105,33 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 	}
 	fields := map[string]string{"appId": appID, "ts": ts}
 	for k, v := range form {
-		if k == "appId" || k == "ts" {
+		switch k {
+		case "appId", "ts":
 			return "", fault.At(k, "belongs in the query string, not the form")
+		case "sign":
+			continue // a credential: it never goes on the bus
 		}
 		fields[k] = v
 	}
-	raw := formJSON(fields)
-	ev, format, err := adapter.Parse(adapter.IUAP, raw, adapter.Meta{SourceID: src.ID})
-	if err != nil {
-		return "", err
+	it := item{raw: formJSON(fields), format: adapter.IUAP}
+	h.read(ctx, &it, adapter.Meta{SourceID: src.ID}, src)
+	if it.err != nil {
+		return "", it.err
 	}
-	if err := h.checkSchema(ctx, ev); err != nil {
-		return "", err
-	}
-	key := ev.Key()
-	e, err := h.normalized(ev, bus.Hub{
+	hub := bus.Hub{
 		SourceID:    src.ID,
-		Format:      format,
 		ContentType: apigw.Header(req, "content-type"),
 		ReceivedAt:  now.UTC(),
 		RequestID:   req.RequestContext.RequestID,
-	})
-	if err != nil {
-		return "", fmt.Errorf("encode event %s: %w", key, err)
 	}
-	if err := h.persist.Send(ctx, []bus.EventDetail{e}); err != nil {
+	if err := h.pub.Publish(ctx, received(&it, hub)); err != nil {
 		return "", err
 	}
-	h.log.InfoContext(ctx, "accepted", "sourceId", src.ID, "accepted", 1, "eventKey", key)
-	return key, nil
+	h.log.InfoContext(ctx, "received", "sourceId", src.ID, "accepted", 1, "eventKey", it.key)
+	if it.key == "" && it.quarantine != nil {
+		return it.quarantine.ID, nil
+	}
+	return it.key, nil
 }
 
 // readForm decodes the form, refusing what it cannot keep exactly: a field sent twice,

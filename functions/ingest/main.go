@@ -1,26 +1,29 @@
 // Command ingest is the eventhub function behind POST /events and the producers'
 // compatibility routes (BlueKing's /api/v1/events, iuap's sendEventMsg.do): it
-// authenticates the producer, reads what it sent with the format's adapter, rejects
-// what is wrong with a precise 4xx and hands each request's accepted events to persist
-// in one asynchronous invocation.
+// authenticates the producer, checks what it sent with the format's adapter, rejects
+// what is wrong with a precise 4xx and puts an Event Received on the bus for each
+// accepted event, for normalize.
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"time"
 
-	lambdago "github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/lambda"
+	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
 func main() {
 	var env boot.Env
 	table := env.String("TABLE_NAME")
-	persist := env.String("PERSIST_FUNCTION")
+	busName := env.String("EVENT_BUS_NAME")
 	retention := env.Days("RETENTION_DAYS", 30)
 	env.Check()
 
@@ -29,10 +32,17 @@ func main() {
 	h := &handler{
 		sources: newTokenCache(st, 30*time.Second, time.Now),
 		apps:    newAppCache(st, 30*time.Second, time.Now),
-		schemas: newCatalog(st, 5*time.Second, time.Now),
-		persist: bus.NewHandoff(lambda.New(cfg), persist, st),
+		schemas: catalog.New(st, 5*time.Second, time.Now),
+		pub:     bus.NewPublisher(eventbridge.New(cfg), busName, st),
 		now:     time.Now,
+		newID:   randomID,
 		log:     boot.Logger(),
 	}
-	lambdago.Start(h.handle)
+	lambda.Start(h.handle)
+}
+
+func randomID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/eventhub/eventhub/shared/adapter/cloudevents"
 	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/apigw"
+	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
 )
@@ -23,6 +24,9 @@ type item struct {
 	event  *cloudevent.Event // already read (binary mode)
 	key    string
 	err    error
+	// quarantine is set, instead of err, when the source quarantines what it cannot
+	// read (store.OnInvalidQuarantine).
+	quarantine *bus.Quarantine
 }
 
 // jsonTypes are the content types of JSON bodies; a CloudEvents type also fixes the

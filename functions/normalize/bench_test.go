@@ -51,7 +51,7 @@ func BenchmarkNormalize(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
-				ev, err := normalize(rec)
+				ev, _, err := normalize(rec)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/eventhub/eventhub/shared/adapter"
 	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/store"
@@ -27,12 +29,15 @@ type publisher interface {
 type handler struct {
 	claims     bus.Claims
 	quarantine quarantiner
+	schemas    catalog.Lookup // nil: no catalog checks
 	pub        publisher
 	now        func() time.Time
 	log        *slog.Logger
 }
 
-// handle normalizes one Event Received. An event that cannot be normalized is kept in
+// handle normalizes one Event Received: it runs the adapter of the event's format on the
+// producer's bytes, checks the result against the event-type catalog and the store's
+// limits, and publishes Event Normalized. An event that cannot be normalized is kept in
 // quarantine and the invocation succeeds; only infrastructure failures return an error
 // (and are retried by Lambda).
 func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error {
@@ -44,19 +49,34 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	if err := json.Unmarshal(detail, &rec); err != nil {
 		return h.quarantineRaw(ctx, in.ID, bus.Hub{}, detail, fmt.Sprintf("unreadable %s detail: %v", bus.Received, err))
 	}
-	ev, err := normalize(rec)
+	qid := in.ID // the same entry keeps its id across EventBridge's redeliveries
+	if rec.Hub.Quarantine != nil && rec.Hub.Quarantine.ID != "" {
+		qid = rec.Hub.Quarantine.ID // the id ingest answered the producer with
+	}
+	ev, format, err := normalize(rec)
 	if err != nil {
-		return h.quarantineRaw(ctx, in.ID, rec.Hub, rec.Raw, err.Error())
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
 	}
 	if k := ev.Key(); rec.Hub.Key != "" && k != rec.Hub.Key {
-		return h.quarantineRaw(ctx, in.ID, rec.Hub, rec.Raw, fmt.Sprintf("normalized key %s differs from the key %s given at ingest", k, rec.Hub.Key))
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, fmt.Sprintf("normalized key %s differs from the key %s given at ingest", k, rec.Hub.Key))
+	}
+	rec.Hub.Key = ev.Key()
+	if err := catalog.Check(ctx, h.schemas, ev); err != nil {
+		if errors.Is(err, catalog.ErrUnavailable) {
+			return err
+		}
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
 	}
 	body, err := ev.MarshalJSON()
 	if err != nil {
-		return h.quarantineRaw(ctx, in.ID, rec.Hub, rec.Raw, err.Error())
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
+	}
+	if err := store.CheckFits(ev.Source, ev.Type, ev.Subject, body); err != nil {
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
 	}
 	hub := rec.Hub
-	hub.Key = ev.Key()
+	hub.Format = format
+	hub.Quarantine = nil
 	hub.NormalizedAt = h.now().UTC()
 	return h.pub.Publish(ctx, bus.Entry{
 		Source:     bus.SourceNormalize,
@@ -66,13 +86,12 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 }
 
 // normalize runs the adapter of the event's format, the same code ingest ran to accept
-// it and compute its key.
-func normalize(rec bus.ReceivedDetail) (*cloudevent.Event, error) {
-	if rec.Format == "" || rec.Format == adapter.Auto || !adapter.Known(rec.Format) {
-		return nil, fault.New(fault.Invalid, "unknown format %q", rec.Format)
+// it and compute its key; "auto" detects the format as ingest does.
+func normalize(rec bus.ReceivedDetail) (*cloudevent.Event, string, error) {
+	if rec.Format == "" || !adapter.Known(rec.Format) {
+		return nil, rec.Format, fault.New(fault.Invalid, "unknown format %q", rec.Format)
 	}
-	ev, _, err := adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: rec.Hub.SourceID})
-	return ev, err
+	return adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: rec.Hub.SourceID})
 }
 
 func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.Hub, raw json.RawMessage, reason string) error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/schema"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -403,6 +404,82 @@ func TestNormalizeFixtures(t *testing.T) {
 			}
 			if len(f.quar.kept) != 0 || len(f.pub.entries) != 1 {
 				t.Fatalf("quarantined %+v, published %d; want one event", f.quar.kept, len(f.pub.entries))
+			}
+		})
+	}
+}
+
+// schemaMap is a catalog.Lookup over compiled schemas; err fails every lookup.
+type schemaMap struct {
+	byType map[string]*schema.Schema
+	err    error
+}
+
+func (m schemaMap) Schema(_ context.Context, t string) (*schema.Schema, error) {
+	return m.byType[t], m.err
+}
+
+// TestNormalizeChecksWhatIngestChecked: what ingest let through can still fail here
+// (the catalog changed in between, or the source quarantines what it cannot read):
+// such an event is quarantined under the id ingest answered with, never dropped; a
+// catalog that cannot be read fails the invocation, to be retried.
+func TestNormalizeChecksWhatIngestChecked(t *testing.T) {
+	strict, err := schema.Compile([]byte(`{"type":"object","required":["severity"]}`), "schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := `{"specversion":"1.0","id":"1","source":"/` + strings.Repeat("s", 3000) + `","type":"t"}`
+	tests := []struct {
+		name      string
+		raw       string
+		hub       bus.Hub
+		schemas   schemaMap
+		wantErr   bool
+		wantQID   string // "" : published
+		wantInWhy string
+	}{
+		{name: "schema now requires a member", raw: mse, hub: hub(mseKey),
+			schemas: schemaMap{byType: map[string]*schema.Schema{"mse:Agent:OutlierEjection": strict}},
+			wantQID: "eb-1", wantInWhy: "severity"},
+		{name: "schema of another type", raw: mse, hub: hub(mseKey),
+			schemas: schemaMap{byType: map[string]*schema.Schema{"other": strict}}},
+		{name: "catalog unavailable", raw: mse, hub: hub(mseKey),
+			schemas: schemaMap{err: errors.New("throttled")}, wantErr: true},
+		{name: "source too long for the store", raw: long, hub: hub(""), wantQID: "eb-1", wantInWhy: "source is 3001 bytes"},
+		{name: "ingest's quarantine id", raw: `{"specversion":"1.0","id":"1","source":"/s"}`,
+			hub: func() bus.Hub {
+				h := hub("")
+				h.Quarantine = &bus.Quarantine{ID: "qrn_1", Reason: "type: required"}
+				return h
+			}(),
+			wantQID: "qrn_1", wantInWhy: "type"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture()
+			f.h.schemas = tc.schemas
+			err := f.h.handle(context.Background(), received(t, tc.raw, "cloudevents", tc.hub))
+			if tc.wantErr {
+				if err == nil || len(f.quar.kept)+len(f.pub.entries) != 0 {
+					t.Fatalf("handle = %v (kept %d, published %d); want an error and nothing done", err, len(f.quar.kept), len(f.pub.entries))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("handle = %v; want nil", err)
+			}
+			if tc.wantQID == "" {
+				if len(f.pub.entries) != 1 || len(f.quar.kept) != 0 {
+					t.Fatalf("published %d, kept %d; want one published", len(f.pub.entries), len(f.quar.kept))
+				}
+				return
+			}
+			if len(f.pub.entries) != 0 || len(f.quar.kept) != 1 {
+				t.Fatalf("published %d, kept %d; want one kept", len(f.pub.entries), len(f.quar.kept))
+			}
+			q := f.quar.kept[0]
+			if q.ID != tc.wantQID || !strings.Contains(q.Reason, tc.wantInWhy) || !jsonEqual(t, q.Raw, []byte(tc.raw)) {
+				t.Errorf("kept %s %q with raw %.80s; want %s with a reason containing %q and the raw event", q.ID, q.Reason, q.Raw, tc.wantQID, tc.wantInWhy)
 			}
 		})
 	}

@@ -1,8 +1,7 @@
 // Command normalize is the eventhub function on the Event Received rule: it turns what a
-// producer sent into the canonical CloudEvent and puts Event Normalized on the bus, or
-// quarantines what cannot be normalized. Ingest normalizes what producers send itself
-// (it has to read it to accept it); Event Received comes from re-submissions out of
-// quarantine, which may need an adapter that ingest did not have.
+// producer sent into the canonical CloudEvent with the format's adapter, checks it
+// against the event-type catalog, and puts Event Normalized on the bus for persist, or
+// quarantines what cannot be normalized (visible and re-submittable through the API).
 package main
 
 import (
@@ -14,6 +13,7 @@ import (
 	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -29,6 +29,7 @@ func main() {
 	h := &handler{
 		claims:     st,
 		quarantine: st,
+		schemas:    catalog.New(st, 5*time.Second, time.Now),
 		pub:        bus.NewPublisher(eventbridge.New(cfg), busName, st),
 		now:        time.Now,
 		log:        boot.Logger(),

@@ -161,6 +161,15 @@ func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error 
 	if err := json.Unmarshal(detail, &d); err != nil {
 		return fmt.Errorf("decode %s detail %s: %w", bus.Stored, in.ID, err)
 	}
+	if d.Hub.DataRef != "" {
+		// Too large to travel with its data (bus.StoredEntry): subscribers get the
+		// event as stored, data included.
+		ev, err := h.store.GetEvent(ctx, d.Hub.Key)
+		if err != nil {
+			return fmt.Errorf("load event %s, whose data is in the store: %w", d.Hub.Key, err)
+		}
+		d.Event = ev.Event
+	}
 	subs, err := h.store.ListSubscriptions(ctx)
 	if err != nil {
 		return err

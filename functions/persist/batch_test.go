@@ -172,7 +172,8 @@ func FuzzPersistInvoke(f *testing.F) {
 	})
 }
 
-// TestPersistBatchFixture runs events/persist-batch.json, the payload ingest sends
+// TestPersistBatchFixture runs events/persist-batch.json, the payload an older ingest
+// sent by asynchronous invocation, which persist still takes after an upgrade
 // (make invoke FN=persist EVENT=events/persist-batch.json).
 func TestPersistBatchFixture(t *testing.T) {
 	data, err := os.ReadFile("../../events/persist-batch.json")

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -28,16 +30,21 @@ type handler struct {
 	store  eventStore
 	claims bus.Claims
 	pub    publisher
-	now    func() time.Time
-	log    *slog.Logger
+	// api is the base URL of eventhub's HTTP API: an Event Stored too large to carry
+	// its data points to it (bus.StoredEntry).
+	api string
+	now func() time.Time
+	log *slog.Logger
 	// alerts folds events with dedupe keys into alerts (alerts.go); nil disables it.
 	alerts     alertFolder
 	sourceKeys *keyCache
 }
 
-// invoke is the function's entry point. Ingest hands it the events of one request by
-// asynchronous invocation (a bus.Batch); the Event Normalized rule brings events
-// re-submitted out of quarantine, one EventBridge event each.
+// invoke is the function's entry point: the Event Normalized rule brings it one
+// EventBridge event at a time. It also reads a bus.Batch, which an ingest from before
+// the three-hop chain handed it by asynchronous invocation, so that such invocations
+// still queued, or redriven from the pipeline dead-letter queue, are stored after an
+// upgrade (docs/upgrading.md).
 func (h *handler) invoke(ctx context.Context, payload json.RawMessage) error {
 	var probe struct {
 		DetailType *string `json:"detail-type"`
@@ -77,8 +84,8 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	return s.fold(ctx, h)
 }
 
-// batch stores the events of one ingest request and publishes their Event Stored in
-// as few PutEvents calls as fit. An event that fails to store does not hold the others
+// batch stores the events of one ingest request of an older eventhub (bus.Batch) and
+// publishes their Event Stored in as few PutEvents calls as fit. An event that fails to store does not hold the others
 // back; the invocation then fails and Lambda retries it whole, which the receipts make
 // harmless: what was stored is published again (notify delivers it once), not stored
 // again.
@@ -143,6 +150,12 @@ func (s stored) fold(ctx context.Context, h *handler) error {
 	return h.fold(ctx, s.ev, s.key, s.sourceID, s.receivedAt)
 }
 
+// dataURL is where the API serves the data of the stored event (GET
+// /events/{id}/data).
+func (h *handler) dataURL(key string) string {
+	return strings.TrimSuffix(h.api, "/") + "/events/" + key + "/data"
+}
+
 // store1 stores one normalized event. The same event sent again by the producer is
 // only counted. The same acceptance delivered again (a retried or repeated invocation:
 // same receipt) is published again: the earlier invocation may have died between
@@ -188,15 +201,27 @@ func (h *handler) store1(ctx context.Context, d bus.EventDetail, fallbackReceipt
 		// An earlier invocation may have died before folding it.
 		return stored{ev: ev, key: rec.Key, sourceID: existing.SourceID, receivedAt: existing.ReceivedAt}, nil
 	}
+	body := d.Event
 	if !created {
-		// Publish what was stored, not what this repeat says.
+		// Publish what was stored, not what this repeat says: a request may carry
+		// two events with one key, and only the first is stored.
 		d.Hub.ReceivedAt = existing.ReceivedAt
 		rec.ReceivedAt = existing.ReceivedAt
+		if len(existing.Event) > 0 && !bytes.Equal(existing.Event, body) {
+			if ev, err = cloudevent.Parse(existing.Event); err != nil {
+				return stored{}, fmt.Errorf("stored event %s: %w", rec.Key, err)
+			}
+			body = existing.Event
+		}
 	}
 	d.Hub.Key = rec.Key
+	entry, err := bus.StoredEntry(ev, body, d.Hub, h.dataURL(rec.Key))
+	if err != nil {
+		return stored{}, err
+	}
 	h.log.InfoContext(ctx, "stored", "eventKey", rec.Key, "type", ev.Type, "source", ev.Source)
 	return stored{
-		entry:      &bus.Entry{Source: bus.SourcePersist, DetailType: bus.Stored, Detail: bus.EventDetail{Event: d.Event, Hub: d.Hub}},
+		entry:      &entry,
 		ev:         ev,
 		key:        rec.Key,
 		sourceID:   rec.SourceID,

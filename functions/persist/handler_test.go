@@ -111,6 +111,7 @@ func newFixture() *fixture {
 		store:  f.st,
 		claims: f.claims,
 		pub:    f.pub,
+		api:    "https://api.example/",
 		now:    func() time.Time { return now },
 		log:    slog.New(slog.DiscardHandler),
 	}
@@ -348,5 +349,53 @@ func TestPersistRepublishCarriesStoredReceivedAt(t *testing.T) {
 	d := f.pub.entries[0].Detail.(bus.EventDetail)
 	if !d.Hub.ReceivedAt.Equal(first) {
 		t.Errorf("published receivedAt = %s; want the stored %s", d.Hub.ReceivedAt, first)
+	}
+}
+
+// TestPersistLargeEventByDataref: an event whose Event Stored would cost more than one
+// bus chunk goes out with its context attributes and a dataref to the API; the store
+// keeps it whole.
+func TestPersistLargeEventByDataref(t *testing.T) {
+	f := newFixture()
+	big := `{"specversion":"1.0","id":"big-1","source":"/s","type":"t.big","data":"` + strings.Repeat("x", 300<<10) + `"}`
+	h := hub()
+	h.Key = cloudevent.Key("/s", "big-1")
+	if err := f.h.handle(context.Background(), normalized(t, big, h)); err != nil {
+		t.Fatal(err)
+	}
+	if string(f.st.put.Event) != big {
+		t.Errorf("stored %d bytes; want the whole event", len(f.st.put.Event))
+	}
+	if len(f.pub.entries) != 1 {
+		t.Fatalf("published %d entries; want 1", len(f.pub.entries))
+	}
+	d := f.pub.entries[0].Detail.(bus.EventDetail)
+	want := "https://api.example/events/" + h.Key + "/data"
+	ev, err := cloudevent.Parse(d.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref, _ := ev.Extension("dataref"); ref != want || d.Hub.DataRef != want || ev.Data != nil || ev.Type != "t.big" {
+		t.Errorf("Event Stored %s (hub dataref %q); want type t.big, no data and dataref %s", d.Event, d.Hub.DataRef, want)
+	}
+}
+
+// TestPersistPublishesWhatIsStored: a request that carried two events with one key
+// stores the first; the second's redelivery-like repeat (same receipt) publishes the
+// stored event, never its own body, so that what is delivered is what is stored.
+func TestPersistPublishesWhatIsStored(t *testing.T) {
+	f := newFixture()
+	first := strings.Replace(event, `"timestamp":1608518536265`, `"timestamp":1`, 1)
+	f.st.putEvent = func(ev store.Event) (bool, *store.Event, error) {
+		return false, &store.Event{Key: ev.Key, Receipt: ev.Receipt, ReceivedAt: receivedAt, Event: json.RawMessage(first)}, nil
+	}
+	if err := f.h.handle(context.Background(), normalized(t, event, hub())); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.pub.entries) != 1 {
+		t.Fatalf("published %d entries; want 1", len(f.pub.entries))
+	}
+	if d := f.pub.entries[0].Detail.(bus.EventDetail); string(d.Event) != first {
+		t.Errorf("published %s; want the stored event %s", d.Event, first)
 	}
 }

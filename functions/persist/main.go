@@ -1,6 +1,5 @@
-// Command persist stores each event exactly once and puts Event Stored, the public
-// event, on the bus. Ingest invokes it asynchronously with the events of each request;
-// the Event Normalized rule brings it events re-submitted out of quarantine.
+// Command persist is the eventhub function on the Event Normalized rule: it stores each
+// event exactly once and puts Event Stored, the public event, on the bus.
 package main
 
 import (
@@ -19,6 +18,7 @@ func main() {
 	var env boot.Env
 	table := env.String("TABLE_NAME")
 	busName := env.String("EVENT_BUS_NAME")
+	api := env.String("EVENTHUB_API_URL")
 	retention := env.Days("RETENTION_DAYS", 30)
 	env.Check()
 
@@ -28,6 +28,7 @@ func main() {
 		store:  st,
 		claims: st,
 		pub:    bus.NewPublisher(eventbridge.New(cfg), busName, st),
+		api:    api,
 		now:    time.Now,
 		log:    boot.Logger(),
 

@@ -49,8 +49,9 @@ const (
 // (the zero value of MaxRetries means the AWS default, 185).
 const NoRetries = -1
 
-// DefaultMaxRequestSize is the PutEvents limit on the total entry size, 256 KiB.
-const DefaultMaxRequestSize = 256 * 1024
+// DefaultMaxRequestSize is the PutEvents limit on the total entry size: 1 MB since
+// 2026-01-29 (256 KB before).
+const DefaultMaxRequestSize = 1 << 20
 
 // Rule is an EventBridge rule with one target.
 type Rule struct {

@@ -296,9 +296,9 @@ func TestPutEventsRequestErrors(t *testing.T) {
 			message: "1 validation error detected: Value '[]' at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1"},
 		{name: "eleven entries", entries: slices.Repeat([]types.PutEventsRequestEntry{entry("s", "d", "{}")}, 11), code: "ValidationException",
 			message: "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10"},
-		{name: "over 256 KB", entries: []types.PutEventsRequestEntry{
-			entry("s", "d", `{"x":"`+strings.Repeat("é", 64*1024)+`"}`), // 128 KiB of UTF-8
-			entry("s", "d", `{"x":"`+strings.Repeat("x", 128*1024)+`"}`),
+		{name: "over 1 MB", entries: []types.PutEventsRequestEntry{
+			entry("s", "d", `{"x":"`+strings.Repeat("é", 256*1024)+`"}`), // 512 KiB of UTF-8
+			entry("s", "d", `{"x":"`+strings.Repeat("x", 512*1024)+`"}`),
 		}, code: "ValidationException", message: "Total size of the entries in the request is over the limit."},
 	}
 	for _, tt := range tests {
@@ -320,18 +320,18 @@ func TestPutEventsRequestErrors(t *testing.T) {
 }
 
 func TestPutEventsSizeLimitIsInclusive(t *testing.T) {
-	// Source "s" + DetailType "d" + Time (14) + Detail = exactly 256 KiB.
-	detail := `{"x":"` + strings.Repeat("x", 256*1024-16-8) + `"}`
+	// Source "s" + DetailType "d" + Time (14) + Detail = exactly 1 MiB.
+	detail := `{"x":"` + strings.Repeat("x", 1024*1024-16-8) + `"}`
 	e := entry("s", "d", detail)
 	e.Time = aws.Time(fixedNow)
 	_, client := start(t, []string{"eventhub-local"}, nil, eventbridge.Options{})
 	out, err := client.PutEvents(t.Context(), &sdk.PutEventsInput{Entries: []types.PutEventsRequestEntry{e}})
 	if err != nil || out.FailedEntryCount != 0 {
-		t.Fatalf("PutEvents(256 KiB) = %v, %v; want success", out, err)
+		t.Fatalf("PutEvents(1 MiB) = %v, %v; want success", out, err)
 	}
 	e.Resources = []string{"r"}
 	if _, err := client.PutEvents(t.Context(), &sdk.PutEventsInput{Entries: []types.PutEventsRequestEntry{e}}); err == nil {
-		t.Errorf("PutEvents(256 KiB + 1) succeeded; want ValidationException")
+		t.Errorf("PutEvents(1 MiB + 1) succeeded; want ValidationException")
 	}
 }
 

@@ -267,9 +267,21 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return st, fmt.Errorf("listen for the Lambda Invoke API: %w", err)
 	}
 	st.Lambda = "http://" + lambdaLn.Addr().String()
+	// The HTTP API's too: its URL is the ApiEndpoint of the template's HTTP API, which
+	// persist puts in the dataref of events it stores without their data.
+	apiLn, err := net.Listen("tcp", opts.APIAddr)
+	if err != nil {
+		ebLn.Close()
+		lambdaLn.Close()
+		return st, fmt.Errorf("listen for the HTTP API on %s: %w", opts.APIAddr, err)
+	}
+	st.APIURL = "http://" + apiLn.Addr().String()
+	locals.Set("HttpApi", "ApiEndpoint", st.APIURL)
+	locals.Set("ServerlessHttpApi", "ApiEndpoint", st.APIURL)
 	closeListeners := func() {
 		ebLn.Close()
 		lambdaLn.Close()
+		apiLn.Close()
 	}
 
 	// Functions.
@@ -425,13 +437,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		Logger:          log.With("emulator", "httpapi"),
 	})
 	if err != nil {
+		apiLn.Close()
 		return st, err
 	}
-	apiLn, err := net.Listen("tcp", opts.APIAddr)
-	if err != nil {
-		return st, fmt.Errorf("listen for the HTTP API on %s: %w", opts.APIAddr, err)
-	}
-	st.APIURL = "http://" + apiLn.Addr().String()
 	st.serve(apiLn, api)
 	log.Info("local stack ready", "api", st.APIURL, "functions", len(st.Functions), "rules", len(rules))
 	return st, nil

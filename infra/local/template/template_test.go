@@ -577,6 +577,7 @@ func TestRealTemplate(t *testing.T) {
 		l.Set(id, "Arn", "arn-"+id)
 		l.Set(id, "QueueName", "name-"+id)
 	}
+	l.Set("HttpApi", "ApiEndpoint", "http://127.0.0.1:3000")
 	for _, f := range tpl.Functions {
 		if _, err := tpl.ResolveEnv(f, l); err != nil {
 			t.Errorf("ResolveEnv(%s): %v", f.LogicalID, err)
