@@ -9,9 +9,9 @@ import (
 	"time"
 
 	lambdago "github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/lambda"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/store"
@@ -25,12 +25,12 @@ func main() {
 	env.Check()
 
 	cfg := boot.AWS()
-	st := store.New(dynamodb.New(cfg), table, retention)
+	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
 	h := &handler{
 		sources: newTokenCache(st, 30*time.Second, time.Now),
 		apps:    newAppCache(st, 30*time.Second, time.Now),
 		schemas: newCatalog(st, 5*time.Second, time.Now),
-		persist: bus.NewHandoff(lambda.New(cfg), persist, st),
+		persist: bus.NewHandoff(asyncInvoker{lambda.NewFromConfig(cfg)}, persist, st),
 		now:     time.Now,
 		log:     boot.Logger(),
 	}
