@@ -43,8 +43,6 @@ import (
 
 	"github.com/eventhub/eventhub/shared/adapter/iuap"
 	"github.com/eventhub/eventhub/shared/auth"
-	"github.com/eventhub/eventhub/shared/awsapi"
-	awsdynamodb "github.com/eventhub/eventhub/shared/awsapi/dynamodb"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/store"
@@ -357,7 +355,7 @@ func TestSSRFRefusedByNotify(t *testing.T) {
 		t.Fatalf("invoke notify: %v", err)
 	}
 
-	h, err := store.New(storeDB(), local.Table, 0).History(ctx, key)
+	h, err := store.New(local.DB, local.Table, 0).History(ctx, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,7 +565,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	})
 
 	// Secrets of every subscription there is now, whichever test made it.
-	subs, err := store.New(storeDB(), local.Table, 0).ListSubscriptions(context.Background())
+	subs, err := store.New(local.DB, local.Table, 0).ListSubscriptions(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -586,14 +584,4 @@ func TestNoSecretsInLogs(t *testing.T) {
 			t.Errorf("a secret (%.10s...) appears in the logs: ...%s...", s, logs[lo:hi])
 		}
 	}
-}
-
-// storeDB is a client of the stack's DynamoDB Local for the store, as the functions
-// make theirs.
-func storeDB() *awsdynamodb.Client {
-	return awsdynamodb.New(awsapi.Config{
-		Region:       "us-east-1",
-		Credentials:  aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"},
-		BaseEndpoint: local.DynamoDB,
-	})
 }

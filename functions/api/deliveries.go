@@ -8,8 +8,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/eventhub/eventhub/shared/apigw"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/store"
 )
@@ -22,9 +23,9 @@ import (
 
 // deliveryQueue is the part of SQS the tools use.
 type deliveryQueue interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput) (*sqs.SendMessageOutput, error)
-	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error)
-	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput) (*sqs.DeleteMessageOutput, error)
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
 }
 
 // deliveryQueues are notify's retry queue and delivery dead-letter queue.

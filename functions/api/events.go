@@ -11,8 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/eventhub/eventhub/shared/apigw"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -36,7 +37,7 @@ type eventStore interface {
 // queueAPI is the part of the SQS client the replay routes use.
 type queueAPI interface {
 	replay.BatchAPI
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput) (*sqs.SendMessageOutput, error)
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
 type publisher interface {

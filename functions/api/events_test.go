@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
 	"github.com/eventhub/eventhub/shared/apigw"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs/types"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/replay"
@@ -99,14 +100,14 @@ func (m *memEvents) GetAlert(_ context.Context, id string) (*store.Alert, error)
 // memQueue records the messages sent to each queue.
 type memQueue struct{ sent map[string][]string }
 
-func (q *memQueue) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
+func (q *memQueue) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	for _, e := range in.Entries {
 		q.sent[*in.QueueUrl] = append(q.sent[*in.QueueUrl], *e.MessageBody)
 	}
 	return &sqs.SendMessageBatchOutput{Successful: []types.SendMessageBatchResultEntry{}}, nil
 }
 
-func (q *memQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput) (*sqs.SendMessageOutput, error) {
+func (q *memQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	q.sent[*in.QueueUrl] = append(q.sent[*in.QueueUrl], *in.MessageBody)
 	return &sqs.SendMessageOutput{}, nil
 }

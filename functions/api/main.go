@@ -7,11 +7,11 @@ import (
 	"time"
 
 	lambdago "github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
-	"github.com/eventhub/eventhub/shared/awsapi/lambda"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/store"
@@ -35,19 +35,19 @@ func main() {
 	env.Check()
 
 	cfg := boot.AWS()
-	st := store.New(dynamodb.New(cfg), table, retention)
-	queue := sqs.New(cfg)
+	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
+	queue := sqs.NewFromConfig(cfg)
 	h := &handler{
 		store:     st,
 		adminHash: adminHash,
 		now:       time.Now,
 		log:       boot.Logger(),
 		queues:    deliveryQueues{sqs: queue, retryURL: retryURL, dlqURL: dlqURL},
-		pipeline:  pipelineDeps{queue: queue, dlqURL: pipelineDLQ, invoke: lambda.New(cfg), functions: functions},
+		pipeline:  pipelineDeps{queue: queue, dlqURL: pipelineDLQ, invoke: lambda.NewFromConfig(cfg), functions: functions},
 		ev: eventDeps{
 			store:     st,
 			queue:     queue,
-			pub:       bus.NewPublisher(eventbridge.New(cfg), busName, st),
+			pub:       bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 			retryURL:  retryURL,
 			replayURL: replayURL,
 		},

@@ -6,25 +6,28 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
 	"github.com/eventhub/eventhub/shared/apigw"
 )
+
+// invokeAPI is the Lambda call the pipeline redrive makes: an asynchronous invocation
+// (InvocationType Event) of the function that failed the message.
+type invokeAPI interface {
+	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
 
 // pipelineDeps are what POST /pipeline/redrive needs: the pipeline dead-letter queue
 // and the functions whose failed invocations land there, by physical name.
 type pipelineDeps struct {
 	queue  deliveryQueue
 	dlqURL string
-	invoke asyncInvoker
+	invoke invokeAPI
 	// functions are the pipeline's functions by the detail type of the bus entries
 	// their rules take (Event Received: normalize, Event Normalized: persist, Event
 	// Stored: notify).
 	functions map[string]string
-}
-
-// asyncInvoker queues an asynchronous invocation of a Lambda function (Invoke with
-// InvocationType Event).
-type asyncInvoker interface {
-	InvokeAsync(ctx context.Context, function string, payload []byte) error
 }
 
 func (h *handler) pipelineRoutes() map[string]route {
@@ -57,7 +60,12 @@ func (h *handler) redrivePipeline(ctx context.Context, req *apigw.Request) (apig
 		if why != "" {
 			return why, nil
 		}
-		if err := p.invoke.InvokeAsync(ctx, function, payload); err != nil {
+		_, err := p.invoke.Invoke(ctx, &lambda.InvokeInput{
+			FunctionName:   &function,
+			InvocationType: types.InvocationTypeEvent,
+			Payload:        payload,
+		})
+		if err != nil {
 			return "", fmt.Errorf("redrive to %s: %w", function, err)
 		}
 		return "", nil

@@ -4,25 +4,35 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
-// fakeInvoke records asynchronous invocations, by function.
+// fakeInvoke records asynchronous invocations, by function; a synchronous one is an
+// error.
 type fakeInvoke struct {
 	calls map[string][]string
 	err   error
 }
 
-func (f *fakeInvoke) InvokeAsync(_ context.Context, function string, payload []byte) error {
+func (f *fakeInvoke) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
 	if f.err != nil {
-		return f.err
+		return nil, f.err
+	}
+	if in.InvocationType != types.InvocationTypeEvent {
+		return nil, fmt.Errorf("InvocationType %q; want Event", in.InvocationType)
 	}
 	if f.calls == nil {
 		f.calls = map[string][]string{}
 	}
-	f.calls[function] = append(f.calls[function], string(payload))
-	return nil
+	function := aws.ToString(in.FunctionName)
+	f.calls[function] = append(f.calls[function], string(in.Payload))
+	return &lambda.InvokeOutput{StatusCode: 202}, nil
 }
 
 const pipelineDLQ = "http://sqs/pipeline-dlq"

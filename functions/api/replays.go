@@ -9,8 +9,9 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/eventhub/eventhub/shared/apigw"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/pattern"

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/eventhub/eventhub/shared/apigw"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs/types"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/store"
 	"github.com/eventhub/eventhub/shared/webhook"
@@ -70,7 +70,7 @@ type fakeQueues struct {
 	deleted int
 }
 
-func (f *fakeQueues) SendMessage(_ context.Context, in *sqs.SendMessageInput) (*sqs.SendMessageOutput, error) {
+func (f *fakeQueues) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.queues[*in.QueueUrl] = append(f.queues[*in.QueueUrl], *in.MessageBody)
@@ -79,7 +79,7 @@ func (f *fakeQueues) SendMessage(_ context.Context, in *sqs.SendMessageInput) (*
 
 // ReceiveMessage hands out every message once per call sequence: the receipt handle
 // is the index, and a received message is hidden until deleted (visibility).
-func (f *fakeQueues) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+func (f *fakeQueues) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := &sqs.ReceiveMessageOutput{}
@@ -96,7 +96,7 @@ func (f *fakeQueues) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInp
 	return out, nil
 }
 
-func (f *fakeQueues) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput) (*sqs.DeleteMessageOutput, error) {
+func (f *fakeQueues) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var i int

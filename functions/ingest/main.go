@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
@@ -28,12 +28,12 @@ func main() {
 	env.Check()
 
 	cfg := boot.AWS()
-	st := store.New(dynamodb.New(cfg), table, retention)
+	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
 	h := &handler{
 		sources: newTokenCache(st, 30*time.Second, time.Now),
 		apps:    newAppCache(st, 30*time.Second, time.Now),
 		schemas: catalog.New(st, 5*time.Second, time.Now),
-		pub:     bus.NewPublisher(eventbridge.New(cfg), busName, st),
+		pub:     bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:     time.Now,
 		newID:   randomID,
 		log:     boot.Logger(),

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/store"
@@ -35,15 +35,15 @@ func main() {
 	env.Check()
 
 	cfg := boot.AWS()
-	st := store.New(dynamodb.New(cfg), table, retention)
+	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
 	h := newHandler(handlerConfig{
 		store:         st,
 		claims:        st,
 		sender:        webhook.NewSender(webhook.Guard{AllowPrivate: allowPrivate, Allow: allowed}),
-		queue:         sqs.New(cfg),
+		queue:         sqs.NewFromConfig(cfg),
 		retryURL:      retryURL,
 		dlqURL:        dlqURL,
-		pub:           bus.NewPublisher(eventbridge.New(cfg), busName, st),
+		pub:           bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		timeout:       timeout,
 		failingPeriod: failingPeriod,
 		log:           boot.Logger(),

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/store"
@@ -23,11 +23,11 @@ func main() {
 	env.Check()
 
 	cfg := boot.AWS()
-	st := store.New(dynamodb.New(cfg), table, retention)
+	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
 	h := &handler{
 		store:  st,
 		claims: st,
-		pub:    bus.NewPublisher(eventbridge.New(cfg), busName, st),
+		pub:    bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		api:    api,
 		now:    time.Now,
 		log:    boot.Logger(),

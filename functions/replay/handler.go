@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/pattern"
 	"github.com/eventhub/eventhub/shared/replay"
 	"github.com/eventhub/eventhub/shared/store"
@@ -25,7 +25,7 @@ type replayStore interface {
 
 type queueAPI interface {
 	replay.BatchAPI
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput) (*sqs.SendMessageOutput, error)
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
 type handler struct {

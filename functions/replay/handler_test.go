@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/replay"
 	"github.com/eventhub/eventhub/shared/store"
 )
@@ -60,14 +60,14 @@ type fakeQueue struct {
 	batches map[string][]string // queue → bodies
 }
 
-func (q *fakeQueue) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
+func (q *fakeQueue) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	for _, e := range in.Entries {
 		q.batches[*in.QueueUrl] = append(q.batches[*in.QueueUrl], *e.MessageBody)
 	}
 	return &sqs.SendMessageBatchOutput{}, nil
 }
 
-func (q *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput) (*sqs.SendMessageOutput, error) {
+func (q *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	q.batches[*in.QueueUrl] = append(q.batches[*in.QueueUrl], *in.MessageBody)
 	return &sqs.SendMessageOutput{}, nil
 }

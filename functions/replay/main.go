@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/store"
 )
@@ -24,8 +24,8 @@ func main() {
 
 	cfg := boot.AWS()
 	h := &handler{
-		store:     store.New(dynamodb.New(cfg), table, retention),
-		queue:     sqs.New(cfg),
+		store:     store.New(dynamodb.NewFromConfig(cfg), table, retention),
+		queue:     sqs.NewFromConfig(cfg),
 		retryURL:  retryURL,
 		replayURL: replayURL,
 		now:       time.Now,

@@ -4,16 +4,17 @@
 package boot
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"github.com/eventhub/eventhub/shared/awsapi"
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // Env reads configuration from the environment and collects every problem, so a
@@ -86,19 +87,29 @@ func Fail(err error) {
 // Logger returns the JSON logger that adds the Lambda request id to every record.
 func Logger() *slog.Logger { return lambdacontext.NewLogger() }
 
-// AWS returns the AWS configuration of a function from its environment: the region and
+// AWS returns the SDK configuration of a function from its environment: the region and
 // the credentials Lambda sets (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 // AWS_SESSION_TOKEN) and the SDK's standard endpoint overrides (AWS_ENDPOINT_URL,
-// AWS_ENDPOINT_URL_<SERVICE>, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS).
+// AWS_ENDPOINT_URL_<SERVICE>, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS), which the service
+// clients resolve themselves, partitions included.
 //
-// The functions call DynamoDB, SQS and EventBridge through shared/awsapi rather than
-// the SDK's service clients: a function's credentials are always in its environment,
-// and the SDK's generated service packages initialise large tables before main that
-// took 1.4-2.1 ms of every cold start (make bench measures it).
-func AWS() awsapi.Config {
-	cfg := awsapi.FromEnv()
+// It does not call config.LoadDefaultConfig. A function's credentials are always in its
+// environment, and LoadDefaultConfig's other sources (shared config files, SSO, STS
+// role chains, IMDS) would link clients that never run into every bootstrap and add
+// to every cold start.
+func AWS() aws.Config {
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	creds := aws.Credentials{
+		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
+		Source:          "EnvConfigCredentials",
+	}
 	var missing []string
-	for name, v := range map[string]string{"AWS_REGION": cfg.Region, "AWS_ACCESS_KEY_ID": cfg.Credentials.AccessKeyID, "AWS_SECRET_ACCESS_KEY": cfg.Credentials.SecretAccessKey} {
+	for name, v := range map[string]string{"AWS_REGION": region, "AWS_ACCESS_KEY_ID": creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": creds.SecretAccessKey} {
 		if v == "" {
 			missing = append(missing, name+" is not set")
 		}
@@ -107,5 +118,49 @@ func AWS() awsapi.Config {
 		sort.Strings(missing)
 		Fail(fmt.Errorf("AWS configuration: %v", missing))
 	}
+	cfg := aws.Config{
+		Region: region,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return creds, nil
+		}),
+		ConfigSources: []any{endpointEnv{}},
+	}
+	if u := os.Getenv("AWS_ENDPOINT_URL"); u != "" && !ignoreEndpoints() {
+		cfg.BaseEndpoint = &u
+	}
 	return cfg
+}
+
+// endpointEnv gives the SDK's service clients the AWS_ENDPOINT_URL_<SERVICE> variables
+// and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, as the config package's environment source
+// does: each client asks its ConfigSources for its own base endpoint by SDK id.
+type endpointEnv struct{}
+
+// GetServiceBaseEndpoint is the SDK's service base endpoint provider
+// (internal/configsources.ServiceBaseEndpointProvider): "DynamoDB" reads
+// AWS_ENDPOINT_URL_DYNAMODB.
+func (endpointEnv) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	if ignoreEndpoints() {
+		return "", false, nil
+	}
+	name := "AWS_ENDPOINT_URL_" + strings.ReplaceAll(strings.ToUpper(sdkID), " ", "_")
+	if v := os.Getenv(name); v != "" {
+		return v, true, nil
+	}
+	return "", false, nil
+}
+
+// GetIgnoreConfiguredEndpoints is the SDK's
+// internal/configsources.IgnoreConfiguredEndpointsProvider.
+func (endpointEnv) GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error) {
+	v, ok := os.LookupEnv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+	if !ok || v == "" {
+		return false, false, nil
+	}
+	return ignoreEndpoints(), true, nil
+}
+
+func ignoreEndpoints() bool {
+	b, _ := strconv.ParseBool(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+	return b
 }

@@ -8,9 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-
-	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
-	"github.com/eventhub/eventhub/shared/awsapi/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
 // EventBridge's limits on one PutEvents call: ten entries, and 1 MB for an entry and
@@ -22,7 +21,7 @@ const (
 
 // PutEventsAPI is the EventBridge call the publisher makes.
 type PutEventsAPI interface {
-	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error)
+	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
 // Claims keeps details too large for an EventBridge entry (the claim-check pattern).

@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-
-	"github.com/eventhub/eventhub/shared/awsapi/eventbridge"
-	"github.com/eventhub/eventhub/shared/awsapi/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
 // fakeBus is a PutEventsAPI made of a function field.
@@ -19,7 +18,7 @@ type fakeBus struct {
 	calls [][]types.PutEventsRequestEntry
 }
 
-func (f *fakeBus) PutEvents(_ context.Context, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
+func (f *fakeBus) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
 	f.calls = append(f.calls, in.Entries)
 	return f.put(in)
 }

@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // Delivery asks notify to deliver one stored event to one subscription once, for a
@@ -30,7 +30,7 @@ type Job struct {
 
 // BatchAPI is the part of the SQS client Enqueue uses.
 type BatchAPI interface {
-	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error)
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
 
 // maxTries bounds the sends of one batch entry that SQS keeps failing.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eventhub/eventhub/shared/awsapi/sqs"
-	"github.com/eventhub/eventhub/shared/awsapi/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // fakeBatch fails the entries fail says, and records the bodies it accepted.
@@ -19,7 +19,7 @@ type fakeBatch struct {
 	accepted []string
 }
 
-func (f *fakeBatch) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
+func (f *fakeBatch) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	f.calls++
 	if len(in.Entries) > 10 {
 		return nil, fmt.Errorf("%d entries in one batch", len(in.Entries))

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/attributevalue"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Alert statuses (BlueKing's event status). An alert is open while ABNORMAL.

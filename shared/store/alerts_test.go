@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/attributevalue"
 	"github.com/eventhub/eventhub/shared/store"
 )
 

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/attributevalue"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Event is a stored CloudEvent with the pipeline's metadata. Key, Source, ID, Type and

@@ -7,12 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/eventhub/eventhub/infra/local/emulators"
 	"github.com/eventhub/eventhub/infra/local/template"
-	"github.com/eventhub/eventhub/shared/awsapi"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -32,11 +28,7 @@ func TestOldTableIndexesReplaced(t *testing.T) {
 	}
 	defer dyn.Stop()
 	admin := emulators.NewDynamoClient(dyn.Endpoint, "us-east-1")
-	db := dynamodb.New(awsapi.Config{
-		Region:       "us-east-1",
-		Credentials:  aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"},
-		BaseEndpoint: dyn.Endpoint,
-	})
+	db := functionDB(dyn.Endpoint)
 	var old []template.Table
 	for _, tb := range tables {
 		o := tb

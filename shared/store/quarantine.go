@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/attributevalue"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Quarantined is an event that could not be normalized, kept with the reason and the

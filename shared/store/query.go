@@ -11,8 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/eventhub/eventhub/shared/fault"
 )
 

@@ -12,20 +12,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	sdkdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/eventhub/eventhub/infra/local/emulators"
 	"github.com/eventhub/eventhub/infra/local/template"
-	"github.com/eventhub/eventhub/shared/awsapi"
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
 // The integration tests of this package run against one DynamoDB Local, in memory,
 // started by TestMain; each test gets tables of its own, made from template.yaml.
 var (
-	admin  *sdkdynamodb.Client // the SDK's, to create tables
-	db     *dynamodb.Client    // the store's
+	admin  *dynamodb.Client // the emulator's client, to create tables
+	db     *dynamodb.Client // the store's, made as the functions make theirs
 	tables []template.Table
 	nextID atomic.Int64
 )
@@ -64,12 +63,19 @@ func run(m *testing.M) int {
 	}
 	defer dyn.Stop()
 	admin = emulators.NewDynamoClient(dyn.Endpoint, "us-east-1")
-	db = dynamodb.New(awsapi.Config{
-		Region:       "us-east-1",
-		Credentials:  aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"},
-		BaseEndpoint: dyn.Endpoint,
-	})
+	db = functionDB(dyn.Endpoint)
 	return m.Run()
+}
+
+// functionDB is a DynamoDB client made as boot.AWS and the functions make theirs, with
+// the SDK's defaults (response checksums validated among them), so that the store is
+// tested against DynamoDB Local through the client it runs with.
+func functionDB(endpoint string) *dynamodb.Client {
+	return dynamodb.NewFromConfig(aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		BaseEndpoint: aws.String(endpoint),
+	})
 }
 
 // clock is a settable time source.

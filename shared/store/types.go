@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/eventhub/eventhub/shared/awsapi/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // EventType is an entry of the event-type catalog (iuap's pub_eventtype): who owns a
