@@ -12,9 +12,12 @@ package tests
 //     constant-time (auth.MatchHash, shared/auth) and producer tokens are looked up by
 //     hash, so a lookup's timing says nothing about the token
 //   - SSRF: the sender refuses loopback, private, link-local and metadata addresses,
-//     IPv4-mapped IPv6 and names resolving inside (TestSSRFRefusedBySender), and so
-//     does the real notify bootstrap with the template's default
-//     (TestSSRFRefusedByNotify)
+//     IPv4-embedding IPv6 forms, names resolving inside and every range of the IANA
+//     special-purpose registries, also with private destinations allowed
+//     (TestSSRFRefusedBySender), and so does the real notify bootstrap as deployed,
+//     with private destinations allowed, and as the local stack runs it with loopback
+//     allowed (TestSSRFRefusedByNotify); webhook delivery is the functions' only
+//     outbound HTTP client (TestOnlyWebhookMakesHTTPRequests)
 //   - header injection through subscription headers and URLs (TestHeaderInjection)
 //   - oversized and deeply nested payloads (TestOversizedAndNestedPayloads)
 //   - no token, signing secret or secret-bearing URL in the logs (TestNoSecretsInLogs)
@@ -25,10 +28,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +56,7 @@ import (
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/store"
 	"github.com/eventhub/eventhub/shared/webhook"
+	"github.com/eventhub/eventhub/shared/webhook/webhooktest"
 )
 
 // secrets are the tokens and signing secrets the security tests used; none may
@@ -288,6 +298,13 @@ func hostileURLs(canaryPort string) map[string]string {
 		"IPv4-mapped loopback":      "http://[::ffff:127.0.0.1]/hook",
 		"IPv4-mapped metadata":      "http://[::ffff:169.254.169.254]/hook",
 		"NAT64 of a private":        "http://[64:ff9b::a00:1]/hook",
+		"IPv4-compatible loopback":  "http://[::7f00:1]:" + canaryPort + "/hook",
+		"IPv4-compatible metadata":  "http://[::a9fe:a9fe]/latest/meta-data/",
+		"IPv4-translated loopback":  "http://[::ffff:0:7f00:1]:" + canaryPort + "/hook",
+		"IPv4-translated metadata":  "http://[::ffff:0:a9fe:a9fe]/latest/meta-data/",
+		"IPv6 site-local":           "http://[fec0::1]/hook",
+		"IPv6 metadata service":     "http://[fd00:ec2::254]/latest/meta-data/",
+		"6to4 of the metadata":      "http://[2002:a9fe:a9fe::1]/hook",
 		"name resolving to inside":  "http://localhost:" + canaryPort + "/hook",
 		"name on port 80":           "http://localhost/hook",
 		"fully qualified localhost": "http://localhost./hook",
@@ -296,18 +313,106 @@ func hostileURLs(canaryPort string) map[string]string {
 	}
 }
 
+// ianaURLs are URLs at two addresses of every range of the IANA special-purpose
+// registries the guard refuses, and of the IPv6 space outside global unicast.
+func ianaURLs() map[string]string {
+	out := map[string]string{}
+	for _, ip := range webhooktest.Samples() {
+		out["IANA "+ip.String()] = "https://" + netip.AddrPortFrom(ip, 443).String() + "/hook"
+	}
+	return out
+}
+
 func TestSSRFRefusedBySender(t *testing.T) {
 	srv, hits := canary(t)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	s := webhook.NewSender(webhook.Guard{}) // what notify uses unless AllowPrivateDestinations
-	for name, url := range hostileURLs(port) {
-		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			res := s.Send(ctx, webhook.Message{URL: url, ID: "msg_ssrf", Body: []byte(`{}`), ContentType: "application/json", Secrets: []string{webhook.NewSecret()}, Timeout: 2 * time.Second})
-			if res.OK() || res.Status != 0 || res.Err == nil {
-				t.Errorf("Send(%s) = %+v; want refused before any HTTP exchange", url, res)
+	urls := hostileURLs(port)
+	maps.Copy(urls, ianaURLs())
+	for _, tc := range []struct {
+		name  string
+		guard webhook.Guard
+	}{
+		{"as deployed", webhook.Guard{}},
+		// What a VPC deployment may set: still never metadata, link-local, loopback.
+		{"private allowed", webhook.Guard{AllowPrivate: true}},
+	} {
+		s := webhook.NewSender(tc.guard)
+		for name, url := range urls {
+			if tc.guard.AllowPrivate && private(url) {
+				continue
 			}
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				res := s.Send(ctx, webhook.Message{URL: url, ID: "msg_ssrf", Body: []byte(`{}`), ContentType: "application/json", Secrets: []string{webhook.NewSecret()}, Timeout: 2 * time.Second})
+				if res.OK() || res.Status != 0 || res.Err == nil || !refused(res.Err.Error()) {
+					t.Errorf("Send(%s) = %+v; want refused by the guard before any HTTP exchange", url, res)
+				}
+			})
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the loopback canary got %d requests; want none", n)
+	}
+}
+
+// refused reports whether an attempt's error is the guard's refusal, or the failed
+// lookup of a host name only a C resolver would read as an address ("2130706433").
+func refused(err string) bool {
+	return strings.Contains(err, "destination refused") || strings.Contains(err, "lookup ") && strings.Contains(err, "no such host")
+}
+
+// private reports whether a hostile URL's host is in a range AllowPrivate opens.
+func private(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	if err != nil {
+		return false
+	}
+	for _, p := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"} {
+		if netip.MustParsePrefix(p).Contains(ip.Unmap()) && ip.Unmap() != netip.MustParseAddr("fd00:ec2::254") {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackURLs are the hostile URLs that reach loopback, which the local stack's own
+// notify may: the other forms of loopback stay refused.
+var loopbackURLs = map[string]bool{
+	"loopback": true, "loopback on port 80": true, "loopback elsewhere in 8": true, "IPv6 loopback": true,
+	"IPv4-mapped loopback": true, "name resolving to inside": true, "name on port 80": true,
+	"fully qualified localhost": true, "decimal loopback": true, "octal loopback": true,
+}
+
+// The real notify bootstrap records every hostile subscription's first attempt as
+// refused and reaches nothing: as deployed (no loopback), with private destinations
+// allowed (still no metadata, link-local or loopback), and as the local stack runs it
+// (loopback allowed, nothing else).
+func TestSSRFRefusedByNotify(t *testing.T) {
+	needStack(t)
+	srv, hits := canary(t)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for _, tc := range []struct {
+		name string
+		env  []string
+		skip func(name, url string) bool
+	}{
+		{"as deployed", []string{"ALLOW_LOOPBACK_DESTINATIONS=false"}, func(string, string) bool { return false }},
+		{"private allowed", []string{"ALLOW_LOOPBACK_DESTINATIONS=false", "ALLOW_PRIVATE_DESTINATIONS=true"}, func(_, url string) bool { return private(url) }},
+		{"local stack", nil, func(name, _ string) bool { return loopbackURLs[name] }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			urls := map[string]string{}
+			for name, url := range hostileURLs(port) {
+				if !tc.skip(name, url) {
+					urls[name] = url
+				}
+			}
+			ssrfThroughNotify(t, tc.env, urls)
 		})
 	}
 	if n := hits.Load(); n != 0 {
@@ -315,24 +420,22 @@ func TestSSRFRefusedBySender(t *testing.T) {
 	}
 }
 
-// The real notify bootstrap, with ALLOW_PRIVATE_DESTINATIONS as deployed (false),
-// records every hostile subscription's first attempt as refused and reaches nothing.
-func TestSSRFRefusedByNotify(t *testing.T) {
-	needStack(t)
-	notify, err := local.FunctionWith("NotifyFunction", "ALLOW_PRIVATE_DESTINATIONS=false")
+// ssrfThroughNotify subscribes each URL to a synthetic event, invokes a notify
+// bootstrap with the extra environment on it, and checks that every first attempt
+// was refused without an HTTP status.
+func ssrfThroughNotify(t *testing.T, env []string, urls map[string]string) {
+	notify, err := local.FunctionWith("NotifyFunction", env...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = notify.Close() })
-	srv, hits := canary(t)
-	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 
 	// Only this test's synthetic event has this type, and it never goes on the bus:
-	// the stack's own notify (which may reach loopback) never sees it. The retry is
-	// an hour away, past the end of the test run.
+	// the stack's own notify never sees it. The retry is an hour away, past the end
+	// of the test run.
 	typ := fmt.Sprintf("sec.ssrf.%d", time.Now().UnixNano())
 	subs := map[string]string{}
-	for name, url := range hostileURLs(port) {
+	for name, url := range urls {
 		body := fmt.Sprintf(`{"name":%q,"url":%q,"pattern":{"type":[%q]},"retry":["1h"],"timeout":2}`, "ssrf "+name, url, typ)
 		var sub struct{ ID string }
 		if status := call(t, http.MethodPost, "/subscriptions", local.AdminToken, body, &sub); status != http.StatusCreated {
@@ -342,8 +445,9 @@ func TestSSRFRefusedByNotify(t *testing.T) {
 		t.Cleanup(func() { call(nil, http.MethodDelete, "/subscriptions/"+sub.ID, local.AdminToken, "", nil) })
 	}
 
-	ce := fmt.Sprintf(`{"specversion":"1.0","id":"ssrf-1","source":"/sec/tests","type":%q}`, typ)
-	key := cloudevent.Key("/sec/tests", "ssrf-1")
+	id := "ssrf-" + typ
+	ce := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/sec/tests","type":%q}`, id, typ)
+	key := cloudevent.Key("/sec/tests", id)
 	detail, _ := json.Marshal(bus.EventDetail{Event: json.RawMessage(ce), Hub: bus.Hub{Key: key, ReceivedAt: time.Now().UTC()}})
 	payload, _ := json.Marshal(events.EventBridgeEvent{
 		Version: "0", ID: "sec-ssrf", DetailType: bus.Stored, Source: bus.SourcePersist,
@@ -370,12 +474,38 @@ func TestSSRFRefusedByNotify(t *testing.T) {
 		switch {
 		case !ok:
 			t.Errorf("%s: no attempt recorded", name)
-		case e.Status != 0 || e.Error == "":
-			t.Errorf("%s: attempt = status %d, error %q; want refused with no HTTP status", name, e.Status, e.Error)
+		case e.Status != 0 || !refused(e.Error):
+			t.Errorf("%s: attempt = status %d, error %q; want refused by the guard with no HTTP status", name, e.Status, e.Error)
 		}
 	}
-	if n := hits.Load(); n != 0 {
-		t.Errorf("the loopback canary got %d requests; want none", n)
+}
+
+// TestOnlyWebhookMakesHTTPRequests keeps webhook delivery, behind the SSRF guard, the
+// only outbound HTTP client of the functions: no other product package builds an
+// HTTP client or transport or dials by itself. (The AWS SDK's clients talk to AWS's
+// endpoints, or to the emulators the local stack names.)
+func TestOnlyWebhookMakesHTTPRequests(t *testing.T) {
+	outbound := regexp.MustCompile(`http\.(Client|Transport)\b|http\.Default(Client|Transport)|http\.(Get|Head|Post|PostForm)\(|net\.Dial|tls\.Dial|\bDialContext\(`)
+	for _, root := range []string{"../functions", "../shared"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			if filepath.Dir(path) == filepath.Join("..", "shared", "webhook") {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if m := outbound.Find(b); m != nil {
+				t.Errorf("%s has %q: outbound HTTP goes through shared/webhook's guarded sender", strings.TrimPrefix(path, "../"), m)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

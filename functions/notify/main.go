@@ -5,6 +5,7 @@
 package main
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -26,10 +27,19 @@ func main() {
 	dlqURL := env.String("DEAD_LETTER_QUEUE_URL")
 	retention := env.Days("RETENTION_DAYS", 30)
 	timeout := time.Duration(env.Int("DELIVERY_TIMEOUT_SECONDS", 15)) * time.Second
-	allowPrivate := env.Bool("ALLOW_PRIVATE_DESTINATIONS", false)
-	allowed, err := webhook.ParseAllowList(env.Optional("ALLOWED_DESTINATIONS", ""))
-	if err != nil {
+	guard := webhook.Guard{
+		AllowPrivate: env.Bool("ALLOW_PRIVATE_DESTINATIONS", false),
+		// Set by the local stack only: template.yaml has no way to set it, and in AWS
+		// loopback is where Lambda's Runtime API listens.
+		AllowLoopback: env.Bool("ALLOW_LOOPBACK_DESTINATIONS", false),
+	}
+	var err error
+	if guard.Allow, err = webhook.ParseAllowList(env.Optional("ALLOWED_DESTINATIONS", "")); err != nil {
 		boot.Fail(err)
+	}
+	// Lambda sets it (127.0.0.1:9001 in AWS), and so does the local stack.
+	if api, err := netip.ParseAddrPort(env.Optional("AWS_LAMBDA_RUNTIME_API", "")); err == nil {
+		guard.Deny = append(guard.Deny, api)
 	}
 	failingPeriod := env.Days("DISABLE_FAILING_AFTER_DAYS", 5)
 	env.Check()
@@ -39,7 +49,7 @@ func main() {
 	h := newHandler(handlerConfig{
 		store:         st,
 		claims:        st,
-		sender:        webhook.NewSender(webhook.Guard{AllowPrivate: allowPrivate, Allow: allowed}),
+		sender:        webhook.NewSender(guard),
 		queue:         sqs.NewFromConfig(cfg),
 		retryURL:      retryURL,
 		dlqURL:        dlqURL,

@@ -30,7 +30,7 @@ func NewSender(g Guard) *Sender { return newSender(g, nil) }
 func newSender(g Guard, then func(network, address string, c syscall.RawConn) error) *Sender {
 	tr := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           g.dialer(net.Dialer{Timeout: 10 * time.Second}, then),
+		DialContext:           g.checker().dialer(net.Dialer{Timeout: 10 * time.Second}, then),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   10,

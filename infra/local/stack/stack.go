@@ -45,8 +45,11 @@ type Options struct {
 	DataDir    string // DynamoDB Local's files; "" keeps the tables in memory
 	BinDir     string // where bootstraps are built; default Root/.eventhub/bin
 	AdminToken string // default: a new random token
-	// Params overrides template parameters. The stack sets Stage=local,
-	// AllowPrivateDestinations=true and AdminTokenSha256 from AdminToken unless given.
+	// Params overrides template parameters. The stack sets Stage=local and
+	// AdminTokenSha256 from AdminToken unless given. Webhooks may reach loopback
+	// (ALLOW_LOOPBACK_DESTINATIONS, set beside the template's variables, as the
+	// emulators' endpoints are): receivers on a developer's machine listen there.
+	// Private and link-local addresses and the metadata service stay unreachable.
 	Params map[string]string
 	Logger *slog.Logger // the stack's own progress; default discards
 	// FunctionOutput receives the functions' log lines, prefixed with the function
@@ -188,7 +191,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 
 	// Parameters and physical names.
-	params := map[string]string{"Stage": Stage, "AllowPrivateDestinations": "true"}
+	params := map[string]string{"Stage": Stage}
 	for k, v := range opts.Params {
 		params[k] = v
 	}
@@ -307,6 +310,8 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			"AWS_SECRET_ACCESS_KEY=local",
 			"AWS_SESSION_TOKEN=local",
 			"AWS_EC2_METADATA_DISABLED=true",
+			// Local receivers listen on loopback; nothing in template.yaml can set it.
+			"ALLOW_LOOPBACK_DESTINATIONS=true",
 		}
 		if f.LoggingConfig.LogFormat != "" {
 			vars = append(vars, "AWS_LAMBDA_LOG_FORMAT="+f.LoggingConfig.LogFormat)
@@ -511,7 +516,7 @@ func withVisibility(queues []template.Queue, override map[string]time.Duration) 
 
 // FunctionWith returns a new Function running the bootstrap of the template's
 // function logicalID with the environment the stack gives it, overridden by env
-// (KEY=VALUE): for example notify with ALLOW_PRIVATE_DESTINATIONS=false. It is not
+// (KEY=VALUE): for example notify with ALLOW_LOOPBACK_DESTINATIONS=false. It is not
 // wired to any trigger; the caller invokes it and closes it.
 func (st *Stack) FunctionWith(logicalID string, env ...string) (*lambda.Function, error) {
 	cfg, ok := st.fnCfg[logicalID]
