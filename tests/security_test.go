@@ -715,3 +715,68 @@ func TestNoSecretsInLogs(t *testing.T) {
 		}
 	}
 }
+
+// A receiver's credentials, in its subscription's headers or in its URL's query, stay
+// with the subscription: no bus entry (Delivery Failed and Subscription Disabled
+// included), no log line and no listing shows them; only GET /subscriptions/{id} shows
+// the URL whole, and no answer shows a header value.
+func TestSecretsStayWithTheSubscription(t *testing.T) {
+	needStack(t)
+	gone, failing := newHook(t, status(http.StatusGone)), newHook(t, status(http.StatusInternalServerError))
+	typ, body := typed(t)
+	var subs []subscription
+	var leaks []string
+	for _, h := range []*hook{gone, failing} {
+		urlSecret, headerSecret := randomToken("urlkey_"), randomToken("hdrkey_")
+		leaks = append(leaks, urlSecret, headerSecret)
+		sub := newSubscription(t, fmt.Sprintf(`{"url":%q,"pattern":{"type":[%q]},"retry":["100ms"],"headers":{"Authorization":"Bearer %s"}}`,
+			h.URL+"/hook?key="+urlSecret, typ, headerSecret))
+		h.verifyWith(sub.Secret)
+		subs = append(subs, sub)
+	}
+	rememberSecret(leaks...) // TestNoSecretsInLogs checks them too
+	key := post(t, body)
+	waitDelivery(t, key, subs[0].ID, "failed", 20*time.Second)
+	waitDelivery(t, key, subs[1].ID, "failed", 20*time.Second)
+	eventually(t, 10*time.Second, "Subscription Disabled and Delivery Failed on the bus", func() bool {
+		return len(busEntries.find(bus.SubscriptionDisabled, subs[0].ID)) == 1 && len(busEntries.find(bus.DeliveryFailed, subs[1].ID)) == 1
+	})
+	for _, h := range []*hook{gone, failing} {
+		if got := h.requests(); len(got) == 0 || !strings.HasPrefix(got[0].Header.Get("Authorization"), "Bearer hdrkey_") {
+			t.Fatalf("the receiver got %d requests, the first without the subscription's header", len(got))
+		}
+	}
+	disabled := busEntries.find(bus.SubscriptionDisabled, subs[0].ID)[0]
+	if !strings.Contains(disabled, `/hook?key=redacted"`) {
+		t.Errorf("Subscription Disabled detail %s; want the URL with its query redacted", disabled)
+	}
+
+	seen := map[string]string{"logs": logs.String()}
+	busEntries.mu.Lock()
+	for i, e := range busEntries.entries {
+		seen[fmt.Sprintf("bus entry %d (%s)", i, e.DetailType)] = e.Detail
+	}
+	busEntries.mu.Unlock()
+	for _, path := range []string{
+		"/subscriptions", "/subscriptions/" + subs[0].ID + "/deliveries", "/subscriptions/" + subs[1].ID + "/deliveries?status=failed",
+		"/events/" + key, "/events?type=" + typ, "/alerts",
+	} {
+		status, raw := send(t, http.MethodGet, path, local.AdminToken, "", nil)
+		if status != http.StatusOK {
+			t.Errorf("GET %s = %d", path, status)
+		}
+		seen["GET "+path] = string(raw)
+	}
+	for _, sub := range subs {
+		_, raw := send(t, http.MethodGet, "/subscriptions/"+sub.ID, local.AdminToken, "", nil)
+		seen["GET /subscriptions/"+sub.ID] = strings.ReplaceAll(string(raw), "?key=urlkey_", "?key=") // its URL may show
+	}
+	for where, text := range seen {
+		for _, s := range leaks {
+			if i := strings.Index(text, s); i >= 0 {
+				lo, hi := max(i-120, 0), min(i+len(s)+40, len(text))
+				t.Errorf("%s shows a secret of the subscription: ...%s...", where, text[lo:hi])
+			}
+		}
+	}
+}

@@ -264,12 +264,15 @@ func TestAPICreateSubscription(t *testing.T) {
 		t.Errorf("body shows secrets %v; want only the one secret field", got.Secrets)
 	}
 	if got.ID != "sub_1" || got.Name != "ops alerts" || got.URL != "https://hooks.example.com/ops?x=1" || got.Mode != "cloudevents" || !got.Enabled ||
-		got.TimeoutMs != 2500 || got.Headers["X-Team"] != "ops" || strings.Join(got.Retry, ",") != "5s,1m" || !got.CreatedAt.Equal(now) {
+		got.TimeoutMs != 2500 || got.Headers["X-Team"] != maskedHeader || strings.Join(got.Retry, ",") != "5s,1m" || !got.CreatedAt.Equal(now) {
 		t.Errorf("body = %s; want the subscription as created", resp.Body)
 	}
 	saved, ok := st.subs["sub_1"]
 	if !ok {
 		t.Fatalf("store holds %v; want sub_1", st.subs)
+	}
+	if saved.Headers["X-Team"] != "ops" {
+		t.Errorf("stored headers = %v; want X-Team: ops (shown masked)", saved.Headers)
 	}
 	if len(saved.Secrets) != 1 || saved.Secrets[0] != got.Secret {
 		t.Errorf("stored secrets = %v; want [%s]", saved.Secrets, got.Secret)

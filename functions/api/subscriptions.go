@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -40,19 +41,41 @@ type subscriptionInput struct {
 	Order   int               `json:"order"`
 }
 
-// subscriptionView is a subscription as the API shows it; the secret only on creation.
+// subscriptionView is a subscription as the API shows it: the signing secret only on
+// creation and rotation, header values never (they are write-only: each shows as
+// maskedHeader).
 type subscriptionView struct {
 	store.Subscription
 	Pattern json.RawMessage `json:"pattern"`
 	Secret  string          `json:"secret,omitempty"`
 }
 
+// maskedHeader is how a header value shows. Sent back in a PATCH, it keeps the value
+// the header has.
+const maskedHeader = "********"
+
 func view(s store.Subscription) subscriptionView {
 	p := s.Pattern
 	if p == "" {
 		p = "{}"
 	}
+	if len(s.Headers) > 0 {
+		masked := make(map[string]string, len(s.Headers))
+		for k := range s.Headers {
+			masked[k] = maskedHeader
+		}
+		s.Headers = masked
+	}
 	return subscriptionView{Subscription: s, Pattern: json.RawMessage(p)}
+}
+
+// listed is a subscription as a listing shows it: its URL redacted too (no
+// credentials, no query values), since a listing goes wherever lists of things go;
+// GET /subscriptions/{id} shows the URL whole.
+func listed(s store.Subscription) subscriptionView {
+	v := view(s)
+	v.URL = webhook.RedactURL(s.URL)
+	return v
 }
 
 const (
@@ -209,7 +232,7 @@ func (h *handler) listSubscriptions(ctx context.Context, _ *apigw.Request) (apig
 	}
 	out := make([]subscriptionView, len(subs))
 	for i, s := range subs {
-		out[i] = view(s)
+		out[i] = listed(s)
 	}
 	return apigw.JSON(http.StatusOK, map[string]any{"subscriptions": out}), nil
 }
@@ -249,8 +272,12 @@ func (h *handler) updateSubscription(ctx context.Context, req *apigw.Request) (a
 		return apigw.Response{}, err
 	}
 	in := input(*cur)
-	in.Enabled = ptrTo(cur.Enabled) // decoding writes through the pointer
+	in.Enabled = ptrTo(cur.Enabled)      // decoding writes through the pointer
+	in.Headers = maps.Clone(cur.Headers) // and into the map: headers named in the body replace those
 	if err := decode(req, &in); err != nil {
+		return apigw.Response{}, err
+	}
+	if err := keepMasked(in.Headers, cur.Headers); err != nil {
 		return apigw.Response{}, err
 	}
 	next, err := in.validate()
@@ -266,6 +293,23 @@ func (h *handler) updateSubscription(ctx context.Context, req *apigw.Request) (a
 		s.Enabled = enabled
 		setEnabled(s, next.Enabled, h.now().UTC())
 	})
+}
+
+// keepMasked puts the current value back into every header of a PATCH whose value is
+// the mask the API shows: a client that read the subscription and sends its headers
+// back changes none of them. A masked header the subscription does not have is a 400.
+func keepMasked(headers, cur map[string]string) error {
+	for k, v := range headers {
+		if v != maskedHeader {
+			continue
+		}
+		old, ok := cur[k]
+		if !ok {
+			return fault.At("headers."+k, "is the mask of a header value, but the subscription has no such header: send the value")
+		}
+		headers[k] = old
+	}
+	return nil
 }
 
 // setEnabled turns a subscription on or off by an operator's decision. Turning it on

@@ -203,6 +203,47 @@ func TestSubscriptionUpdate(t *testing.T) {
 	}
 }
 
+// Header values are write-only and a listing redacts URLs: the receiver's credentials
+// (in headers, or in the URL's query) are shown by no response but the single GET's
+// URL, and sending a masked header back keeps its value.
+func TestSubscriptionSecretsStayInside(t *testing.T) {
+	const headerSecret, urlSecret = "Bearer hdr-s3cr3t", "url-s3cr3t"
+	st := newMemStore()
+	h := newTestHandler(st)
+	created := createSub(t, h, `{"name":"a","url":"https://hooks.example.com/a?key=`+urlSecret+`","headers":{"Authorization":"`+headerSecret+`","X-Team":"ops"}}`)
+	params := map[string]string{"id": created.ID}
+	list := serve(t, h, request("GET /subscriptions", "/subscriptions", nil, ""))
+	one := serve(t, h, request("GET /subscriptions/{id}", "/subscriptions/"+created.ID, params, ""))
+	for name, body := range map[string]string{"GET /subscriptions": list.Body, "GET /subscriptions/{id}": one.Body} {
+		if strings.Contains(body, headerSecret) || strings.Contains(body, "ops") {
+			t.Errorf("%s = %s; want header values masked", name, body)
+		}
+		if !strings.Contains(body, `"Authorization":"`+maskedHeader+`"`) {
+			t.Errorf("%s = %s; want the header names with masked values", name, body)
+		}
+	}
+	if strings.Contains(list.Body, urlSecret) || !strings.Contains(list.Body, `"url":"https://hooks.example.com/a?key=redacted"`) {
+		t.Errorf("GET /subscriptions = %s; want the URL's query redacted", list.Body)
+	}
+	if !strings.Contains(one.Body, urlSecret) {
+		t.Errorf("GET /subscriptions/{id} = %s; want the URL whole", one.Body)
+	}
+
+	// What a client read, sent back with one header changed: the masked one keeps its value.
+	patch := `{"headers":{"Authorization":"` + maskedHeader + `","X-Team":"dev"}}`
+	if resp := serve(t, h, request("PATCH /subscriptions/{id}", "/subscriptions/"+created.ID, params, patch)); resp.StatusCode != 200 || strings.Contains(resp.Body, headerSecret) {
+		t.Fatalf("PATCH %s = %d %s", patch, resp.StatusCode, resp.Body)
+	}
+	if got := st.subs[created.ID].Headers; got["Authorization"] != headerSecret || got["X-Team"] != "dev" || len(got) != 2 {
+		t.Errorf("headers after PATCH = %v; want Authorization kept, X-Team changed", got)
+	}
+	patch = `{"headers":{"X-Other":"` + maskedHeader + `"}}`
+	resp := serve(t, h, request("PATCH /subscriptions/{id}", "/subscriptions/"+created.ID, params, patch))
+	if resp.StatusCode != 400 || errorOf(t, resp).Path != "headers.X-Other" {
+		t.Errorf("PATCH with the mask of a header it does not have = %d %s; want 400 at headers.X-Other", resp.StatusCode, resp.Body)
+	}
+}
+
 func TestSubscriptionEnableClearsHealth(t *testing.T) {
 	st := newMemStore()
 	h := newTestHandler(st)

@@ -360,7 +360,7 @@ func (h *handler) health(ctx context.Context, sub *store.Subscription, res webho
 		return
 	}
 	d := bus.SubscriptionDisabledDetail{
-		SubscriptionID: sub.ID, Name: sub.Name, URL: sub.URL, Reason: reason,
+		SubscriptionID: sub.ID, Name: sub.Name, URL: webhook.RedactURL(sub.URL), Reason: reason,
 		LastStatus: res.Status, LastError: res.Problem(), DisabledAt: now,
 	}
 	if !since.IsZero() {
@@ -389,7 +389,7 @@ func (h *handler) fail(ctx context.Context, key string, body []byte, sub store.S
 		DetailType: bus.DeliveryFailed,
 		Detail: bus.DeliveryFailedDetail{
 			Key: key, EventID: ev.ID, EventSource: ev.Source, EventType: ev.Type,
-			SubscriptionID: sub.ID, URL: sub.URL, Attempts: n, LastStatus: res.Status, LastError: dl.LastError, FailedAt: now,
+			SubscriptionID: sub.ID, URL: webhook.RedactURL(sub.URL), Attempts: n, LastStatus: res.Status, LastError: dl.LastError, FailedAt: now,
 		},
 	}); err != nil {
 		return err

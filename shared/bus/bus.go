@@ -81,7 +81,7 @@ type DeliveryFailedDetail struct {
 	EventSource    string    `json:"eventSource"`
 	EventType      string    `json:"eventType"`
 	SubscriptionID string    `json:"subscriptionId"`
-	URL            string    `json:"url"`
+	URL            string    `json:"url"` // redacted: no credentials, no query values (webhook.RedactURL)
 	Attempts       int       `json:"attempts"`
 	LastStatus     int       `json:"lastStatus,omitempty"`
 	LastError      string    `json:"lastError,omitempty"`
@@ -93,7 +93,7 @@ type DeliveryFailedDetail struct {
 type SubscriptionDisabledDetail struct {
 	SubscriptionID string     `json:"subscriptionId"`
 	Name           string     `json:"name"`
-	URL            string     `json:"url"`
+	URL            string     `json:"url"` // redacted, as in DeliveryFailedDetail
 	Reason         string     `json:"reason"`
 	LastStatus     int        `json:"lastStatus,omitempty"`
 	LastError      string     `json:"lastError,omitempty"`
