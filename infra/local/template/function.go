@@ -42,12 +42,13 @@ type Function struct {
 	Environment       map[string]Value
 	LoggingConfig     LoggingConfig
 	Policies          Value `json:",omitzero"` // as written
+	Role              Value `json:",omitzero"` // an explicit execution role; SAM generates <LogicalID>Role without it
 	EventInvokeConfig EventInvokeConfig
 	BuildMethod       string      `json:",omitempty"` // Metadata.BuildMethod
 	Metadata          Value       `json:",omitzero"`
 	Routes            []Route     `json:",omitempty"` // HttpApi events, sorted by event name
 	Rules             []Rule      `json:",omitempty"` // EventBridgeRule events, sorted by event name
-	SQSSources        []SQSSource `json:",omitempty"` // SQS events, sorted by event name
+	SQSSources        []SQSSource `json:",omitempty"` // SQS events and event source mappings, sorted by name
 	OtherEvents       []Event     `json:",omitempty"` // events of types the local stack does not run
 }
 
@@ -112,9 +113,12 @@ type DeadLetterConfig struct {
 	QueueLogicalID string `json:",omitempty"`
 }
 
-// SQSSource is an SQS event: an event source mapping from a queue to the function.
+// SQSSource is an SQS event: an event source mapping from a queue to the function,
+// written as an SQS event of the function or as an AWS::Lambda::EventSourceMapping
+// resource.
 type SQSSource struct {
-	Name                           string // the event's key under Events
+	Name                           string // the event's key under Events, or the mapping's logical id
+	Mapping                        bool   `json:",omitempty"` // an AWS::Lambda::EventSourceMapping resource
 	Queue                          Value  // the queue ARN, usually !GetAtt Queue.Arn
 	BatchSize                      int
 	MaximumBatchingWindowInSeconds int
@@ -161,6 +165,7 @@ func (p *parser) function(id string, props, metadata Value, t *Template) Functio
 		Timeout:       p.integer(props, path, "Timeout", DefaultTimeout),
 		Environment:   map[string]Value{},
 		Policies:      props.Field("Policies"),
+		Role:          props.Field("Role"),
 		Metadata:      metadata,
 		BuildMethod:   p.str(metadata, "Resources."+id+".Metadata", "BuildMethod"),
 	}
@@ -382,6 +387,35 @@ func (p *parser) sqsSource(name string, ep Value, path string) SQSSource {
 		}
 	}
 	return s
+}
+
+// eventSourceMapping reads an AWS::Lambda::EventSourceMapping resource from a queue
+// of the template into an SQS source of the function it names.
+func (p *parser) eventSourceMapping(id string, t *Template) {
+	path := "Resources." + id + ".Properties"
+	props := t.Resources[id].Properties
+	p.checkKeys(props, path, "FunctionName", "EventSourceArn", "BatchSize", "MaximumBatchingWindowInSeconds",
+		"FunctionResponseTypes", "Enabled", "ScalingConfig")
+	fn, _, ok := props.Field("FunctionName").Target()
+	i := slices.IndexFunc(t.Functions, func(f Function) bool { return f.LogicalID == fn })
+	if !ok || i < 0 {
+		p.fail(path+".FunctionName", props.line, "want !Ref or !GetAtt of a function of the template")
+		return
+	}
+	queue, _, ok := props.Field("EventSourceArn").Target()
+	if !ok || !slices.ContainsFunc(t.Queues, func(q Queue) bool { return q.LogicalID == queue }) {
+		p.fail(path+".EventSourceArn", props.line, "want !GetAtt of a queue of the template: the local stack runs SQS mappings only")
+		return
+	}
+	ep := props // the mapping's properties under the names of an SQS event's
+	ep.vals = maps.Clone(props.vals)
+	ep.vals["Queue"] = props.vals["EventSourceArn"]
+	ep.keys = append(slices.DeleteFunc(slices.Clone(props.keys), func(k string) bool { return k == "FunctionName" || k == "EventSourceArn" }), "Queue")
+	s := p.sqsSource(id, ep, path)
+	s.Mapping = true
+	f := &t.Functions[i]
+	f.SQSSources = append(f.SQSSources, s)
+	slices.SortFunc(f.SQSSources, func(a, b SQSSource) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // hasIntrinsic reports whether v or anything inside it is an intrinsic function.

@@ -4,7 +4,8 @@
 // once the local stack knows the physical names of its resources (see Locals). It
 // merges Globals into each function the way the SAM translator does, and turns the
 // functions' HttpApi, EventBridgeRule and SQS events into routes, rules and SQS
-// sources.
+// sources; AWS::Lambda::EventSourceMapping resources on a template queue become SQS
+// sources of their function too.
 package template
 
 import (
@@ -24,6 +25,7 @@ const (
 	TypeQueue    = "AWS::SQS::Queue"
 	TypeTable    = "AWS::DynamoDB::Table"
 	TypeBus      = "AWS::Events::EventBus"
+	TypeMapping  = "AWS::Lambda::EventSourceMapping"
 )
 
 // Template is the model of a SAM template.
@@ -128,6 +130,7 @@ func (p *parser) template(root Value) *Template {
 	if resources.IsZero() {
 		p.fail("Resources", root.line, "missing")
 	}
+	var mappings []string
 	for _, id := range resources.Keys() {
 		path := "Resources." + id
 		r := resources.Field(id)
@@ -160,7 +163,12 @@ func (p *parser) template(root Value) *Template {
 			t.Tables = append(t.Tables, p.table(id, res.Properties))
 		case TypeBus:
 			t.Buses = append(t.Buses, Bus{LogicalID: id, Name: res.Properties.Field("Name")})
+		case TypeMapping:
+			mappings = append(mappings, id)
 		}
+	}
+	for _, id := range mappings {
+		p.eventSourceMapping(id, t)
 	}
 
 	outputs := p.mapField(root, "", "Outputs")
@@ -242,6 +250,11 @@ func (p *parser) checkReferences(t *Template, root Value) {
 		}
 		for _, q := range t.Queues { // queues SAM generates
 			if q.LogicalID == id {
+				return true
+			}
+		}
+		for _, f := range t.Functions { // execution roles SAM generates
+			if f.Role.IsZero() && id == f.LogicalID+"Role" {
 				return true
 			}
 		}

@@ -191,6 +191,22 @@ func TestParseErrors(t *testing.T) {
       Events:
         E: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, BatchSize: 100}}
 `), []string{"BatchSize", "MaximumBatchingWindowInSeconds of at least 1"}},
+		{"mapping of another function", minimal(`  Q: {Type: AWS::SQS::Queue}
+  M:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: nope, EventSourceArn: !GetAtt Q.Arn}
+`), []string{"Resources.M.Properties.FunctionName", "want !Ref or !GetAtt of a function"}},
+		{"mapping of a stream", minimal(`  A: {Type: AWS::Serverless::Function, Properties: {CodeUri: a/}}
+  M:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref A, EventSourceArn: arn:aws:kinesis:us-east-1:1:stream/s}
+`), []string{"Resources.M.Properties.EventSourceArn", "SQS mappings only"}},
+		{"unsupported mapping property", minimal(`  Q: {Type: AWS::SQS::Queue}
+  A: {Type: AWS::Serverless::Function, Properties: {CodeUri: a/}}
+  M:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref A, EventSourceArn: !GetAtt Q.Arn, FilterCriteria: {}}
+`), []string{"Resources.M.Properties.FilterCriteria", "unsupported property"}},
 		{"table without key schema", minimal("  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitions: []\n"),
 			[]string{"Resources.T.Properties.KeySchema"}},
 		{"two problems reported", minimal("  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      DelaySeconds: x\n      VisibilityTimeout: y\n"),
@@ -392,6 +408,43 @@ func TestEvents(t *testing.T) {
 	}
 	if !slices.Equal(f.OtherEvents, []Event{{Name: "Cron", Type: "Schedule"}}) {
 		t.Errorf("OtherEvents = %+v; want Cron (Schedule)", f.OtherEvents)
+	}
+}
+
+// An AWS::Lambda::EventSourceMapping on a template queue is an SQS source of its
+// function, like an SQS event; and a function without Role has the role SAM generates
+// for it, which the template may refer to.
+func TestEventSourceMapping(t *testing.T) {
+	tpl := mustParse(t, `Resources:
+  Q: {Type: AWS::SQS::Queue}
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: f/
+      Events:
+        Old: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn}}
+  FMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref F
+      EventSourceArn: !GetAtt Q.Arn
+      BatchSize: 5
+      FunctionResponseTypes: [ReportBatchItemFailures]
+      ScalingConfig: {MaximumConcurrency: 2}
+  P:
+    Type: AWS::Events::EventBusPolicy
+    Properties: {StatementId: s, Statement: {Principal: {AWS: !GetAtt FRole.Arn}}}
+`)
+	f := tpl.Functions[0]
+	if len(f.SQSSources) != 2 {
+		t.Fatalf("SQSSources = %+v; want the event and the mapping", f.SQSSources)
+	}
+	m := f.SQSSources[0]
+	if m.Name != "FMapping" || !m.Mapping || m.Queue.String() != "!GetAtt Q.Arn" || m.BatchSize != 5 || !m.ReportBatchItemFailures() || m.MaximumConcurrency != 2 || !m.Enabled {
+		t.Errorf("mapping = %+v; want FMapping on Q, batch 5, ReportBatchItemFailures, at most 2", m)
+	}
+	if f.SQSSources[1].Name != "Old" || f.SQSSources[1].Mapping {
+		t.Errorf("event = %+v; want Old, not a mapping", f.SQSSources[1])
 	}
 }
 
