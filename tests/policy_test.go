@@ -40,7 +40,7 @@ func fn(id string) string    { return "arn:" + id }
 //     Quarantine (a transaction of puts)
 //   - persist: PutEvent (PutItem, UpdateItem), GetClaim, PutClaim,
 //     SourceDedupeKeys (GetItem), FoldAlert (Query; a transaction of an update and a put)
-//   - notify: ListSubscriptions, GetSubscriptionsVersion (Query, GetItem), GetEvent,
+//   - notify: ListSubscriptions, SubscriptionsVersion (Query, GetItem), GetEvent,
 //     GetDelivery, GetSubscription (GetItem), ClaimAttempt, ReopenAttempt,
 //     FinishAttempt, NoteFailure, NoteSuccess, DisableSubscription (UpdateItem),
 //     AddTimeline (PutItem), ClaimReplayDelivery (GetItem, UpdateItem),

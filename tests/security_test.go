@@ -420,6 +420,20 @@ func TestSSRFRefusedByNotify(t *testing.T) {
 	}
 }
 
+// storedInvocation returns an Event Stored invocation of notify for a synthetic event
+// of the type, which is never stored nor put on the bus (the stack's own notify never
+// sees it), and the event's key.
+func storedInvocation(id, typ string) (key string, payload []byte) {
+	ce := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/e2e/synthetic","type":%q}`, id, typ)
+	key = cloudevent.Key("/e2e/synthetic", id)
+	detail, _ := json.Marshal(bus.EventDetail{Event: json.RawMessage(ce), Hub: bus.Hub{Key: key, ReceivedAt: time.Now().UTC()}})
+	payload, _ = json.Marshal(events.EventBridgeEvent{
+		Version: "0", ID: "synthetic-" + id, DetailType: bus.Stored, Source: bus.SourcePersist,
+		AccountID: "000000000000", Region: "us-east-1", Time: time.Now().UTC(), Detail: detail,
+	})
+	return key, payload
+}
+
 // ssrfThroughNotify subscribes each URL to a synthetic event, invokes a notify
 // bootstrap with the extra environment on it, and checks that every first attempt
 // was refused without an HTTP status.
@@ -445,14 +459,7 @@ func ssrfThroughNotify(t *testing.T, env []string, urls map[string]string) {
 		t.Cleanup(func() { call(nil, http.MethodDelete, "/subscriptions/"+sub.ID, local.AdminToken, "", nil) })
 	}
 
-	id := "ssrf-" + typ
-	ce := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/sec/tests","type":%q}`, id, typ)
-	key := cloudevent.Key("/sec/tests", id)
-	detail, _ := json.Marshal(bus.EventDetail{Event: json.RawMessage(ce), Hub: bus.Hub{Key: key, ReceivedAt: time.Now().UTC()}})
-	payload, _ := json.Marshal(events.EventBridgeEvent{
-		Version: "0", ID: "sec-ssrf", DetailType: bus.Stored, Source: bus.SourcePersist,
-		AccountID: "000000000000", Region: "us-east-1", Time: time.Now().UTC(), Detail: detail,
-	})
+	key, payload := storedInvocation("ssrf-"+typ, typ)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := notify.Invoke(ctx, payload); err != nil {

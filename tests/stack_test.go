@@ -51,6 +51,10 @@ func runMain(m *testing.M) int {
 		FunctionOutput:   &logs,
 		AsyncRetryDelays: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond},
 		FailEntry:        busEntries.observe, // fails nothing: records what is put on the bus
+		// The tests create subscriptions and post events to them at once: notify
+		// checks the subscriptions' version for every event. The template's default
+		// (checked at most once a second) is tested by TestSubscriptionsMaxAge.
+		Params: map[string]string{"SubscriptionsMaxAgeSeconds": "0"},
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "start the local stack: %v\n%s", err, tail(logs.String(), 150))

@@ -74,11 +74,7 @@ func (h *handler) continueGroup(ctx context.Context, key string, body []byte, do
 	if done.Group == "" {
 		return nil
 	}
-	subs, err := h.store.ListSubscriptions(ctx)
-	if err != nil {
-		return err
-	}
-	matched, err := h.subs.match(ctx, h.log, subs, body)
+	matched, err := h.subs.match(ctx, h.log, body)
 	if err != nil {
 		return err
 	}

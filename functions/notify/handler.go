@@ -23,7 +23,7 @@ import (
 )
 
 type deliveryStore interface {
-	ListSubscriptions(ctx context.Context) ([]store.Subscription, error)
+	subscriptionSource
 	GetSubscription(ctx context.Context, id string) (*store.Subscription, error)
 	GetEvent(ctx context.Context, key string) (*store.Event, error)
 	GetDelivery(ctx context.Context, key, subID string) (*store.Delivery, error)
@@ -58,6 +58,9 @@ type handlerConfig struct {
 	dlqURL   string
 	pub      publisher
 	timeout  time.Duration // default per-attempt timeout
+	// subsMaxAge bounds how stale the subscriptions an event is matched against may
+	// be (subscriptions.go).
+	subsMaxAge time.Duration
 	// failingPeriod disables a subscription whose attempts have all failed for this
 	// long; 0 never does.
 	failingPeriod time.Duration
@@ -69,7 +72,7 @@ type handlerConfig struct {
 
 type handler struct {
 	handlerConfig
-	subs *matcher
+	subs *subscriptions
 }
 
 func newHandler(c handlerConfig) *handler {
@@ -79,7 +82,7 @@ func newHandler(c handlerConfig) *handler {
 	if c.jitter == nil {
 		c.jitter = func() float64 { return rand.Float64()*2 - 1 }
 	}
-	return &handler{handlerConfig: c, subs: newMatcher()}
+	return &handler{handlerConfig: c, subs: newSubscriptions(c.store, c.subsMaxAge, c.now)}
 }
 
 // DefaultSchedule is the delay before each retry: attempts at 0, 5 s, 5 min, 30 min,
@@ -170,11 +173,7 @@ func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error 
 		}
 		d.Event = ev.Event
 	}
-	subs, err := h.store.ListSubscriptions(ctx)
-	if err != nil {
-		return err
-	}
-	matched, err := h.subs.match(ctx, h.log, subs, d.Event)
+	matched, err := h.subs.match(ctx, h.log, d.Event)
 	if err != nil {
 		return err
 	}

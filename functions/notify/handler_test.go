@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"os"
 	"slices"
@@ -56,6 +57,17 @@ type finishCall struct {
 	key, subID string
 	attempt    int
 	outcome    store.Outcome
+}
+
+// SubscriptionsVersion is a digest of the subscriptions: a test that changes them
+// in place changes the version, as every change does in the store.
+func (s *fakeStore) SubscriptionsVersion(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := json.Marshal(s.subs)
+	h := fnv.New64a()
+	_, _ = h.Write(b)
+	return int64(h.Sum64() >> 1), err
 }
 
 func (s *fakeStore) ListSubscriptions(context.Context) ([]store.Subscription, error) {

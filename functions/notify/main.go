@@ -42,6 +42,7 @@ func main() {
 		guard.Deny = append(guard.Deny, api)
 	}
 	failingPeriod := env.Days("DISABLE_FAILING_AFTER_DAYS", 5)
+	subsMaxAge := time.Duration(env.Int("SUBSCRIPTIONS_MAX_AGE_SECONDS", 1)) * time.Second
 	env.Check()
 
 	cfg := boot.AWS()
@@ -55,6 +56,7 @@ func main() {
 		dlqURL:        dlqURL,
 		pub:           bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		timeout:       timeout,
+		subsMaxAge:    subsMaxAge,
 		failingPeriod: failingPeriod,
 		log:           boot.Logger(),
 		replays:       st,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -67,10 +68,63 @@ type subscriptionItem struct {
 	Subscription
 }
 
+// The subscriptions' version: a counter that every change of a subscription
+// increments in the same transaction (its endpoint-health changes right after), so
+// that a reader that keeps the subscriptions learns with one small read whether they
+// changed (SubscriptionsVersion), instead of reading them all again.
+const (
+	pkSubsVersion = "SUBSVER"
+	skSubsVersion = "VERSION"
+)
+
+// bumpVersion is the transaction item that increments the subscriptions' version.
+func (s *Store) bumpVersion() types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 &s.table,
+		Key:                       key(pkSubsVersion, skSubsVersion),
+		UpdateExpression:          ptr("ADD version :one"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}},
+	}}
+}
+
+// SubscriptionsVersion returns the subscriptions' version (0 before the first
+// change): read strongly consistent, so a version read after a change has committed
+// is the changed one. Read it before ListSubscriptions, then a change that commits in
+// between shows as a version newer than the one kept.
+func (s *Store) SubscriptionsVersion(ctx context.Context) (int64, error) {
+	var it struct {
+		Version int64 `dynamodbav:"version"`
+	}
+	err := s.get(ctx, pkSubsVersion, skSubsVersion, &it)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("subscriptions version: %w", err)
+	}
+	return it.Version, nil
+}
+
+// writeSubscription runs one write of a subscription item with the version's
+// increment, and reports whether the write's condition failed.
+func (s *Store) writeSubscription(ctx context.Context, w types.TransactWriteItem) (conditionFailed bool, err error) {
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{w, s.bumpVersion()}})
+	if failed(err, 0) {
+		return true, nil
+	}
+	return false, err
+}
+
 // CreateSubscription stores a new subscription; its id must be unused.
 func (s *Store) CreateSubscription(ctx context.Context, sub Subscription) error {
-	err := s.put(ctx, subscriptionItem{keyAttrs{pkSubs, sub.ID}, sub}, "attribute_not_exists(pk)")
-	if isConditionFailed(err) {
+	av, err := attributevalue.MarshalMap(subscriptionItem{keyAttrs{pkSubs, sub.ID}, sub})
+	if err != nil {
+		return fmt.Errorf("encode subscription %s: %w", sub.ID, err)
+	}
+	exists, err := s.writeSubscription(ctx, types.TransactWriteItem{Put: &types.Put{
+		TableName: &s.table, Item: av, ConditionExpression: ptr("attribute_not_exists(pk)"),
+	}})
+	if exists {
 		return fault.New(fault.Conflict, "subscription %s already exists", sub.ID)
 	}
 	if err != nil {
@@ -99,12 +153,12 @@ func (s *Store) ListSubscriptions(ctx context.Context) ([]Subscription, error) {
 
 // DeleteSubscription removes a subscription.
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	missing, err := s.writeSubscription(ctx, types.TransactWriteItem{Delete: &types.Delete{
 		TableName:           &s.table,
 		Key:                 key(pkSubs, id),
 		ConditionExpression: ptr("attribute_exists(pk)"),
-	})
-	if isConditionFailed(err) {
+	}})
+	if missing {
 		return fmt.Errorf("subscription %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
@@ -125,13 +179,13 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub Subscription, prev t
 	if err != nil {
 		return fmt.Errorf("encode subscription %s version: %w", sub.ID, err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	changed, err := s.writeSubscription(ctx, types.TransactWriteItem{Put: &types.Put{
 		TableName:                 &s.table,
 		Item:                      av,
 		ConditionExpression:       ptr("attribute_exists(pk) AND updatedAt = :prev"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":prev": prevAV},
-	})
-	if isConditionFailed(err) {
+	}})
+	if changed {
 		if _, gerr := s.GetSubscription(ctx, sub.ID); gerr != nil {
 			return gerr
 		}
@@ -144,7 +198,8 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub Subscription, prev t
 }
 
 // NoteFailure records a failed delivery attempt to a subscription's endpoint and
-// returns since when the endpoint has been failing without a success in between.
+// returns since when the endpoint has been failing without a success in between. The
+// failure that starts a run increments the subscriptions' version.
 func (s *Store) NoteFailure(ctx context.Context, id string, at time.Time) (time.Time, error) {
 	atAV, err := attributevalue.Marshal(at.UTC())
 	if err != nil {
@@ -170,10 +225,30 @@ func (s *Store) NoteFailure(ctx context.Context, id string, at time.Time) (time.
 			return time.Time{}, fmt.Errorf("decode failingSince of %s: %w", id, err)
 		}
 	}
+	if since.Equal(at.UTC()) { // this failure started the run
+		if err := s.bump(ctx); err != nil {
+			return since, fmt.Errorf("note failure of subscription %s: %w", id, err)
+		}
+	}
 	return since, nil
 }
 
-// NoteSuccess ends a subscription's run of failures.
+// bump increments the subscriptions' version on its own, after a change of an
+// endpoint's health: its readers learn it late if this fails (the caller logs it),
+// which costs at most a needless NoteSuccess or a missed one.
+func (s *Store) bump(ctx context.Context) error {
+	u := s.bumpVersion().Update
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ExpressionAttributeValues: u.ExpressionAttributeValues,
+	})
+	if err != nil {
+		return fmt.Errorf("increment the subscriptions version: %w", err)
+	}
+	return nil
+}
+
+// NoteSuccess ends a subscription's run of failures, and increments the
+// subscriptions' version if there was one.
 func (s *Store) NoteSuccess(ctx context.Context, id string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           &s.table,
@@ -181,10 +256,13 @@ func (s *Store) NoteSuccess(ctx context.Context, id string) error {
 		UpdateExpression:    ptr("REMOVE failingSince"),
 		ConditionExpression: ptr("attribute_exists(failingSince)"),
 	})
-	if err != nil && !isConditionFailed(err) {
+	if isConditionFailed(err) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("note success of subscription %s: %w", id, err)
 	}
-	return nil
+	return s.bump(ctx)
 }
 
 // DisableSubscription turns an enabled subscription off for the reason. It reports
@@ -194,14 +272,14 @@ func (s *Store) DisableSubscription(ctx context.Context, id, reason string, at t
 	if err != nil {
 		return false, err
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	off, err := s.writeSubscription(ctx, types.TransactWriteItem{Update: &types.Update{
 		TableName:                 &s.table,
 		Key:                       key(pkSubs, id),
 		UpdateExpression:          ptr("SET enabled = :f, disabledReason = :r, disabledAt = :at, updatedAt = :at"),
 		ConditionExpression:       ptr("attribute_exists(pk) AND enabled = :t"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}, ":t": &types.AttributeValueMemberBOOL{Value: true}, ":r": str(reason), ":at": atAV},
-	})
-	if isConditionFailed(err) {
+	}})
+	if off {
 		return false, nil
 	}
 	if err != nil {
