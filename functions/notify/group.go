@@ -48,8 +48,9 @@ func inGroupOrder(a, b store.Subscription) int {
 // held by another invocation.
 func (h *handler) chain(ctx context.Context, key string, body []byte, members []store.Subscription) error {
 	for _, sub := range members {
-		if !h.timeFor(ctx, sub) {
-			// Not enough time left in this invocation: hand the rest over to the queue.
+		if !h.timeFor(ctx, sub) || h.slow.is(sub.ID, h.now()) {
+			// Not enough time left in this invocation, or a member known to be slow:
+			// hand the rest over to the queue.
 			m := first(key, sub)
 			m.DueAt = h.now().UTC()
 			return h.schedule(ctx, m)

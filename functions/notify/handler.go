@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,7 @@ type sender interface {
 
 type queueAPI interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
@@ -58,6 +60,8 @@ type handlerConfig struct {
 	dlqURL   string
 	pub      publisher
 	timeout  time.Duration // default per-attempt timeout
+	// firstTimeout bounds an inline first attempt (isolation.go); 0: no bound.
+	firstTimeout time.Duration
 	// subsMaxAge bounds how stale the subscriptions an event is matched against may
 	// be (subscriptions.go).
 	subsMaxAge time.Duration
@@ -73,6 +77,7 @@ type handlerConfig struct {
 type handler struct {
 	handlerConfig
 	subs *subscriptions
+	slow slowMarks // isolation.go
 }
 
 func newHandler(c handlerConfig) *handler {
@@ -116,6 +121,10 @@ type retryMessage struct {
 	Group          string    `json:"group,omitempty"`
 	Order          int       `json:"order,omitempty"`
 	Replay         string    `json:"replay,omitempty"` // a replay job's id: one delivery outside the retry chain (replay.go)
+
+	// inline marks a first attempt made on Event Stored, which waits at most the
+	// first-attempt timeout (isolation.go).
+	inline bool
 }
 
 // deadLetter is the body of a message put on the delivery dead-letter queue when a
@@ -178,10 +187,26 @@ func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error 
 		return err
 	}
 	alone, groups := byGroup(matched)
-	errs := make([]error, len(alone)+len(groups))
+	// Subscriptions this instance knows to be slow go to the retry queue at once.
+	var later []retryMessage
+	now := h.now()
+	alone = slices.DeleteFunc(alone, func(sub store.Subscription) bool {
+		if !h.slow.is(sub.ID, now) {
+			return false
+		}
+		m := first(d.Hub.Key, sub)
+		m.DueAt = now.UTC()
+		later = append(later, m)
+		return true
+	})
+	errs := make([]error, len(alone)+len(groups)+1)
+	errs[len(errs)-1] = h.scheduleAll(ctx, later)
 	var wg sync.WaitGroup
+	inFlight := make(chan struct{}, maxInline)
 	for i, sub := range alone {
+		inFlight <- struct{}{}
 		wg.Go(func() {
+			defer func() { <-inFlight }()
 			m := first(d.Hub.Key, sub)
 			_, err := h.attempt(ctx, m, d.Event, sub)
 			if busy, ok := errors.AsType[*busyError](err); ok {
@@ -200,9 +225,14 @@ func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error 
 	return errors.Join(errs...)
 }
 
-// first is the first attempt of delivering the event to sub.
+// maxInline bounds the first attempts one Event Stored invocation makes at once: an
+// event that 1,000 subscriptions match is delivered a hundred at a time, each attempt
+// bounded by the first-attempt timeout.
+const maxInline = 100
+
+// first is the first attempt of delivering the event to sub, made inline.
 func first(key string, sub store.Subscription) retryMessage {
-	return retryMessage{Key: key, SubscriptionID: sub.ID, Attempt: 1, Group: sub.Group, Order: sub.Order}
+	return retryMessage{Key: key, SubscriptionID: sub.ID, Attempt: 1, Group: sub.Group, Order: sub.Order, inline: true}
 }
 
 // webhookID is stable for one event and one subscription, across retries.
@@ -255,15 +285,25 @@ func (h *handler) attempt(ctx context.Context, m retryMessage, body []byte, sub 
 		return h.whyNotClaimed(ctx, key, sub.ID, n)
 	}
 	var res webhook.Result
-	if !sub.Enabled {
-		res = webhook.Result{Err: errors.New("subscription is disabled")}
+	wait := h.sendTimeout(m, sub)
+	if sub.Enabled {
+		res = h.sender.Send(ctx, h.message(sub, whID, body, wait))
 	} else {
-		res = h.sender.Send(ctx, h.message(sub, whID, body, timeout))
-		h.health(ctx, &sub, res, log)
+		res = webhook.Result{Err: errors.New("subscription is disabled")}
 	}
 	entry := store.TimelineEntry{
 		At: h.now().UTC(), Stage: store.StageAttempt, SubscriptionID: sub.ID, Attempt: n,
 		Status: res.Status, LatencyMs: res.Latency.Milliseconds(), Response: res.Response, Error: res.Problem(),
+	}
+	if res.TimedOut && wait < timeout {
+		// Not the endpoint's failure yet: it has its full timeout on the retry queue.
+		return h.handOver(ctx, m, sub, entry, wait)
+	}
+	if sub.Enabled {
+		h.health(ctx, &sub, res, log)
+		if wait == timeout {
+			h.pace(sub.ID, res)
+		}
 	}
 	if res.OK() {
 		entry.Outcome = store.DeliveryDelivered
@@ -442,6 +482,8 @@ func (h *handler) schedule(ctx context.Context, m retryMessage) error {
 		QueueUrl:     &h.retryURL,
 		MessageBody:  ptr(string(body)),
 		DelaySeconds: int32(delay.Round(time.Second) / time.Second),
+		// A fair queue: one subscription's backlog does not hold the others back.
+		MessageGroupId: &m.SubscriptionID,
 	})
 	if err != nil {
 		return fmt.Errorf("schedule attempt %d of %s to %s: %w", m.Attempt, m.Key, m.SubscriptionID, err)

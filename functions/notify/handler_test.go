@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
@@ -220,6 +221,25 @@ type fakeQueue struct {
 	mu         sync.Mutex
 	sent       []*sqs.SendMessageInput
 	visibility []*sqs.ChangeMessageVisibilityInput
+	batches    int                    // SendMessageBatch calls
+	failEntry  func(body string) bool // entries of a batch that fail
+}
+
+// SendMessageBatch records each entry as a SendMessage, but those failEntry fails.
+func (q *fakeQueue) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.batches++
+	out := &sqs.SendMessageBatchOutput{}
+	for _, e := range in.Entries {
+		if q.failEntry != nil && q.failEntry(*e.MessageBody) {
+			out.Failed = append(out.Failed, sqstypes.BatchResultErrorEntry{Id: e.Id, Code: ptr("InternalError"), SenderFault: false})
+			continue
+		}
+		q.sent = append(q.sent, &sqs.SendMessageInput{QueueUrl: in.QueueUrl, MessageBody: e.MessageBody, DelaySeconds: e.DelaySeconds, MessageGroupId: e.MessageGroupId})
+		out.Successful = append(out.Successful, sqstypes.SendMessageBatchResultEntry{Id: e.Id})
+	}
+	return out, nil
 }
 
 func (q *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {

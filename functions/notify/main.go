@@ -27,6 +27,7 @@ func main() {
 	dlqURL := env.String("DEAD_LETTER_QUEUE_URL")
 	retention := env.Days("RETENTION_DAYS", 30)
 	timeout := time.Duration(env.Int("DELIVERY_TIMEOUT_SECONDS", 15)) * time.Second
+	firstTimeout := time.Duration(env.Int("FIRST_ATTEMPT_TIMEOUT_SECONDS", 2)) * time.Second
 	guard := webhook.Guard{
 		AllowPrivate: env.Bool("ALLOW_PRIVATE_DESTINATIONS", false),
 		// Set by the local stack only: template.yaml has no way to set it, and in AWS
@@ -56,6 +57,7 @@ func main() {
 		dlqURL:        dlqURL,
 		pub:           bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		timeout:       timeout,
+		firstTimeout:  firstTimeout,
 		subsMaxAge:    subsMaxAge,
 		failingPeriod: failingPeriod,
 		log:           boot.Logger(),

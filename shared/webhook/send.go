@@ -70,6 +70,8 @@ type Result struct {
 	Response   string // the first KiB of the response body
 	RetryAfter time.Duration
 	Err        error
+	// TimedOut says Err is the message's Timeout running out before the answer.
+	TimedOut bool
 	// Nack says why a 2xx answer was not an acknowledgement (Message.Accept).
 	Nack string
 }
@@ -141,6 +143,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s", m.Timeout)
+			res.TimedOut = true
 		}
 		res.Err = withoutURL(err)
 		return res

@@ -84,6 +84,9 @@ func TestSend(t *testing.T) {
 			if tc.wantErr != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tc.wantErr)) {
 				t.Errorf("Send error = %v; want %q", res.Err, tc.wantErr)
 			}
+			if res.TimedOut != (tc.wantErr == "timed out") {
+				t.Errorf("Send TimedOut = %v; want %v", res.TimedOut, tc.wantErr == "timed out")
+			}
 		})
 	}
 }
