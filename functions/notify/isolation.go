@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -117,32 +118,40 @@ func (h *handler) handOver(ctx context.Context, m retryMessage, sub store.Subscr
 	return store.DeliveryPending, h.store.FinishAttempt(ctx, m.Key, sub.ID, m.Attempt, store.Outcome{Status: store.DeliveryPending, NextAt: now, Error: entry.Error})
 }
 
-// scheduleAll queues the messages, ten to a SendMessageBatch call (each message's
-// DueAt is now or past: no delay).
+// scheduleAll queues the messages, ten to a SendMessageBatch call, the calls at once
+// (each message's DueAt is now or past: no delay).
 func (h *handler) scheduleAll(ctx context.Context, ms []retryMessage) error {
+	var wg sync.WaitGroup
+	errs := make([]error, (len(ms)+9)/10)
 	for start := 0; start < len(ms); start += 10 {
-		part := ms[start:min(start+10, len(ms))]
-		entries := make([]types.SendMessageBatchRequestEntry, len(part))
-		for i, m := range part {
-			body, err := json.Marshal(m)
-			if err != nil {
-				return fmt.Errorf("encode retry: %w", err)
-			}
-			entries[i] = types.SendMessageBatchRequestEntry{Id: ptr(strconv.Itoa(i)), MessageBody: ptr(string(body)), MessageGroupId: ptr(m.SubscriptionID)}
-		}
-		out, err := h.queue.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &h.retryURL, Entries: entries})
+		wg.Go(func() { errs[start/10] = h.sendBatch(ctx, ms[start:min(start+10, len(ms))]) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// sendBatch sends up to ten messages in one SendMessageBatch; those it reports as
+// failed are sent again one by one.
+func (h *handler) sendBatch(ctx context.Context, part []retryMessage) error {
+	entries := make([]types.SendMessageBatchRequestEntry, len(part))
+	for i, m := range part {
+		body, err := json.Marshal(m)
 		if err != nil {
-			return fmt.Errorf("queue %d first attempts of %s: %w", len(part), part[0].Key, err)
+			return fmt.Errorf("encode retry: %w", err)
 		}
-		for _, f := range out.Failed {
-			// Sent again one by one; the others are queued.
-			i, _ := strconv.Atoi(ptrValue(f.Id))
-			if i < 0 || i >= len(part) {
-				return fmt.Errorf("queue first attempts of %s: unknown failed entry %q", part[0].Key, ptrValue(f.Id))
-			}
-			if err := h.schedule(ctx, part[i]); err != nil {
-				return err
-			}
+		entries[i] = types.SendMessageBatchRequestEntry{Id: ptr(strconv.Itoa(i)), MessageBody: ptr(string(body)), MessageGroupId: ptr(m.SubscriptionID)}
+	}
+	out, err := h.queue.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &h.retryURL, Entries: entries})
+	if err != nil {
+		return fmt.Errorf("queue %d first attempts of %s: %w", len(part), part[0].Key, err)
+	}
+	for _, f := range out.Failed {
+		i, _ := strconv.Atoi(ptrValue(f.Id))
+		if i < 0 || i >= len(part) {
+			return fmt.Errorf("queue first attempts of %s: unknown failed entry %q", part[0].Key, ptrValue(f.Id))
+		}
+		if err := h.schedule(ctx, part[i]); err != nil {
+			return err
 		}
 	}
 	return nil

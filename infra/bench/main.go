@@ -55,6 +55,8 @@ type Result struct {
 	CostPerMillionUSD float64 `json:"cost_per_million_usd"`
 	Cost              Cost    `json:"cost"`
 
+	Scenes Scenes `json:"scenes"` // scenes.go
+
 	Targets []Target `json:"targets"`
 }
 
@@ -105,7 +107,7 @@ func main() {
 	flag.Float64Var(&o.latencyRate, "latency-rate", 25, "events per second in the latency rounds")
 	flag.StringVar(&o.out, "out", "", "where to write the results (default .eventhub/bench.json)")
 	flag.BoolVar(&o.verbose, "v", false, "log the local stack's progress")
-	phases := flag.String("phases", "cpu,cold,chain", "what to measure (a partial run is for development: its targets are incomplete)")
+	phases := flag.String("phases", "cpu,cold,chain,fanout,isolation", "what to measure (a partial run is for development: its targets are incomplete)")
 	flag.Parse()
 	o.phases = map[string]bool{}
 	for _, p := range strings.Split(*phases, ",") {
@@ -234,10 +236,15 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
+	if o.phases["fanout"] || o.phases["isolation"] {
+		if err := h.scenes(ctx, st, o, res, ddbMeter, sqsMeter, logf); err != nil {
+			return err
+		}
+	}
 
 	res.Host.LoadEnd = loadAverage()
 	res.Seconds = round(time.Since(started).Seconds(), 1)
-	res.Targets = targets(res)
+	res.Targets = append(targets(res), sceneTargets(res)...)
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
@@ -249,6 +256,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	printSummary(os.Stdout, res, o.out)
+	printScenes(os.Stdout, res)
 	return nil
 }
 
