@@ -106,6 +106,17 @@ var awsProtocol = regexp.MustCompile(`(?i)X-Amz-Target|AWSEvents\.PutEvents|Dyna
 // TestNoHandWrittenAWSProtocol keeps the wire protocols in the SDK: no product code
 // under functions/ or shared/ names them. Tests may (fakes of AWS answer them).
 func TestNoHandWrittenAWSProtocol(t *testing.T) {
+	eachProductFile(t, func(path string, src []byte) {
+		if m := awsProtocol.Find(src); m != nil {
+			t.Errorf("%s has %q: AWS calls go through the SDK's service clients", path, m)
+		}
+	})
+}
+
+// eachProductFile calls f with the path (from the repository's root) and contents of
+// every Go file under functions/ and shared/ but the tests.
+func eachProductFile(t *testing.T, f func(path string, src []byte)) {
+	t.Helper()
 	for _, root := range []string{"../functions", "../shared"} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
@@ -115,9 +126,7 @@ func TestNoHandWrittenAWSProtocol(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if m := awsProtocol.Find(b); m != nil {
-				t.Errorf("%s has %q: AWS calls go through the SDK's service clients", strings.TrimPrefix(path, "../"), m)
-			}
+			f(strings.TrimPrefix(filepath.ToSlash(path), "../"), b)
 			return nil
 		})
 		if err != nil {

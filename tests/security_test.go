@@ -28,15 +28,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -493,27 +490,14 @@ func ssrfThroughNotify(t *testing.T, env []string, urls map[string]string) {
 // endpoints, or to the emulators the local stack names.)
 func TestOnlyWebhookMakesHTTPRequests(t *testing.T) {
 	outbound := regexp.MustCompile(`http\.(Client|Transport)\b|http\.Default(Client|Transport)|http\.(Get|Head|Post|PostForm)\(|net\.Dial|tls\.Dial|\bDialContext\(`)
-	for _, root := range []string{"../functions", "../shared"} {
-		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return err
-			}
-			if filepath.Dir(path) == filepath.Join("..", "shared", "webhook") {
-				return nil
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if m := outbound.Find(b); m != nil {
-				t.Errorf("%s has %q: outbound HTTP goes through shared/webhook's guarded sender", strings.TrimPrefix(path, "../"), m)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+	eachProductFile(t, func(path string, src []byte) {
+		if strings.HasPrefix(path, "shared/webhook/") && !strings.Contains(strings.TrimPrefix(path, "shared/webhook/"), "/") {
+			return
 		}
-	}
+		if m := outbound.Find(src); m != nil {
+			t.Errorf("%s has %q: outbound HTTP goes through shared/webhook's guarded sender", path, m)
+		}
+	})
 }
 
 func TestHeaderInjection(t *testing.T) {
