@@ -15,6 +15,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/eventhub/eventhub/shared/metrics"
+	"github.com/eventhub/eventhub/shared/trace"
 )
 
 // Env reads configuration from the environment and collects every problem, so a
@@ -84,8 +87,15 @@ func Fail(err error) {
 	os.Exit(1)
 }
 
-// Logger returns the JSON logger that adds the Lambda request id to every record.
-func Logger() *slog.Logger { return lambdacontext.NewLogger() }
+// Logger returns the JSON logger that adds the Lambda request id and the X-Ray trace
+// id to every record.
+func Logger() *slog.Logger { return slog.New(trace.LogHandler(lambdacontext.NewLogHandler())) }
+
+// Metrics returns the function's metric emitter: embedded metric format lines on
+// stdout, next to its logs, under the function's name.
+func Metrics() *metrics.Emitter {
+	return metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), time.Now)
+}
 
 // AWS returns the SDK configuration of a function from its environment: the region and
 // the credentials Lambda sets (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
