@@ -37,6 +37,7 @@ func main() {
 		now:     time.Now,
 		newID:   randomID,
 		log:     boot.Logger(),
+		metrics: boot.Metrics(),
 	}
 	lambda.Start(h.handle)
 }

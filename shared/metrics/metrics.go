@@ -46,7 +46,7 @@ const (
 	Normalized        = "Normalized"        // normalize: Event Normalized published, by Format
 	Quarantined       = "Quarantined"       // normalize: events kept in quarantine, by Format
 	Stored            = "Stored"            // persist: events stored for the first time, by Format
-	Duplicates        = "Duplicates"        // persist: a producer's repeat of a stored event
+	Duplicates        = "Duplicates"        // persist: producers' repeats of stored events, by Format
 	ReceivedToStored  = "ReceivedToStored"  // persist: ms from ingest's receipt to the store
 	Delivered         = "Delivered"         // notify: deliveries acknowledged by the subscriber
 	FailedAttempts    = "FailedAttempts"    // notify: attempts that failed, by StatusClass
@@ -74,8 +74,10 @@ func CountBy(name string, n int, by string) Metric {
 	return Metric{Name: name, Unit: Count, Value: float64(n), By: by}
 }
 
-// Duration is a latency in milliseconds.
+// Duration is a latency in milliseconds; a negative one (clocks of two hosts a little
+// apart) counts as 0.
 func Duration(name string, d time.Duration) Metric {
+	d = max(d, 0)
 	return Metric{Name: name, Unit: Milliseconds, Value: float64(d) / float64(time.Millisecond)}
 }
 
