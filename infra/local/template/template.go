@@ -36,6 +36,10 @@ type Template struct {
 	Buses       []Bus                // sorted by LogicalID
 	Outputs     map[string]Value     `json:",omitempty"`
 	Resources   map[string]Resource  // every resource as written (functions before Globals are merged)
+	// NotRun lists the resources of types the local stack does not run (alarms,
+	// dashboards, log groups, topics...), as "LogicalID (Type)", sorted: they are read
+	// and checked for references, and otherwise ignored.
+	NotRun []string `json:",omitempty"`
 }
 
 // Parameter is one entry of the Parameters section.
@@ -160,8 +164,17 @@ func (p *parser) template(root Value) *Template {
 			t.Tables = append(t.Tables, p.table(id, res.Properties))
 		case TypeBus:
 			t.Buses = append(t.Buses, Bus{LogicalID: id, Name: res.Properties.Field("Name")})
+		default:
+			if res.Type != "" {
+				t.NotRun = append(t.NotRun, id+" ("+res.Type+")")
+			}
+			continue
 		}
+		p.checkEvaluated(r, path)
 	}
+	slices.Sort(t.NotRun)
+	p.checkEvaluated(globals, "Globals")
+	p.checkEvaluated(params, "Parameters")
 
 	outputs := p.mapField(root, "", "Outputs")
 	for _, name := range outputs.Keys() {
@@ -174,6 +187,7 @@ func (p *parser) template(root Value) *Template {
 		if !ok {
 			p.fail("Outputs."+name+".Value", o.line, "missing")
 		}
+		p.checkEvaluated(v, "Outputs."+name+".Value")
 		t.Outputs[name] = v
 	}
 
@@ -212,6 +226,27 @@ func (p *parser) parameter(v Value, path string) Parameter {
 		par.Default, par.HasDefault = p.literal(d, path+".Default"), true
 	}
 	return par
+}
+
+// checkEvaluated rejects intrinsic functions the local stack does not evaluate inside
+// v, a part of the template whose values it needs.
+func (p *parser) checkEvaluated(v Value, path string) {
+	switch v.kind {
+	case KindUnevaluated:
+		p.fail(path, v.line, "intrinsic function %s is not supported by the local stack", v.text)
+		return
+	case KindList:
+		for i, it := range v.items {
+			p.checkEvaluated(it, fmt.Sprintf("%s[%d]", path, i))
+		}
+		return
+	}
+	for _, it := range v.items {
+		p.checkEvaluated(it, path)
+	}
+	for _, k := range v.keys {
+		p.checkEvaluated(v.vals[k], joinPath(path, k))
+	}
 }
 
 // checkRoutes rejects two functions (or two events) claiming the same route.
