@@ -15,6 +15,7 @@ import (
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/metrics"
 	"github.com/eventhub/eventhub/shared/store"
+	"github.com/eventhub/eventhub/shared/trace"
 )
 
 // Limits on what a producer may send. An event must also fit the store once normalized
@@ -59,6 +60,9 @@ type handler struct {
 	newID   func() string // quarantine ids
 	log     *slog.Logger
 	metrics *metrics.Emitter // nil: no metric lines
+	// traces is the fraction of requests whose trace X-Ray records (trace.Sample):
+	// ingest starts every trace, and decides for the whole pipeline.
+	traces float64
 }
 
 // result is the outcome for one event of a request, in request order: the id it is
@@ -79,6 +83,7 @@ type response struct {
 }
 
 func (h *handler) handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	ctx = trace.With(ctx, trace.Sample(trace.Header(ctx), h.traces))
 	if req.RouteKey == routeIUAP {
 		return h.iuap(ctx, &req), nil
 	}

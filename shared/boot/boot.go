@@ -56,6 +56,19 @@ func (e *Env) Int(name string, def int) int {
 	return n
 }
 
+// Fraction returns a number between 0 and 1, or def when it is unset.
+func (e *Env) Fraction(name string, def float64) float64 {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		e.missing = append(e.missing, fmt.Sprintf("%s=%q is not a number between 0 and 1", name, v))
+	}
+	return f
+}
+
 // Bool returns a boolean variable or def when it is unset.
 func (e *Env) Bool(name string, def bool) bool {
 	v := os.Getenv(name)

@@ -7,6 +7,7 @@ package trace
 
 import (
 	"context"
+	"hash/fnv"
 	"log/slog"
 	"strings"
 )
@@ -58,6 +59,41 @@ func Sampled(header string) bool {
 		}
 	}
 	return false
+}
+
+// Sample makes the sampling decision of a trace that starts here: a header already
+// sampled (Sampled=1, by a traced caller) stays so; otherwise the trace is sampled
+// when its Root falls in the fraction rate of all roots, the same way for every
+// retry of the request. It returns header with Sampled set accordingly, or header
+// unchanged when it has no Root.
+//
+// Lambda's own decision for a function no traced caller invokes (1 request a second
+// and 5% of the rest) cannot be configured; a function that starts traces runs with
+// PassThrough tracing and decides here instead, so that what X-Ray records, and
+// bills, is the fraction rate of requests (docs/operating.md, "Traces").
+func Sample(header string, rate float64) string {
+	root := Root(header)
+	if root == "" || Sampled(header) {
+		return header
+	}
+	h := fnv.New64a()
+	h.Write([]byte(root))
+	keep := float64(h.Sum64()>>11)/(1<<53) < rate
+	flag := "Sampled=0"
+	if keep {
+		flag = "Sampled=1"
+	}
+	fields := strings.Split(header, ";")
+	found := false
+	for i, f := range fields {
+		if strings.HasPrefix(strings.TrimSpace(f), "Sampled=") {
+			fields[i], found = flag, true
+		}
+	}
+	if !found {
+		fields = append(fields, flag)
+	}
+	return strings.Join(fields, ";")
 }
 
 // Propagated is the header to put on an outgoing bus entry: the invocation's own, or

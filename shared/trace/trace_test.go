@@ -3,6 +3,7 @@ package trace
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -61,5 +62,40 @@ func TestLogHandlerAddsTraceID(t *testing.T) {
 	}
 	if strings.Contains(lines[1], "traceId") {
 		t.Errorf("logged %q; want no trace id outside an invocation", lines[1])
+	}
+}
+
+func TestSample(t *testing.T) {
+	const sampled = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	if got := Sample(sampled, 0); got != sampled {
+		t.Errorf("Sample(sampled, 0) = %q; want the caller's decision kept", got)
+	}
+	if got := Sample("Parent=1", 1); got != "Parent=1" {
+		t.Errorf("Sample(no root) = %q; want it unchanged", got)
+	}
+	if got := Sample("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8", 1); got != sampled {
+		t.Errorf("Sample(rate 1) = %q; want %q", got, sampled)
+	}
+	// Over many roots, the fraction sampled is the rate; the decision is the same
+	// every time for one root.
+	for _, rate := range []float64{0, 0.01, 0.25} {
+		n := 0
+		const total = 20000
+		for i := range total {
+			h := fmt.Sprintf("Root=1-67890abc-%024x;Parent=53995c3f42cd8ad8;Sampled=0", i*7919)
+			got := Sample(h, rate)
+			if got != Sample(h, rate) {
+				t.Fatalf("Sample(%q) is not deterministic", h)
+			}
+			if !strings.HasPrefix(got, "Root=1-67890abc-") || !strings.Contains(got, ";Parent=53995c3f42cd8ad8;") {
+				t.Fatalf("Sample(%q) = %q; want the other fields kept", h, got)
+			}
+			if Sampled(got) {
+				n++
+			}
+		}
+		if f := float64(n) / total; f < rate*0.8 || f > rate*1.2+0.001 {
+			t.Errorf("rate %v: sampled %v of the traces", rate, f)
+		}
 	}
 }

@@ -280,6 +280,13 @@ func (p *parser) checkReferences(t *Template, root Value) {
 				return true
 			}
 		}
+		for _, f := range t.Functions { // the rules SAM generates: <function><event>
+			for _, r := range f.Rules {
+				if f.LogicalID+r.Name == id {
+					return true
+				}
+			}
+		}
 		return id == implicitHTTPAPI
 	}
 	for _, section := range []string{"Globals", "Resources", "Outputs"} {

@@ -693,6 +693,10 @@ func intrinsic(name string, arg Value, path string, line int) (Value, error) {
 		}
 		return Value{kind: KindJoin, text: arg.items[0].text, items: arg.items[1].items, line: line}, nil
 	case "Fn::Select":
+		if arg.kind == KindList && len(arg.items) == 2 && arg.items[1].kind == KindUnevaluated {
+			// A selection from a list only CloudFormation computes (Fn::Split...).
+			return Value{kind: KindUnevaluated, text: name, items: []Value{arg}, line: line}, nil
+		}
 		if arg.kind != KindList || len(arg.items) != 2 || arg.items[1].kind != KindList {
 			return Value{}, errAt(p, line, "want [index, [values]], got %s", arg)
 		}
