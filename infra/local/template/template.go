@@ -24,6 +24,7 @@ const (
 	TypeQueue    = "AWS::SQS::Queue"
 	TypeTable    = "AWS::DynamoDB::Table"
 	TypeBus      = "AWS::Events::EventBus"
+	TypeHTTPAPI  = "AWS::Serverless::HttpApi" // served from its routes, the functions' HttpApi events
 )
 
 // Template is the model of a SAM template.
@@ -164,6 +165,7 @@ func (p *parser) template(root Value) *Template {
 			t.Tables = append(t.Tables, p.table(id, res.Properties))
 		case TypeBus:
 			t.Buses = append(t.Buses, Bus{LogicalID: id, Name: res.Properties.Field("Name")})
+		case TypeHTTPAPI:
 		default:
 			if res.Type != "" {
 				t.NotRun = append(t.NotRun, id+" ("+res.Type+")")
