@@ -8,13 +8,12 @@ import (
 	"time"
 
 	"github.com/eventhub/eventhub/shared/metrics"
+	"github.com/eventhub/eventhub/shared/metrics/metricstest"
 )
 
 // emfTotals reads the metric lines the functions wrote (the local stack's function
 // output, "Function | line"), failing the test on any line that is not valid EMF, and
-// sums those of one trace as CloudWatch would record them: "Name" under the function
-// alone, "Name Dim=value" for a breakdown; Count metrics by value, others by number of
-// values.
+// sums those of one trace as CloudWatch would record them (metricstest.Add).
 func emfTotals(t *testing.T, traceID string) map[string]float64 {
 	t.Helper()
 	out := map[string]float64{}
@@ -30,21 +29,7 @@ func emfTotals(t *testing.T, traceID string) map[string]float64 {
 		if string(doc.Properties["traceId"]) != `"`+traceID+`"` {
 			continue
 		}
-		for _, d := range doc.Data {
-			key := d.Name
-			for _, dim := range d.Dimensions {
-				if dim.Name != metrics.Function {
-					key += " " + dim.Name + "=" + dim.Value
-				}
-			}
-			for _, v := range d.Values {
-				if d.Unit == metrics.Count {
-					out[key] += v
-				} else {
-					out[key]++
-				}
-			}
-		}
+		metricstest.Add(out, doc)
 	}
 	return out
 }

@@ -58,23 +58,31 @@ func (r *Recorder) Totals(t testing.TB) map[string]float64 {
 			if d.Namespace != metrics.Namespace {
 				t.Errorf("metric %s in namespace %q; want %q", d.Name, d.Namespace, metrics.Namespace)
 			}
-			var dims []string
-			for _, dim := range d.Dimensions {
-				if dim.Name != metrics.Function {
-					dims = append(dims, dim.Name+"="+dim.Value)
-				}
+		}
+		Add(out, doc)
+	}
+	return out
+}
+
+// Add adds what CloudWatch would record from doc to totals, under the keys Totals
+// uses.
+func Add(totals map[string]float64, doc *metrics.Document) {
+	for _, d := range doc.Data {
+		var dims []string
+		for _, dim := range d.Dimensions {
+			if dim.Name != metrics.Function {
+				dims = append(dims, dim.Name+"="+dim.Value)
 			}
-			key := strings.TrimSpace(d.Name + " " + strings.Join(dims, ","))
-			for _, v := range d.Values {
-				if d.Unit == metrics.Count {
-					out[key] += v
-				} else {
-					out[key]++
-				}
+		}
+		key := strings.TrimSpace(d.Name + " " + strings.Join(dims, ","))
+		for _, v := range d.Values {
+			if d.Unit == metrics.Count {
+				totals[key] += v
+			} else {
+				totals[key]++
 			}
 		}
 	}
-	return out
 }
 
 // Check fails the test unless the totals are exactly want.
