@@ -284,6 +284,24 @@ func paced(ctx context.Context, p *producer, rc *receiver, n int, rate float64, 
 	return lat, lost, firstErr
 }
 
+// parallel calls f with 0 to n-1 from workers goroutines, each taking the next
+// number, until the numbers are done or f returns false.
+func parallel(n, workers int, f func(i int) bool) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || !f(i) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func orErr(a, b error) error {
 	if a != nil {
 		return a
@@ -317,27 +335,17 @@ func burst(ctx context.Context, p *producer, rc *receiver, n, workers int, deadl
 		ids[i], bodies[i] = p.next()
 		arrived[i] = rc.arrived(ids[i])
 	}
-	var next atomic.Int64
 	var sendErr error
 	var mu sync.Mutex
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := p.send(ctx, bodies[i]); err != nil {
-					mu.Lock()
-					sendErr = orErr(sendErr, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
+	parallel(n, workers, func(i int) bool {
+		if err := p.send(ctx, bodies[i]); err != nil {
+			mu.Lock()
+			sendErr = orErr(sendErr, err)
+			mu.Unlock()
+		}
+		return true
+	})
 	var r ThroughputRound
 	r.Events = n
 	timeout := time.After(deadline)

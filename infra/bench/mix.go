@@ -91,42 +91,35 @@ func (mx *mix) replay(ctx context.Context, ep endpoints, pass string, workers in
 	suffix := []byte("-" + pass)
 	queue := []byte(`"QueueUrl":` + strconv.Quote(ep.queueURL))
 	queueRe := regexp.MustCompile(`"QueueUrl":"[^"]*"`)
-	var next atomic.Int64
 	var nfailed atomic.Int64
 	var mu sync.Mutex
 	var firstErr error
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(mx.groups) || ctx.Err() != nil {
-					return
-				}
-				for _, m := range mx.groups[i] {
-					body := storageKey.ReplaceAllFunc(m.body, func(k []byte) []byte { return append(slices.Clone(k), suffix...) })
-					switch m.service {
-					case "eventbridge":
-						body = bytes.ReplaceAll(body, []byte(`"Source":"eventhub.`), []byte(`"Source":"benchmix.`))
-					case "sqs":
-						body = queueRe.ReplaceAll(body, queue)
-					}
-					status, err := send(ctx, client, ep.byService[m.service], m.header, body)
-					if err != nil {
-						mu.Lock()
-						firstErr = orErr(firstErr, fmt.Errorf("replay %s.%s: %w", m.service, m.op, err))
-						mu.Unlock()
-						return
-					}
-					if status >= 300 {
-						nfailed.Add(1)
-					}
-				}
+	parallel(len(mx.groups), workers, func(i int) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		for _, m := range mx.groups[i] {
+			body := storageKey.ReplaceAllFunc(m.body, func(k []byte) []byte { return append(slices.Clone(k), suffix...) })
+			switch m.service {
+			case "eventbridge":
+				body = bytes.ReplaceAll(body, []byte(`"Source":"eventhub.`), []byte(`"Source":"benchmix.`))
+			case "sqs":
+				body = queueRe.ReplaceAll(body, queue)
 			}
-		})
-	}
-	wg.Wait()
+			status, err := send(ctx, client, ep.byService[m.service], m.header, body)
+			if err != nil {
+				mu.Lock()
+				firstErr = orErr(firstErr, fmt.Errorf("replay %s.%s: %w", m.service, m.op, err))
+				mu.Unlock()
+				return false
+			}
+			if status >= 300 {
+				nfailed.Add(1)
+			}
+		}
+		return true
+	})
 	if firstErr != nil {
 		return 0, 0, firstErr
 	}
