@@ -105,12 +105,14 @@ func main() {
 	_ = {{.Var}}
 {{- end}}{{end}}
 	lambdago.Start(func(ctx context.Context) (string, error) {
+		suffix := floor.Suffix()
 		for _, r := range requests {
+			body := floor.Rewrite(r, suffix, queue)
 			var err error
 			switch r.Service {
 {{- range .Clients}}{{if .Pkg}}
 			case "{{.Svc}}":
-				err = {{.Pkg}}.Do(ctx, {{.Var}}, {{.Target}}, r)
+				err = {{.Pkg}}.Do(ctx, {{.Var}}, {{.Target}}, r, body)
 {{- end}}{{end}}
 			default:
 				err = fmt.Errorf("floor: no client for %s", r)

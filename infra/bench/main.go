@@ -263,9 +263,7 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		for _, m := range cs.meters {
-			defer m.Close()
-		}
+		defer cs.Close()
 		logf("cold starts: %d rounds of %d functions, their floors and hello", coldRounds, len(fns))
 		res.ColdStart, err = measureColdStarts(ctx, fns, floors, hello, cs, coldRounds, logf)
 		if err != nil {

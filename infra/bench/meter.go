@@ -48,6 +48,7 @@ type captured struct {
 	Header      http.Header // what the SDK sent (X-Amz-Target, Content-Type, signature)
 	Body        []byte
 	Status      int
+	Took        time.Duration // from the request to the emulator's answer, through the meter
 }
 
 // index is a global secondary index as the meter prices a write to it: an item is in
@@ -202,9 +203,10 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ContentLength = int64(len(body))
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	rec := &recorder{ResponseWriter: w, keep: billable}
+	began := time.Now()
 	m.proxy.ServeHTTP(rec, r)
 	if tracing {
-		c.Status = rec.status
+		c.Status, c.Took = rec.status, time.Since(began)
 		m.mu.Lock()
 		m.requests = append(m.requests, c)
 		m.mu.Unlock()

@@ -8,10 +8,11 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/eventhub/eventhub/infra/bench/floor"
 )
 
 // mix is the chain's own per-event request mix, as the meters saw it in the latency
@@ -88,9 +89,6 @@ type endpoints struct {
 func (mx *mix) replay(ctx context.Context, ep endpoints, pass string, workers int) (perS float64, failed int, err error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * workers, IdleConnTimeout: time.Minute}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
-	suffix := []byte("-" + pass)
-	queue := []byte(`"QueueUrl":` + strconv.Quote(ep.queueURL))
-	queueRe := regexp.MustCompile(`"QueueUrl":"[^"]*"`)
 	var nfailed atomic.Int64
 	var mu sync.Mutex
 	var firstErr error
@@ -100,13 +98,7 @@ func (mx *mix) replay(ctx context.Context, ep endpoints, pass string, workers in
 			return false
 		}
 		for _, m := range mx.groups[i] {
-			body := storageKey.ReplaceAllFunc(m.body, func(k []byte) []byte { return append(slices.Clone(k), suffix...) })
-			switch m.service {
-			case "eventbridge":
-				body = bytes.ReplaceAll(body, []byte(`"Source":"eventhub.`), []byte(`"Source":"benchmix.`))
-			case "sqs":
-				body = queueRe.ReplaceAll(body, queue)
-			}
+			body := floor.Rewrite(floor.Request{Service: m.service, Op: m.op, Body: m.body}, "-"+pass, ep.queueURL)
 			status, err := send(ctx, client, ep.byService[m.service], m.header, body)
 			if err != nil {
 				mu.Lock()

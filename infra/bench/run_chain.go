@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/eventhub/eventhub/infra/local/eventbridge"
 	"github.com/eventhub/eventhub/infra/local/lambda"
 	"github.com/eventhub/eventhub/infra/local/stack"
 	"github.com/eventhub/eventhub/infra/local/template"
@@ -52,7 +55,7 @@ const benchQueue = "eventhub-local-bench"
 // coldSetup sends one event through the warm stack to take its bus entries as the
 // templates of the functions' first invocations, and starts the cold starts' meters.
 func (h *harness) coldSetup(ctx context.Context, st *stack.Stack, sub *subscription, run string, clients map[string][]string, tables []template.Table) (coldSetup, error) {
-	cs := coldSetup{st: st, meters: map[string]*meter{}, clients: clients, configs: map[string]lambda.Config{}}
+	cs := coldSetup{meters: map[string]*meter{}, clients: clients, configs: map[string]lambda.Config{}}
 	for name, fn := range st.Functions {
 		cs.configs[name] = fn.Config()
 	}
@@ -61,12 +64,21 @@ func (h *harness) coldSetup(ctx context.Context, st *stack.Stack, sub *subscript
 		return cs, fmt.Errorf("create the bench's queue: %w", err)
 	}
 	cs.queueURL = aws.ToString(q.QueueUrl)
-	for svc, endpoint := range map[string]string{"dynamodb": st.DynamoDB, "sqs": st.SQS, "eventbridge": st.EventBridge, "lambda": st.Lambda} {
+	// A bus of the cold starts' own, without rules: what a start puts on the bus is
+	// answered as on the stack's, but runs nothing downstream that would compete with
+	// the next start for the machine.
+	bus, err := serveBus(st.Bus)
+	if err != nil {
+		return cs, err
+	}
+	cs.closers = append(cs.closers, bus.Close)
+	for svc, endpoint := range map[string]string{"dynamodb": st.DynamoDB, "sqs": st.SQS, "eventbridge": bus.URL, "lambda": st.Lambda} {
 		m, err := newMeter(endpoint, svc, h.tables)
 		if err != nil {
 			return cs, err
 		}
 		cs.meters[svc] = m
+		cs.closers = append(cs.closers, m.Close)
 	}
 	id, body := sub.p.nextWithID(run + "-cold-template")
 	arrived := sub.rc.arrived(id)
@@ -369,3 +381,23 @@ func shortMemory(byID map[string]int) map[string]int {
 	}
 	return out
 }
+
+// ruleless is an EventBridge emulator with the stack's bus and no rules.
+type ruleless struct {
+	URL string
+	srv *http.Server
+	em  *eventbridge.Emulator
+}
+
+func serveBus(name string) (*ruleless, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	em := eventbridge.New([]string{name}, nil, eventbridge.Options{Account: stack.Account, Region: stack.Region})
+	b := &ruleless{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: em}, em: em}
+	go func() { _ = b.srv.Serve(ln) }()
+	return b, nil
+}
+
+func (b *ruleless) Close() error { return errors.Join(b.srv.Close(), b.em.Close()) }

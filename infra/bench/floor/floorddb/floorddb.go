@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -13,49 +12,38 @@ import (
 	"github.com/eventhub/eventhub/infra/bench/floor"
 )
 
-// overhead is about what a request below carries besides the padding.
-const overhead = 160
-
-// Do makes one request of r's operation on table, about r's size.
-func Do(ctx context.Context, c *dynamodb.Client, table string, r floor.Request) error {
-	pk := floor.Key()
-	key := map[string]types.AttributeValue{"pk": s(pk), "sk": s("FLOOR")}
-	// Items through attributevalue, as the functions' store writes them (the card's
-	// feature/dynamodb/attributevalue, and the packages it links).
-	item, err := attributevalue.MarshalMap(struct {
-		PK  string `dynamodbav:"pk"`
-		SK  string `dynamodbav:"sk"`
-		Pad string `dynamodbav:"pad"`
-	}{pk, "FLOOR", floor.Pad(r, overhead)})
+// Do sends r's body (floor.Rewrite's) through c as r's operation: the client
+// serializes a minimal input of the operation on table, then sends the body instead.
+func Do(ctx context.Context, c *dynamodb.Client, table string, r floor.Request, body []byte) error {
+	// The minimal item goes through attributevalue, as the functions' store writes
+	// theirs (the card's feature/dynamodb/attributevalue, and what it links).
+	key, err := attributevalue.MarshalMap(struct {
+		PK string `dynamodbav:"pk"`
+		SK string `dynamodbav:"sk"`
+	}{"BENCHFLOOR", "FLOOR"})
 	if err != nil {
 		return err
 	}
+	opt := func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, floor.Body(body)) }
 	switch r.Op {
 	case "GetItem":
-		_, err = c.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: key, ConsistentRead: aws.Bool(true)})
+		_, err = c.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: key}, opt)
 	case "Query":
-		_, err = c.Query(ctx, &dynamodb.QueryInput{
-			TableName: &table, KeyConditionExpression: aws.String("pk = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(pk)}, ConsistentRead: aws.Bool(true),
-		})
+		_, err = c.Query(ctx, &dynamodb.QueryInput{TableName: &table}, opt)
 	case "PutItem":
-		_, err = c.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+		_, err = c.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: key}, opt)
 	case "UpdateItem":
-		_, err = c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: &table, Key: key, UpdateExpression: aws.String("SET #p = :p"),
-			ExpressionAttributeNames:  map[string]string{"#p": "pad"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":p": item["pad"]},
-		})
+		_, err = c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: key}, opt)
 	case "DeleteItem":
-		_, err = c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: key})
+		_, err = c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: key}, opt)
 	case "BatchGetItem":
-		_, err = c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: {Keys: []map[string]types.AttributeValue{key}}}})
+		_, err = c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: {Keys: []map[string]types.AttributeValue{key}}}}, opt)
 	case "BatchWriteItem":
-		_, err = c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: {{PutRequest: &types.PutRequest{Item: item}}}}})
+		_, err = c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: {{PutRequest: &types.PutRequest{Item: key}}}}}, opt)
 	case "TransactWriteItems":
-		_, err = c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{TableName: &table, Item: item}}}})
+		_, err = c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{TableName: &table, Item: key}}}}, opt)
 	case "Scan":
-		_, err = c.Scan(ctx, &dynamodb.ScanInput{TableName: &table, Limit: aws.Int32(1)})
+		_, err = c.Scan(ctx, &dynamodb.ScanInput{TableName: &table}, opt)
 	default:
 		return fmt.Errorf("floor: no DynamoDB request for %s", r.Op)
 	}
@@ -64,5 +52,3 @@ func Do(ctx context.Context, c *dynamodb.Client, table string, r floor.Request) 
 	}
 	return nil
 }
-
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

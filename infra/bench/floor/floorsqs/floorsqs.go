@@ -3,32 +3,37 @@ package floorsqs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/eventhub/eventhub/infra/bench/floor"
 )
 
-// overhead is about what a request below carries besides the padding.
-const overhead = 120
-
-// Do makes one request of r's operation on the queue, about r's size.
-func Do(ctx context.Context, c *sqs.Client, queueURL string, r floor.Request) error {
+// Do sends r's body (floor.Rewrite's) through c as r's operation: the client
+// serializes a minimal input of the operation on the queue, then sends the body
+// instead. A message's input carries its body too: the client checks the MD5 of what
+// it sent against the answer.
+func Do(ctx context.Context, c *sqs.Client, queueURL string, r floor.Request, body []byte) error {
+	opt := func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, floor.Body(body)) }
 	var err error
 	switch r.Op {
 	case "SendMessage":
-		_, err = c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &queueURL, MessageBody: aws.String(floor.Pad(r, overhead))})
-	case "SendMessageBatch":
-		_, err = c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &queueURL, Entries: []types.SendMessageBatchRequestEntry{
-			{Id: aws.String("1"), MessageBody: aws.String(floor.Pad(r, overhead))},
-		}})
+		var in struct{ MessageBody string }
+		if err := json.Unmarshal(body, &in); err != nil {
+			return fmt.Errorf("floor %s: %w", r, err)
+		}
+		_, err = c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &queueURL, MessageBody: aws.String(in.MessageBody)}, opt)
 	case "ReceiveMessage":
-		_, err = c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL, MaxNumberOfMessages: 1})
+		_, err = c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL}, opt)
 	case "GetQueueAttributes":
-		_, err = c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &queueURL, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll}})
+		_, err = c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &queueURL}, opt)
+	case "DeleteMessage":
+		_, err = c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queueURL, ReceiptHandle: aws.String("floor")}, opt)
+	case "ChangeMessageVisibility":
+		_, err = c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &queueURL, ReceiptHandle: aws.String("floor")}, opt)
 	default:
 		return fmt.Errorf("floor: no SQS request for %s", r.Op)
 	}
