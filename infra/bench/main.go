@@ -95,7 +95,10 @@ type ChainFigures struct {
 	CPUMsPerMixEvent map[string]float64 `json:"cpu_ms_per_mix_event"`
 	// FunctionsCPUMs is eventhub's four pipeline functions' share of CPUMsPerEvent.
 	FunctionsCPUMs map[string]float64 `json:"functions_cpu_ms_per_event"`
-	Reason         string             `json:"reason,omitempty"`
+	// Profile is where the functions' CPU went in one more burst (perf), by function.
+	Profile     map[string]*FunctionProfile `json:"functions_profile,omitempty"`
+	ProfileNote string                      `json:"functions_profile_note,omitempty"`
+	Reason      string                      `json:"reason,omitempty"`
 }
 
 // Target is one goal of issue 12 and whether this run met it.
@@ -281,7 +284,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	if o.phases["chain"] {
-		if err := h.chain(ctx, st, sub, o, res, meters, logf); err != nil {
+		if err := h.chain(ctx, st, sub, o, res, meters, work, logf); err != nil {
 			return err
 		}
 	}
@@ -342,6 +345,9 @@ func targets(r *Result) []Target {
 			t[i].Why = r.BinaryMaxReason
 		case "functions_cpu_ms_per_event":
 			t[i].Why = cpuReason(r.Chain.FunctionsCPUMs, r.Cost.PerEvent.Lambda)
+			if p := profileReason(r.Chain.Profile); p != "" {
+				t[i].Why += "; " + p
+			}
 		case "cost_per_million_usd":
 			t[i].Why = costReason(r.Cost)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,7 +116,7 @@ func (h *harness) coldSetup(ctx context.Context, st *stack.Stack, sub *subscript
 // them are the mix (mix.go). Then the throughput rounds, each a pair made side by
 // side: the mix replayed straight at the emulators, then a burst of events through
 // the chain until every one has been delivered.
-func (h *harness) chain(ctx context.Context, st *stack.Stack, sub *subscription, o options, res *Result, meters map[string]*meter, logf func(string, ...any)) error {
+func (h *harness) chain(ctx context.Context, st *stack.Stack, sub *subscription, o options, res *Result, meters map[string]*meter, workDir string, logf func(string, ...any)) error {
 	run, p, rc := sub.run, sub.p, sub.rc
 
 	// Warm every instance the throughput rounds will use, then the code paths.
@@ -276,6 +277,21 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, sub *subscription,
 			r+1, tpRounds, tr.ChainPerS, tr.Lost, tr.DuplicateDeliv, mixRate, failed, tr.Ratio)
 	}
 	res.Chain.EventsPerS, res.Chain.MixPerS = round(median(chainRates), 1), round(median(mixRates), 1)
+
+	// One more burst, not measured, with the functions' processes profiled.
+	res.Chain.Profile, res.Chain.ProfileNote, err = profileFunctions(ctx, filepath.Join(workDir, "perf"), o.events, func() error {
+		tr, err := burst(ctx, p, rc, o.events, o.producers, 60*time.Second)
+		if err == nil && tr.Lost > 0 {
+			err = fmt.Errorf("profiled burst: %d events lost", tr.Lost)
+		}
+		if err != nil {
+			return err
+		}
+		return st.Idle(ctx)
+	})
+	if err != nil {
+		return err
+	}
 	res.Chain.CPUMsPerEvent, res.Chain.CPUMsPerMixEvent = map[string]float64{}, map[string]float64{}
 	for _, pick := range []struct {
 		dst map[string]float64

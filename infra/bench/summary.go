@@ -67,6 +67,17 @@ func printSummary(w io.Writer, r *Result, out string) {
 		fmt.Fprintf(w, "  CPU per event: chain %s\n", groups(r.Chain.CPUMsPerEvent))
 		fmt.Fprintf(w, "                 mix   %s\n", groups(r.Chain.CPUMsPerMixEvent))
 		fmt.Fprintf(w, "  eventhub's four functions: %.2f ms CPU per event (%s)\n", r.FunctionsCPUMsPerEvent, groups(r.Chain.FunctionsCPUMs))
+		if r.Chain.ProfileNote != "" {
+			fmt.Fprintf(w, "  (no profile of the functions: %s)\n", r.Chain.ProfileNote)
+		}
+		for _, fn := range pipelineFunctions {
+			p := r.Chain.Profile[fn]
+			if p == nil {
+				continue
+			}
+			fmt.Fprintf(w, "    %-9s perf: eventhub %.2f, SDK %.2f, aws-lambda-go %.2f, net/http connections %.2f, Go runtime %.2f ms per event; eventhub's most: %s\n", fn,
+				p.MsPerEvent[layerEventhub], p.MsPerEvent[layerSDK], p.MsPerEvent[layerLambda], p.MsPerEvent[layerHTTP], p.MsPerEvent[layerRuntime], topString(p.TopEventhub))
+		}
 		fmt.Fprintf(w, "  latency at %.0f events/s: p50 %.1f ms, p99 %.1f ms\n\n", r.Latency.RatePerS, r.ChainP50Ms, r.ChainP99Ms)
 
 		fmt.Fprintf(w, "Cost of a million events, %s list prices of %s: $%.2f; the design's floor $%.2f\n", r.Cost.Region, r.Cost.PricesDate, r.CostPerMillionUSD, r.CostFloorUSD)
@@ -116,4 +127,12 @@ func trim(v float64) string {
 	s := fmt.Sprintf("%.4f", v)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	return s
+}
+
+func topString(ps []PackageInit) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = fmt.Sprintf("%s %.2f", p.Package, p.Ms)
+	}
+	return strings.Join(parts, ", ")
 }
