@@ -348,8 +348,7 @@ func short(logicalID string) string {
 }
 
 // chainReason is where an event's CPU goes in the chain and in the mix: on a machine
-// whose cores the processes share, the ratio of the rates cannot pass the ratio of
-// the CPU each event takes.
+// whose cores every process shares, the rates follow the CPU each event takes.
 func chainReason(c ChainFigures) string {
 	total := func(m map[string]float64) float64 {
 		t := 0.0
@@ -362,8 +361,8 @@ func chainReason(c ChainFigures) string {
 	if chain == 0 {
 		return ""
 	}
-	return fmt.Sprintf("CPU per event: the chain %.2f ms (%s), its requests alone %.2f ms (%s): on shared cores the ratio is bounded near %.2f",
-		chain, groups(c.CPUMsPerEvent), mix, groups(c.CPUMsPerMixEvent), mix/chain)
+	return fmt.Sprintf("CPU per event: the chain %.2f ms (%s), its requests alone %.2f ms (%s): %.1f times as much, on the same two cores",
+		chain, groups(c.CPUMsPerEvent), mix, groups(c.CPUMsPerMixEvent), chain/mix)
 }
 
 // groups lists CPU by process group, largest first.
