@@ -233,8 +233,13 @@ func costOf(pe PerEvent, memoryMB map[string]int) Cost {
 		}
 		above(what, u-floorWrites[k], "write request units", p.DynamoWRUPerMillion/1e6)
 	}
-	above("DynamoDB writes the meter could not attribute", pe.DynamoWRU-writes, "write request units", p.DynamoWRUPerMillion/1e6)
-	above("DynamoDB reads the meter could not attribute", pe.DynamoRRU-reads, "read request units", p.DynamoRRUPerMillion/1e6)
+	// (Each figure per event is rounded to a thousandth: less than that is rounding.)
+	if d := pe.DynamoWRU - writes; math.Abs(d) >= 0.002 {
+		above("DynamoDB writes the meter could not attribute", d, "write request units", p.DynamoWRUPerMillion/1e6)
+	}
+	if d := pe.DynamoRRU - reads; math.Abs(d) >= 0.002 {
+		above("DynamoDB reads the meter could not attribute", d, "read request units", p.DynamoRRUPerMillion/1e6)
+	}
 	above("SQS requests (delivery retries)", pe.SQSRequests, "requests", p.SQSPerMillion/1e6)
 	above(fmt.Sprintf("the functions' logs: %.2f lines, %.0f bytes per event (CloudWatch Logs)", pe.LogLines, pe.LogBytes), logBytes, "bytes", p.LogsIngestGB/1e9)
 	// Rounding: the lines are rounded one by one.
