@@ -5,7 +5,7 @@
 //
 // Every figure is a median over repeated runs, and every ratio is taken between two
 // measurements made side by side in the same round, so that load from elsewhere on the
-// machine weighs on both sides alike. See the README's Performance section.
+// machine weighs on both sides alike. See docs/performance.md.
 package main
 
 import (
