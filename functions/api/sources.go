@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventhub/eventhub/shared/adapter"
+	formats "github.com/eventhub/eventhub/shared/adapter/format"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -115,10 +115,10 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	}
 	format := in.Format
 	if format == "" {
-		format = adapter.Auto
+		format = formats.Auto
 	}
-	if !adapter.Known(format) {
-		return apigw.Response{}, fault.At("format", "unknown format %q: want auto, %s", in.Format, strings.Join(adapter.Formats, ", "))
+	if !formats.Known(format) {
+		return apigw.Response{}, fault.At("format", "unknown format %q: want auto, %s", in.Format, strings.Join(formats.All, ", "))
 	}
 	if err := checkDedupeKeys(in.DedupeKeys); err != nil {
 		return apigw.Response{}, err
@@ -140,10 +140,10 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	switch {
 	case in.DataID < 0:
 		return apigw.Response{}, fault.At("dataId", "must be a positive integer")
-	case in.DataID == 0 && format == adapter.BKMonitor:
+	case in.DataID == 0 && format == formats.BKMonitor:
 		src.DataID = newDataID()
 	}
-	if in.AppID != "" || format == adapter.IUAP {
+	if in.AppID != "" || format == formats.IUAP {
 		src.AppID = in.AppID
 		if src.AppID == "" {
 			src.AppID = src.ID
@@ -152,7 +152,7 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 			return apigw.Response{}, fault.At("appId", "must be 1 to 64 letters, digits, '_', '.' or '-'")
 		}
 	}
-	if in.Signing || format == adapter.IUAP {
+	if in.Signing || format == formats.IUAP {
 		src.SigningKey = newSigningKey()
 	}
 	token := auth.NewToken(auth.ProducerPrefix)

@@ -25,6 +25,7 @@ func main() {
 	table := env.String("TABLE_NAME")
 	busName := env.String("EVENT_BUS_NAME")
 	retention := env.Days("RETENTION_DAYS", 30)
+	sampleRate := env.Fraction("TRACE_SAMPLE_RATE", 0)
 	env.Check()
 
 	cfg := boot.AWS()
@@ -37,6 +38,8 @@ func main() {
 		now:     time.Now,
 		newID:   randomID,
 		log:     boot.Logger(),
+		metrics: boot.Metrics(),
+		traces:  sampleRate,
 	}
 	lambda.Start(h.handle)
 }

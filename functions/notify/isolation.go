@@ -101,7 +101,7 @@ func (h *handler) sendTimeout(m retryMessage, sub store.Subscription) time.Durat
 // timeout and queues the next attempt at once, with the subscription's full timeout.
 // The next attempt starts the retry schedule afresh (Base), so the hand-over costs the
 // delivery none of its retries.
-func (h *handler) handOver(ctx context.Context, m retryMessage, sub store.Subscription, entry store.TimelineEntry, waited time.Duration) (string, error) {
+func (h *handler) handOver(ctx context.Context, m retryMessage, ev storedEvent, sub store.Subscription, res webhook.Result, entry store.TimelineEntry, waited time.Duration) (string, error) {
 	now := h.now().UTC()
 	h.slow.mark(sub.ID, now.Add(slowFor))
 	entry.Outcome = "handed over"
@@ -113,9 +113,13 @@ func (h *handler) handOver(ctx context.Context, m retryMessage, sub store.Subscr
 	if err := h.schedule(ctx, next); err != nil {
 		return "", err
 	}
+	if err := h.store.FinishAttempt(ctx, m.Key, sub.ID, m.Attempt, store.Outcome{Status: store.DeliveryPending, NextAt: now, Error: entry.Error}); err != nil {
+		return "", err
+	}
 	h.log.InfoContext(ctx, "slow endpoint, attempt handed over to the retry queue",
 		"eventKey", m.Key, "subscriptionId", sub.ID, "attempt", m.Attempt, "waitedMs", waited.Milliseconds())
-	return store.DeliveryPending, h.store.FinishAttempt(ctx, m.Key, sub.ID, m.Attempt, store.Outcome{Status: store.DeliveryPending, NextAt: now, Error: entry.Error})
+	h.count(ctx, res, ev, store.DeliveryPending)
+	return store.DeliveryPending, nil
 }
 
 // scheduleAll queues the messages, ten to a SendMessageBatch call, the calls at once

@@ -61,6 +61,7 @@ func main() {
 		subsMaxAge:    subsMaxAge,
 		failingPeriod: failingPeriod,
 		log:           boot.Logger(),
+		metrics:       boot.Metrics(),
 		replays:       st,
 	})
 	lambda.Start(h.handle)
