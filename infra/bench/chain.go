@@ -117,12 +117,17 @@ func (p *producer) nextWithID(id string) (string, []byte) {
 
 // send POSTs one event and returns when the API answered.
 func (p *producer) send(ctx context.Context, body []byte) error {
+	return p.sendAs(ctx, "application/cloudevents+json", body)
+}
+
+// sendAs POSTs a body of the content type (a CloudEvents batch, say).
+func (p *producer) sendAs(ctx context.Context, contentType string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.api+"/events", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+p.token)
-	req.Header.Set("Content-Type", "application/cloudevents+json")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return err

@@ -180,28 +180,8 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, sub *subscription,
 		m.Record(false)
 	}
 	logBytes, logLines := h.logs.take()
-	pe := PerEvent{
-		APIRequests:        1,
-		Lambda:             map[string]LambdaUsage{},
-		EventBridgeEntries: round(float64(st.Bridge.Stats().Accepted-ebBefore)/n, 3),
-		DynamoWRU:          round(dd.WRU/n, 3),
-		DynamoRRU:          round(dd.RRU/n, 3),
-		DynamoRequests:     map[string]float64{},
-		DynamoUnitsByOp:    map[string]float64{},
-		DynamoUnits:        map[string]float64{},
-		SQSRequests:        round(float64(sq.Requests)/n, 3),
-		LogBytes:           round(float64(logBytes)/n, 1),
-		LogLines:           round(float64(logLines)/n, 3),
-	}
-	for op, c := range dd.ByOp {
-		pe.DynamoRequests[op] = round(float64(c)/n, 3)
-	}
-	for op, u := range dd.UnitsByOp {
-		pe.DynamoUnitsByOp[op] = round(u/n, 3)
-	}
-	for k, u := range dd.Units {
-		pe.DynamoUnits[k] = round(u/n, 3)
-	}
+	pe := perEvent(n, dd, sq, float64(st.Bridge.Stats().Accepted-ebBefore), logBytes, logLines)
+	pe.APIRequests = 1
 	for fn, ds := range durations {
 		if len(ds) == 0 {
 			continue

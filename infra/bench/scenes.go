@@ -172,28 +172,8 @@ func (u *usage) stop(n float64, apiRequests float64, skip func(fn string, ms flo
 		m.Record(false)
 	}
 	logBytes, logLines := u.h.logs.take()
-	pe := PerEvent{
-		APIRequests:        round(apiRequests/n, 4),
-		Lambda:             map[string]LambdaUsage{},
-		EventBridgeEntries: round(float64(int64(u.st.Bridge.Stats().Accepted)-u.ebBefore)/n, 3),
-		DynamoWRU:          round(dd.WRU/n, 3),
-		DynamoRRU:          round(dd.RRU/n, 3),
-		DynamoRequests:     map[string]float64{},
-		DynamoUnitsByOp:    map[string]float64{},
-		DynamoUnits:        map[string]float64{},
-		SQSRequests:        round(float64(sq.Requests)/n, 3),
-		LogBytes:           round(float64(logBytes)/n, 1),
-		LogLines:           round(float64(logLines)/n, 3),
-	}
-	for op, c := range dd.ByOp {
-		pe.DynamoRequests[op] = round(float64(c)/n, 3)
-	}
-	for op, v := range dd.UnitsByOp {
-		pe.DynamoUnitsByOp[op] = round(v/n, 3)
-	}
-	for k, v := range dd.Units {
-		pe.DynamoUnits[k] = round(v/n, 3)
-	}
+	pe := perEvent(n, dd, sq, float64(int64(u.st.Bridge.Stats().Accepted)-u.ebBefore), logBytes, logLines)
+	pe.APIRequests = round(apiRequests/n, 4)
 	for fn, ds := range durations {
 		var kept, billed []float64
 		for _, d := range ds {
@@ -216,6 +196,33 @@ func (u *usage) stop(n float64, apiRequests float64, skip func(fn string, ms flo
 		}
 	}
 	return pe, durations
+}
+
+// perEvent is what the meters took over n events, per event: the API requests and
+// the Lambda usage are the caller's to fill in.
+func perEvent(n float64, dd, sq Usage, entries float64, logBytes, logLines int) PerEvent {
+	pe := PerEvent{
+		Lambda:             map[string]LambdaUsage{},
+		EventBridgeEntries: round(entries/n, 3),
+		DynamoWRU:          round(dd.WRU/n, 3),
+		DynamoRRU:          round(dd.RRU/n, 3),
+		DynamoRequests:     map[string]float64{},
+		DynamoUnitsByOp:    map[string]float64{},
+		DynamoUnits:        map[string]float64{},
+		SQSRequests:        round(float64(sq.Requests)/n, 3),
+		LogBytes:           round(float64(logBytes)/n, 1),
+		LogLines:           round(float64(logLines)/n, 3),
+	}
+	for op, c := range dd.ByOp {
+		pe.DynamoRequests[op] = round(float64(c)/n, 3)
+	}
+	for op, v := range dd.UnitsByOp {
+		pe.DynamoUnitsByOp[op] = round(v/n, 3)
+	}
+	for k, v := range dd.Units {
+		pe.DynamoUnits[k] = round(v/n, 3)
+	}
+	return pe
 }
 
 func mean(xs []float64) float64 {
@@ -319,22 +326,8 @@ func createSubs(ctx context.Context, st *stack.Stack, n int, fields func(i int) 
 
 // postJSON POSTs a CloudEvent or a batch of them with the producer token.
 func postJSON(ctx context.Context, st *stack.Stack, token, contentType, body string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.APIURL+"/events", strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("POST /events: HTTP %d: %s", resp.StatusCode, b)
-	}
-	return nil
+	p := &producer{api: st.APIURL, token: token, client: http.DefaultClient}
+	return p.sendAs(ctx, contentType, []byte(body))
 }
 
 // The fanout scene: fanoutEvents events at fanoutRate per second, each matched by
