@@ -29,7 +29,7 @@ type hostile struct {
 // where the request names one), none a 5xx; a 4xx from ingest accepts nothing.
 func TestHostileInput(t *testing.T) {
 	needStack(t)
-	ce := register(t, `{"name":"hostile ce","format":"cloudevents"}`)
+	ce := register(t, `{"name":"hostile ce","format":"cloudevents","owns":{"exact":["/h"]}}`)
 	auto := register(t, `{"name":"hostile auto","format":"auto"}`)
 	bk := register(t, `{"name":"hostile bk","format":"bkmonitor","dataId":1600001}`)
 	ip := register(t, `{"name":"hostile iuap","format":"iuap","appId":"HOSTILE_NODE"}`)
@@ -45,7 +45,7 @@ func TestHostileInput(t *testing.T) {
 	probe := 0
 	eventually(t, 15*time.Second, "the schema enforced", func() bool {
 		probe++
-		s, _ := send(t, "POST", "/events", producer, "application/json",
+		s, _ := send(t, "POST", "/events", ce.Token, "application/json",
 			[]byte(fmt.Sprintf(`{"specversion":"1.0","id":"probe-%d","source":"/h","type":%q,"data":{"n":10}}`, probe, typ)))
 		return s == 400
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/eventhub/eventhub/shared/adapter"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -79,7 +80,12 @@ func (h *handler) resubmit(ctx context.Context, req *apigw.Request) (apigw.Respo
 	if format == "" {
 		return apigw.Response{}, fault.At("format", "required: the quarantined event has no source format to use")
 	}
-	hub := bus.Hub{SourceID: q.SourceID, Format: format, ReceivedAt: h.now().UTC(), RequestID: req.RequestContext.RequestID}
+	// Only what came through the signed iuap route may be read as iuap again.
+	signed := q.Format == adapter.IUAP
+	if format == adapter.IUAP && !signed {
+		return apigw.Response{}, fault.At("format", "iuap events are accepted only through the signed route; this event came as %q", q.Format)
+	}
+	hub := bus.Hub{SourceID: q.SourceID, Format: format, ReceivedAt: h.now().UTC(), RequestID: req.RequestContext.RequestID, Signed: signed && format == adapter.IUAP}
 	if err := h.ev.pub.Publish(ctx, bus.Entry{
 		Source:     bus.SourceIngest,
 		DetailType: bus.Received,

@@ -18,6 +18,7 @@ import (
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/schema"
 	"github.com/eventhub/eventhub/shared/store"
 )
@@ -76,11 +77,11 @@ func seed(t *testing.T, path string) string {
 // checks the key (from the producer's id) and the format that travels on the bus.
 func TestIngestFormats(t *testing.T) {
 	srcs := map[string]*store.Source{
-		"ehp_auto": {ID: "src_auto", Format: "auto", Enabled: true},
-		"ehp_juno": {ID: "src_juno", Format: "juno", Enabled: true},
-		"ehp_bk":   {ID: "src_bk", Format: "bkmonitor", Enabled: true, DataID: 1500001},
-		"ehp_hwc":  {ID: "src_hwc", Format: "huaweiconfig", Enabled: true},
-		"ehp_ce":   {ID: "src_ce", Format: "cloudevents", Enabled: true},
+		"ehp_auto": {ID: "src_auto", Format: "auto", Enabled: true, DataID: 1500009, Owns: &ownership.Set{Exact: []string{"acs.mse"}, Prefixes: []string{"juno/", "huaweicloud.config/"}}},
+		"ehp_juno": {ID: "src_juno", Format: "juno", Enabled: true, Owns: &ownership.Set{Prefixes: []string{"juno/"}}},
+		"ehp_bk":   {ID: "src_bk", Format: "bkmonitor", Enabled: true, DataID: 1500001, Owns: &ownership.Set{}},
+		"ehp_hwc":  {ID: "src_hwc", Format: "huaweiconfig", Enabled: true, Owns: &ownership.Set{Prefixes: []string{"huaweicloud.config/"}}},
+		"ehp_ce":   {ID: "src_ce", Format: "cloudevents", Enabled: true, Owns: &ownership.Set{}},
 	}
 	juno := seed(t, "juno/testdata/seed_confgo_file_update.input")
 	bk := seed(t, "bkmonitor/testdata/seed_cpu_usage.input")
@@ -94,8 +95,8 @@ func TestIngestFormats(t *testing.T) {
 	}{
 		{name: "juno by the source's format", token: "ehp_juno", body: juno, wantKeys: []string{cloudevent.Key("juno/confgo", "11979")}, wantFormat: "juno"},
 		{name: "juno detected", token: "ehp_auto", body: juno, wantKeys: []string{cloudevent.Key("juno/confgo", "11979")}, wantFormat: "juno"},
-		{name: "bkmonitor detected", token: "ehp_auto", body: bk, wantKeys: []string{cloudevent.Key("bkmonitor", "event-001")}, wantFormat: "bkmonitor"},
-		{name: "bkmonitor on BlueKing's path", token: "ehp_ce", path: routeBKMonitor, body: bk, wantKeys: []string{cloudevent.Key("bkmonitor", "event-001")}, wantFormat: "bkmonitor"},
+		{name: "bkmonitor detected", token: "ehp_auto", body: bk, wantKeys: []string{cloudevent.Key("bkmonitor/1500009", "event-001")}, wantFormat: "bkmonitor"},
+		{name: "bkmonitor on BlueKing's path", token: "ehp_bk", path: routeBKMonitor, body: bk, wantKeys: []string{cloudevent.Key("bkmonitor/1500001", "event-001")}, wantFormat: "bkmonitor"},
 		{name: "huaweiconfig", token: "ehp_hwc", body: hwc, wantFormat: "huaweiconfig"},
 		{name: "huaweiconfig detected", token: "ehp_auto", body: hwc, wantFormat: "huaweiconfig"},
 		{name: "mse detected", token: "ehp_auto", body: mse, wantKeys: []string{cloudevent.Key("acs.mse", "170d56b6-9efe-420b-affb-16ab9adb****")}, wantFormat: "cloudevents"},
@@ -103,7 +104,7 @@ func TestIngestFormats(t *testing.T) {
 		{name: "forced with ?format=", token: "ehp_ce", query: "generic", body: juno, wantFormat: "generic"},
 		{name: "cloudevents content type wins over auto", token: "ehp_auto", contentType: "application/cloudevents+json", body: mse, wantFormat: "cloudevents"},
 		{name: "mixed batch detected one by one", token: "ehp_auto", body: "[" + juno + "," + bk + "," + mse + "]", wantKeys: []string{
-			cloudevent.Key("juno/confgo", "11979"), cloudevent.Key("bkmonitor", "event-001"), cloudevent.Key("acs.mse", "170d56b6-9efe-420b-affb-16ab9adb****"),
+			cloudevent.Key("juno/confgo", "11979"), cloudevent.Key("bkmonitor/1500009", "event-001"), cloudevent.Key("acs.mse", "170d56b6-9efe-420b-affb-16ab9adb****"),
 		}},
 	}
 	for _, tc := range tests {
@@ -187,7 +188,7 @@ func TestIngestBlueKingEnvelope(t *testing.T) {
 				if r.Accepted != 1 || r.Results[1].Error == nil || r.Results[1].Error.Path != "data[1].alert_name" {
 					t.Errorf("body = %s; want the second event rejected at data[1].alert_name", resp.Body)
 				}
-				if r.IDs[0] != cloudevent.Key("bkmonitor", "event-001") {
+				if r.IDs[0] != cloudevent.Key("bkmonitor/1500001", "event-001") {
 					t.Errorf("ids = %v", r.IDs)
 				}
 				if strings.Contains(string(pub.events[0].Raw), "ehp_bk") {
@@ -448,7 +449,7 @@ func TestIngestFixtures(t *testing.T) {
 				t.Fatalf("%s: %v", file, err)
 			}
 			pub := &fakeBus{}
-			h := formatHandler(t, pub, map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "auto", Enabled: true, DataID: 1500001}})
+			h := formatHandler(t, pub, map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "auto", Enabled: true, DataID: 1500001, Owns: &ownership.Set{Exact: []string{"acs.mse"}, Prefixes: []string{"juno/", "huaweicloud.config/"}}}})
 			h.apps = appFunc(func(context.Context, string) (*store.Source, error) {
 				return &store.Source{ID: "src_example", AppID: "ANONYMOUS_CLUSTER", Enabled: true, SigningKey: "ehk_example"}, nil
 			})

@@ -13,6 +13,7 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -50,9 +51,10 @@ type publisher interface {
 }
 
 type handler struct {
-	sources sourceLookup   // by token
-	apps    appLookup      // by iuap appId
-	schemas catalog.Lookup // nil: no catalog checks
+	sources sourceLookup     // by token
+	apps    appLookup        // by iuap appId
+	owners  ownership.Others // what other sources own, for transitional sources
+	schemas catalog.Lookup   // nil: no catalog checks
 	pub     publisher
 	now     func() time.Time
 	newID   func() string // quarantine ids
@@ -135,7 +137,7 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 		ReceivedAt:  h.now().UTC(),
 		RequestID:   req.RequestContext.RequestID,
 	}
-	meta := adapter.Meta{SourceID: src.ID}
+	meta := adapter.Meta{SourceID: src.ID, DataID: src.DataID}
 	for i := range items {
 		if items[i].err == nil {
 			h.read(ctx, &items[i], meta, src)
@@ -163,24 +165,31 @@ func (h *handler) format(req *apigw.Request, src *store.Source) (string, error) 
 }
 
 // read runs the adapter on one item, as normalize will, to answer the producer with a
-// precise error: it checks the event against the catalog and the store's limits, and
-// gives it its key. Normalize makes the canonical event again from the same bytes.
-// A source that quarantines what it cannot read keeps the item, with the reason,
-// instead of rejecting it.
+// precise error: it checks that the source owns the event's CloudEvents source, the
+// event against the catalog and the store's limits, and gives it its key. Normalize
+// makes the canonical event again from the same bytes. A source that quarantines
+// what it cannot read keeps the item, with the reason, instead of rejecting it; an
+// event it may not publish is refused all the same.
 func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta, src *store.Source) {
-	err := h.check(ctx, it, meta)
+	err := h.check(ctx, it, meta, src)
 	if err == nil {
 		return
 	}
 	e, ok := fault.As(err)
-	if !ok || src.OnInvalid != store.OnInvalidQuarantine {
+	if !ok || e.Code == fault.Forbidden || src.OnInvalid != store.OnInvalidQuarantine {
 		it.err = at(it.prefix, err)
 		return
 	}
 	it.quarantine = &bus.Quarantine{ID: "qrn_" + h.newID(), Reason: at(it.prefix, e).Error()}
 }
 
-func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta) error {
+// errUnsigned refuses iuap events anywhere but on the signed route.
+var errUnsigned = &fault.Error{Code: fault.Forbidden, Message: "an iuap event: iuap events are accepted only on the signed route POST /event/eventmanager/sendEventMsg.do"}
+
+func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta, src *store.Source) error {
+	if it.format == adapter.IUAP && !it.signed {
+		return errUnsigned
+	}
 	if it.event == nil {
 		ev, format, err := adapter.Parse(it.format, it.raw, meta)
 		it.format = format
@@ -188,6 +197,17 @@ func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta) error 
 			return err
 		}
 		it.event = ev
+	}
+	if it.format == adapter.IUAP && !it.signed { // detected
+		return errUnsigned
+	}
+	if err := ownership.Authorize(ctx, src.Publisher(it.signed), it.event.Source, h.owners); err != nil {
+		if e, ok := fault.As(err); ok && it.binary {
+			c := *e
+			c.Path = "ce-source"
+			return &c
+		}
+		return err
 	}
 	it.key = it.event.Key()
 	if err := catalog.Check(ctx, h.schemas, it.event); err != nil {
@@ -248,16 +268,33 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 	status := http.StatusAccepted
 	switch {
 	case resp.Accepted == 0:
-		status = http.StatusBadRequest
+		status = rejectedStatus(resp.Results)
 	case resp.Rejected > 0:
 		status = http.StatusMultiStatus
 	}
-	if status == http.StatusBadRequest && len(items) == 1 {
+	if resp.Accepted == 0 && len(items) == 1 {
 		// A single rejected event reads better as a plain error.
 		e := resp.Results[0].Error
 		return apigw.JSON(apigw.Status(e), apigw.ErrorBody{Error: e}), nil
 	}
 	return apigw.JSON(status, resp), nil
+}
+
+// rejectedStatus is the status of a request whose every event was rejected: theirs
+// when they share it (403 for a batch of events the source may not publish), else 400.
+func rejectedStatus(results []result) int {
+	status := 0
+	for _, r := range results {
+		s := apigw.Status(r.Error)
+		if status != 0 && s != status {
+			return http.StatusBadRequest
+		}
+		status = s
+	}
+	if status == 0 {
+		return http.StatusBadRequest
+	}
+	return status
 }
 
 func (h *handler) authenticate(ctx context.Context, token string) (*store.Source, error) {

@@ -113,7 +113,7 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		}
 		fields[k] = v
 	}
-	it := item{raw: formJSON(fields), format: adapter.IUAP}
+	it := item{raw: formJSON(fields), format: adapter.IUAP, signed: true}
 	h.read(ctx, &it, adapter.Meta{SourceID: src.ID}, src)
 	if it.err != nil {
 		return "", it.err
@@ -123,6 +123,7 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		ContentType: apigw.Header(req, "content-type"),
 		ReceivedAt:  now.UTC(),
 		RequestID:   req.RequestContext.RequestID,
+		Signed:      true,
 	}
 	if err := h.pub.Publish(ctx, received(&it, hub)); err != nil {
 		return "", err

@@ -17,6 +17,7 @@ import (
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -32,6 +33,7 @@ func main() {
 	h := &handler{
 		sources: newTokenCache(st, 30*time.Second, time.Now),
 		apps:    newAppCache(st, 30*time.Second, time.Now),
+		owners:  ownership.NewIndex(st.Owners, 30*time.Second, time.Now),
 		schemas: catalog.New(st, 5*time.Second, time.Now),
 		pub:     bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:     time.Now,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -15,6 +16,7 @@ import (
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -26,10 +28,17 @@ type publisher interface {
 	Publish(ctx context.Context, entries ...bus.Entry) error
 }
 
+// sourceLookup finds the producer source that sent an event (sourceCache).
+type sourceLookup interface {
+	Source(ctx context.Context, id string) (*store.Source, error)
+}
+
 type handler struct {
 	claims     bus.Claims
 	quarantine quarantiner
-	schemas    catalog.Lookup // nil: no catalog checks
+	sources    sourceLookup
+	owners     ownership.Others // what other sources own, for transitional sources
+	schemas    catalog.Lookup   // nil: no catalog checks
 	pub        publisher
 	now        func() time.Time
 	log        *slog.Logger
@@ -53,8 +62,27 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	if rec.Hub.Quarantine != nil && rec.Hub.Quarantine.ID != "" {
 		qid = rec.Hub.Quarantine.ID // the id ingest answered the producer with
 	}
-	ev, format, err := normalize(rec)
+	src, err := h.sources.Source(ctx, rec.Hub.SourceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, fmt.Sprintf("the producer source %q that sent it is not registered", rec.Hub.SourceID))
+	}
 	if err != nil {
+		return err
+	}
+	ev, format, err := normalize(rec, src)
+	if err != nil {
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
+	}
+	// The source as mapped is checked against the producer's owned values as they are
+	// now, before anything is stored: what ingest let through may have been disowned
+	// since, or re-submitted from quarantine.
+	if format == adapter.IUAP && !rec.Hub.Signed {
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, "an iuap event that did not come through the signed route")
+	}
+	if err := ownership.Authorize(ctx, src.Publisher(rec.Hub.Signed), ev.Source, h.owners); err != nil {
+		if _, ok := fault.As(err); !ok {
+			return err
+		}
 		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
 	}
 	if k := ev.Key(); rec.Hub.Key != "" && k != rec.Hub.Key {
@@ -87,11 +115,52 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 
 // normalize runs the adapter of the event's format, the same code ingest ran to accept
 // it and compute its key; "auto" detects the format as ingest does.
-func normalize(rec bus.ReceivedDetail) (*cloudevent.Event, string, error) {
+func normalize(rec bus.ReceivedDetail, src *store.Source) (*cloudevent.Event, string, error) {
 	if rec.Format == "" || !adapter.Known(rec.Format) {
 		return nil, rec.Format, fault.New(fault.Invalid, "unknown format %q", rec.Format)
 	}
-	return adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: rec.Hub.SourceID})
+	return adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: src.ID, DataID: src.DataID})
+}
+
+// sourceCache remembers producer sources by id for ttl, so that a warm function reads
+// each source once per ttl rather than once per event.
+type sourceCache struct {
+	get func(ctx context.Context, id string) (*store.Source, error)
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]cachedSource
+}
+
+type cachedSource struct {
+	src *store.Source
+	exp time.Time
+}
+
+func newSourceCache(get func(ctx context.Context, id string) (*store.Source, error), ttl time.Duration, now func() time.Time) *sourceCache {
+	return &sourceCache{get: get, ttl: ttl, now: now, entries: map[string]cachedSource{}}
+}
+
+func (c *sourceCache) Source(ctx context.Context, id string) (*store.Source, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	c.mu.Unlock()
+	if ok && now.Before(e.exp) {
+		return e.src, nil
+	}
+	src, err := c.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.entries) > 10000 {
+		clear(c.entries)
+	}
+	c.entries[id] = cachedSource{src, now.Add(c.ttl)}
+	c.mu.Unlock()
+	return src, nil
 }
 
 func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.Hub, raw json.RawMessage, reason string) error {

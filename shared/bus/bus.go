@@ -40,6 +40,9 @@ type Hub struct {
 	// cannot read (store.OnInvalidQuarantine) when the event failed ingest's checks:
 	// the id of the quarantine item normalize is to make of it, and ingest's reason.
 	Quarantine *Quarantine `json:"quarantine,omitempty"`
+	// Signed is set by ingest on an event that came through the signed iuap route,
+	// the only one whose events may carry an iuap identity.
+	Signed bool `json:"signed,omitempty"`
 }
 
 // Quarantine is what ingest tells normalize about an event it accepted although it
