@@ -311,7 +311,7 @@ func TestProducersIUAP(t *testing.T) {
 		t.Fatalf("rotate signing key = %d", s)
 	}
 	for i, key := range []string{src.SigningKey, rotated.SigningKey} {
-		f := url.Values{"sourceID": {"USER"}, "eventType": {"UPDATE_AFTER"}, "userObject": {strconv.Itoa(i)}}
+		f := url.Values{"sourceID": {"USER"}, "eventType": {"UPDATE_AFTER"}, "tenantCode": {"t0001"}, "userObject": {strconv.Itoa(i)}}
 		ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
 		if status, raw := iuapPost(t, src.AppID, ts, iuap.Sign(key, src.AppID, ts, flatForm(f)), f); status != 200 {
 			t.Errorf("key %d after rotation = %d %s; want 200", i, status, raw)

@@ -368,6 +368,36 @@ func TestIngestIUAP(t *testing.T) {
 		status int
 		path   string
 	}{"field sent twice", twice, 400, "sourceID"})
+	// The first scheme's string of a form re-cut so that one field swallows the next
+	// (a name holding "=" and a line break) is that of the signed form: refused.
+	signed := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode": {"t1"}, "userObject": {"x"}}
+	recut := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode=t1\nuserObject": {"x"}}
+	if iuap.StringToSign("crm", ts, flat(signed)) != iuap.StringToSign("crm", ts, flat(recut)) {
+		t.Fatal("the re-cut form does not collide: the test does not test the attack")
+	}
+	recutV1 := iuapRequest("crm", ts, recut, iuap.Sign(iuapKey, "crm", ts, flat(signed)))
+	recutV2 := iuapRequest("crm", ts, recut, iuap.SignV2(iuapKey, "crm", ts, []byte(signed.Encode())))
+	noTenant := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}}
+	for _, c := range []struct {
+		name   string
+		req    apigw.Request
+		status int
+		path   string
+	}{
+		{"re-cut form, first scheme", recutV1, 401, "sign"},
+		{"re-cut form, body signed", recutV2, 401, "sign"},
+		{"value with a line break, first scheme", iuapRequest("crm", ts, url.Values{"sourceID": {"USER"}, "eventType": {"ADD"}, "tenantCode": {"t1\nx"}},
+			iuap.Sign(iuapKey, "crm", ts, map[string]string{"sourceID": "USER", "eventType": "ADD", "tenantCode": "t1\nx"})), 401, "sign"},
+		{"no tenantCode", iuapRequest("crm", ts, noTenant, iuap.SignV2(iuapKey, "crm", ts, []byte(noTenant.Encode()))), 400, "tenantCode"},
+		{"body signed under another appId", iuapRequest("crm", ts, form, iuap.SignV2(iuapKey, "crm2", ts, []byte(form.Encode()))), 401, "sign"},
+	} {
+		tests = append(tests, struct {
+			name   string
+			req    apigw.Request
+			status int
+			path   string
+		}{c.name, c.req, c.status, c.path})
+	}
 
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -478,8 +508,23 @@ type staleApps struct{ cached, fresh *store.Source }
 func (s staleApps) Source(context.Context, string) (*store.Source, error) { return s.cached, nil }
 func (s staleApps) Fresh(context.Context, string) (*store.Source, error)  { return s.fresh, nil }
 
+// TestIngestIUAPSignedBody: a request signed over its body (v2) is accepted, values
+// with line breaks included, and stored with exactly the fields that were signed.
+func TestIngestIUAPSignedBody(t *testing.T) {
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode": {"t1"}, "userObject": {"{\n  \"userId\": \"u-1\"\n}"}}
+	pub := &fakeBus{}
+	resp, _ := formatHandler(t, pub, testSources).handle(context.Background(), iuapRequest("crm", ts, form, iuap.SignV2(iuapKey, "crm", ts, []byte(form.Encode()))))
+	if resp.StatusCode != 200 || len(pub.events) != 1 {
+		t.Fatalf("body-signed request = %d %s; want 200", resp.StatusCode, resp.Body)
+	}
+	if d := pub.events[0]; !strings.Contains(string(d.Raw), `"tenantCode":"t1"`) || !d.Hub.Signed {
+		t.Errorf("published %s (%+v); want the signed fields, marked signed", d.Raw, d.Hub)
+	}
+}
+
 func TestIngestIUAPKeyRotatedPastTheCache(t *testing.T) {
-	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}}
+	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode": {"t1"}}
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
 	rotated := *iuapSource
 	rotated.SigningKey, rotated.PrevSigningKey, rotated.PrevSigningKeyUntil = "ehk_new", iuapKey, now.Add(time.Hour)

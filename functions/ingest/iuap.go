@@ -85,7 +85,7 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		sign = q["sign"]
 	}
 	now := h.now()
-	if err := iuap.Verify(src.SigningKeys(now), appID, ts, sign, form, now); err != nil {
+	if err := iuap.Verify(src.SigningKeys(now), appID, ts, sign, form, body, now); err != nil {
 		// The cached source may predate a key rotation: check once against the table.
 		e, ok := fault.As(err)
 		if !ok || e.Path != "sign" {
@@ -95,7 +95,7 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		if ferr != nil || fresh.SigningKey == src.SigningKey {
 			return "", err
 		}
-		if err := iuap.Verify(fresh.SigningKeys(now), appID, ts, sign, form, now); err != nil {
+		if err := iuap.Verify(fresh.SigningKeys(now), appID, ts, sign, form, body, now); err != nil {
 			return "", err
 		}
 		src = fresh
