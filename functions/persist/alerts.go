@@ -40,6 +40,7 @@ func (h *handler) fold(ctx context.Context, ev *cloudevent.Event, key, sourceID 
 	if sig == nil {
 		return nil
 	}
+	sig.SourceID = sourceID
 	sig.EventKey = key
 	a, err := h.alerts.FoldAlert(ctx, *sig)
 	if errors.Is(err, store.ErrAlreadyFolded) {
@@ -84,9 +85,17 @@ func carriedKeys(data map[string]any) (names []string, values map[string]string)
 	return names, values
 }
 
+// MaxAlertSkew is how far ahead of the time eventhub received it an event's own time
+// may place it in its alert: a producer's clock that runs ahead, or a time far in the
+// future, counts as the time of receipt plus MaxAlertSkew. So a RECOVERED event
+// cannot close its alert later than that, and cannot make the events that follow it
+// "late" (counted without reopening the alert) for longer than that.
+const MaxAlertSkew = 5 * time.Minute
+
 // signalOf returns what the event says about an alert, or nil when it has no dedupe
 // keys. A key names a field of data ("alert_name", or a path such as "tags.host"), or
 // else a CloudEvents attribute ("subject", an extension); a missing one counts as "".
+// Its time is the event's, at most MaxAlertSkew after receivedAt.
 func signalOf(ev *cloudevent.Event, data map[string]any, names []string, values map[string]string, receivedAt time.Time) *store.Signal {
 	if len(names) == 0 && len(values) == 0 {
 		return nil
@@ -112,6 +121,9 @@ func signalOf(ev *cloudevent.Event, data map[string]any, names []string, values 
 		sig.At = t
 	} else if t, ok := eventTime(data["time"]); ok {
 		sig.At = t
+	}
+	if limit := receivedAt.Add(MaxAlertSkew); !receivedAt.IsZero() && sig.At.After(limit) {
+		sig.At = limit
 	}
 	return sig
 }
