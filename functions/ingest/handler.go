@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -22,10 +23,14 @@ import (
 // tightly unless it compresses well; maxEvent keeps its Event Received entry within
 // EventBridge's 1 MB.
 const (
-	maxBody   = 1 << 20        // one request
-	maxEvent  = 1<<20 - 16<<10 // one event as sent
-	maxEvents = 100            // events in one batch
-	maxDepth  = 64             // nesting of JSON arrays and objects
+	maxBody   = 1 << 20      // one request
+	maxEvent  = bus.MaxEvent // one event as sent
+	maxEvents = 100          // events in one batch
+	maxDepth  = 64           // nesting of JSON arrays and objects
+	// maxQuarantined is the size up to which a quarantining source's event that fails
+	// a check is kept in quarantine; a larger one is refused, as it could not be kept
+	// whole.
+	maxQuarantined = 256 << 10
 )
 
 // Routes of the ingest function.
@@ -180,7 +185,13 @@ func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta, src *st
 		it.err = at(it.prefix, err)
 		return
 	}
-	it.quarantine = &bus.Quarantine{ID: "qrn_" + h.newID(), Reason: at(it.prefix, e).Error()}
+	if len(it.raw) > maxQuarantined {
+		c := *e
+		c.Message += fmt.Sprintf(" (an event over %d KB is refused rather than quarantined: it could not be kept whole)", maxQuarantined>>10)
+		it.err = at(it.prefix, &c)
+		return
+	}
+	it.quarantine = &bus.Quarantine{ID: "qrn_" + h.newID(), Reason: store.TruncateReason(at(it.prefix, e).Error())}
 }
 
 // errUnsigned refuses iuap events anywhere but on the signed route.
@@ -215,6 +226,9 @@ func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta, src *s
 	}
 	body, err := it.event.MarshalJSON()
 	if err != nil {
+		return err
+	}
+	if err := bus.CheckFits(body); err != nil {
 		return err
 	}
 	return store.CheckFits(it.event.Source, it.event.Type, it.event.Subject, body)

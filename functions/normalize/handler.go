@@ -99,6 +99,9 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	if err != nil {
 		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
 	}
+	if err := bus.CheckFits(body); err != nil {
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
+	}
 	if err := store.CheckFits(ev.Source, ev.Type, ev.Subject, body); err != nil {
 		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
 	}

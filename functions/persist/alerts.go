@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -100,17 +102,22 @@ func signalOf(ev *cloudevent.Event, data map[string]any, names []string, values 
 	if len(names) == 0 && len(values) == 0 {
 		return nil
 	}
-	keys := values
-	if keys == nil {
-		keys = make(map[string]string, len(names))
+	if len(names)+len(values) > maxAlertKeys {
+		return nil // not an alert's keys: nothing to fold
+	}
+	keys := make(map[string]string, len(names)+len(values))
+	for k, v := range values {
+		keys[bounded(k)] = bounded(v)
+	}
+	if values == nil {
 		for _, n := range names {
-			keys[n] = lookup(ev, data, n)
+			keys[bounded(n)] = bounded(lookup(ev, data, n))
 		}
 	}
 	sig := &store.Signal{
 		Source: ev.Source,
 		Keys:   keys,
-		Name:   text(data["alert_name"]),
+		Name:   bounded(text(data["alert_name"])),
 		Status: store.AlertStatus(text(data["status"])),
 		At:     receivedAt,
 	}
@@ -126,6 +133,22 @@ func signalOf(ev *cloudevent.Event, data map[string]any, names []string, values 
 		sig.At = limit
 	}
 	return sig
+}
+
+// Bounds on what an alert keeps of an event, so that its item always fits the store:
+// at most maxAlertKeys keys, each name and value at most maxAlertText bytes (a longer
+// one is kept as its digest, which still tells values apart).
+const (
+	maxAlertKeys = 16
+	maxAlertText = 512
+)
+
+func bounded(s string) string {
+	if len(s) <= maxAlertText {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func lookup(ev *cloudevent.Event, data map[string]any, name string) string {

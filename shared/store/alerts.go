@@ -114,6 +114,10 @@ type Alert struct {
 // maxAlertEvents is how many event keys an alert lists; Count counts them all.
 const maxAlertEvents = 20
 
+// maxSeverityChanges is how many of its latest severity changes an alert keeps, so
+// that its item stays within DynamoDB's however long the alert lasts.
+const maxSeverityChanges = 50
+
 type alertItem struct {
 	keyAttrs
 	Alert
@@ -226,6 +230,9 @@ func fold(latest *Alert, sig Signal, fp string, now time.Time) (next *Alert, isN
 	if !late && sig.Severity != 0 && sig.Severity != a.Severity {
 		if a.Severity != 0 {
 			a.SeverityChanges = append(a.SeverityChanges, SeverityChange{At: sig.At, From: a.Severity, To: sig.Severity, EventKey: sig.EventKey})
+			if len(a.SeverityChanges) > maxSeverityChanges {
+				a.SeverityChanges = a.SeverityChanges[len(a.SeverityChanges)-maxSeverityChanges:]
+			}
 		}
 		a.Severity = sig.Severity
 	}

@@ -294,6 +294,9 @@ func (s *Store) SourceByTokenHash(ctx context.Context, hash string) (*Source, er
 
 // SourceByAppID returns the source registered with the iuap appId.
 func (s *Store) SourceByAppID(ctx context.Context, appID string) (*Source, error) {
+	if !validItemKey(appID) {
+		return nil, fmt.Errorf("appId %.64s: %w", appID, ErrNotFound)
+	}
 	var app appItem
 	if err := s.get(ctx, pkApp+appID, "APP", &app); err != nil {
 		return nil, fmt.Errorf("appId %s: %w", appID, err)
