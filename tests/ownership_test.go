@@ -569,3 +569,48 @@ func TestOwnTransitionalSourceMigrated(t *testing.T) {
 		t.Errorf("after migrate: %+v; want a grant of %q, no longer transitional", got, mine)
 	}
 }
+
+// TestOwnRateLimitPerSource: a source over its rate limit gets 429 with Retry-After
+// while another source's events go through; a batch larger than its burst is 413.
+func TestOwnRateLimitPerSource(t *testing.T) {
+	needStack(t)
+	srcA, srcB := unique("/own/flood"), unique("/own/calm")
+	a := register(t, fmt.Sprintf(`{"name":"own flood","format":"cloudevents","owns":{"exact":[%q]},"rateLimit":{"perSecond":0.2,"burst":3}}`, srcA))
+	b := register(t, fmt.Sprintf(`{"name":"own calm","format":"cloudevents","owns":{"exact":[%q]}}`, srcB))
+	for i := range 3 {
+		if status, raw := postAs(t, a.Token, "application/cloudevents+json", "/events", ceOf(unique("f"), srcA, "own.flood", "{}")); status != 202 {
+			t.Fatalf("event %d within the burst = %d %s", i, status, raw)
+		}
+	}
+	req, _ := http.NewRequest("POST", local.APIURL+"/events", strings.NewReader(ceOf(unique("f"), srcA, "own.flood", "{}")))
+	req.Header.Set("Authorization", "Bearer "+a.Token)
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if retry, _ := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != http.StatusTooManyRequests || retry < 1 || retry > 5 {
+		t.Errorf("the fourth event = %d, Retry-After %q; want 429 within 5 s", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if status, raw := postAs(t, b.Token, "application/cloudevents+json", "/events", ceOf(unique("c"), srcB, "own.calm", "{}")); status != 202 {
+		t.Errorf("another source meanwhile = %d %s; want 202", status, raw)
+	}
+	batch := "[" + strings.Repeat(ceOf("x", srcA, "own.flood", "{}")+",", 3) + ceOf("x", srcA, "own.flood", "{}") + "]"
+	if status, raw := postAs(t, a.Token, "application/cloudevents-batch+json", "/events", batch); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a batch of 4 with a burst of 3 = %d %s; want 413", status, raw)
+	}
+	var got struct {
+		RateLimit struct {
+			PerSecond float64 `json:"perSecond"`
+			Burst     int     `json:"burst"`
+		} `json:"rateLimit"`
+	}
+	if s := call(t, http.MethodPatch, "/sources/"+a.ID, local.AdminToken, `{"rateLimit":{"perSecond":50,"burst":100}}`, &got); s != 200 || got.RateLimit.PerSecond != 50 || got.RateLimit.Burst != 100 {
+		t.Errorf("PATCH rateLimit = %d %+v", s, got)
+	}
+	var e errorBody
+	if s := call(t, http.MethodPatch, "/sources/"+a.ID, local.AdminToken, `{"rateLimit":{"perSecond":0,"burst":1}}`, &e); s != 400 || e.Error.Path != "rateLimit.perSecond" {
+		t.Errorf("PATCH a zero rate = %d %+v; want 400 at rateLimit.perSecond", s, e)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/ownership"
+	"github.com/eventhub/eventhub/shared/ratelimit"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -50,6 +51,11 @@ type appLookup interface {
 	Fresh(ctx context.Context, appID string) (*store.Source, error)
 }
 
+// limiter is each source's rate limit (ratelimit.Limiter).
+type limiter interface {
+	Take(ctx context.Context, sourceID string, rl *store.RateLimit, n int) error
+}
+
 // publisher puts entries on the bus (bus.Publisher).
 type publisher interface {
 	Publish(ctx context.Context, entries ...bus.Entry) error
@@ -60,6 +66,7 @@ type handler struct {
 	apps    appLookup        // by iuap appId
 	owners  ownership.Others // what other sources own, for transitional sources
 	schemas catalog.Lookup   // nil: no catalog checks
+	limits  limiter          // nil: no rate limits
 	pub     publisher
 	now     func() time.Time
 	newID   func() string // quarantine ids
@@ -134,6 +141,9 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	}
 	items, err := split(req, format, body, env)
 	if err != nil {
+		return apigw.Response{}, err
+	}
+	if err := h.limit(ctx, src, len(items)); err != nil {
 		return apigw.Response{}, err
 	}
 	hub := bus.Hub{
@@ -292,6 +302,22 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 		return apigw.JSON(apigw.Status(e), apigw.ErrorBody{Error: e}), nil
 	}
 	return apigw.JSON(status, resp), nil
+}
+
+// limit takes n events from the source's rate limit: a fault (429, or 413 for a
+// batch larger than its burst) when it may not send them now. A bucket that cannot be
+// read lets the request through, logged: the limit protects the pipeline's share, and
+// a store failure must not refuse every producer.
+func (h *handler) limit(ctx context.Context, src *store.Source, n int) error {
+	if h.limits == nil {
+		return nil
+	}
+	err := h.limits.Take(ctx, src.ID, src.RateLimit, n)
+	if errors.Is(err, ratelimit.ErrUnavailable) {
+		h.log.WarnContext(ctx, "rate limit not applied", "sourceId", src.ID, "error", err)
+		return nil
+	}
+	return err
 }
 
 // rejectedStatus is the status of a request whose every event was rejected: theirs

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/eventhub/eventhub/shared/adapter"
@@ -44,6 +45,9 @@ func (h *handler) iuap(ctx context.Context, req *apigw.Request) apigw.Response {
 		resp := apigw.JSON(apigw.Status(e), iuapReply{Data: iuapStatus{Message: e.Error(), Status: 0}, Error: e})
 		if e.Code == fault.Unauthorized {
 			resp.Headers["www-authenticate"] = `HMAC-SHA256 realm="eventhub"`
+		}
+		if e.RetryAfter > 0 {
+			resp.Headers["retry-after"] = strconv.Itoa(e.RetryAfter)
 		}
 		return resp
 	}
@@ -102,6 +106,9 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		if !src.Enabled {
 			return "", fault.New(fault.Forbidden, "source %s is disabled", src.ID)
 		}
+	}
+	if err := h.limit(ctx, src, 1); err != nil {
+		return "", err
 	}
 	fields := map[string]string{"appId": appID, "ts": ts}
 	for k, v := range form {

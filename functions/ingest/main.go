@@ -18,6 +18,7 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/ownership"
+	"github.com/eventhub/eventhub/shared/ratelimit"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -34,6 +35,7 @@ func main() {
 		sources: newTokenCache(st, 30*time.Second, time.Now),
 		apps:    newAppCache(st, 30*time.Second, time.Now),
 		owners:  ownership.NewIndex(st.Owners, 30*time.Second, time.Now),
+		limits:  ratelimit.New(st, time.Now),
 		schemas: catalog.New(st, 5*time.Second, time.Now),
 		pub:     bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:     time.Now,

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/ownership"
+	"github.com/eventhub/eventhub/shared/ratelimit"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -100,6 +103,47 @@ func TestIngestOwnership(t *testing.T) {
 				if e == nil || e.Code != "forbidden" || (tc.path != "" && e.Path != tc.path) || !strings.Contains(e.Message, tc.msg) {
 					t.Errorf("error = %+v; want forbidden at %q containing %q", e, tc.path, tc.msg)
 				}
+			}
+		})
+	}
+}
+
+// limiterFunc is a limiter made of a function.
+type limiterFunc func(ctx context.Context, id string, rl *store.RateLimit, n int) error
+
+func (f limiterFunc) Take(ctx context.Context, id string, rl *store.RateLimit, n int) error {
+	return f(ctx, id, rl, n)
+}
+
+// TestIngestRateLimit: a source over its limit gets 429 with Retry-After and nothing
+// goes on the bus; a limiter that cannot read its bucket lets the request through.
+func TestIngestRateLimit(t *testing.T) {
+	body := `{"specversion":"1.0","id":"r-1","source":"/test","type":"t"}`
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		retry  string
+	}{
+		{"within the limit", nil, 202, ""},
+		{"over the limit", &fault.Error{Code: fault.RateLimited, RetryAfter: 3, Message: "over"}, 429, "3"},
+		{"bucket unavailable", fmt.Errorf("%w: throttled", ratelimit.ErrUnavailable), 202, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pub := &fakeBus{}
+			h := newTestHandler(pub)
+			var asked int
+			h.limits = limiterFunc(func(_ context.Context, id string, _ *store.RateLimit, n int) error {
+				asked = n
+				return tc.err
+			})
+			resp, _ := h.handle(context.Background(), post("application/cloudevents+json", "["+body+","+body+"]"))
+			if resp.StatusCode != tc.status || resp.Headers["retry-after"] != tc.retry || asked != 2 {
+				t.Fatalf("status %d, retry-after %q, asked for %d; want %d, %q, 2 (%s)", resp.StatusCode, resp.Headers["retry-after"], asked, tc.status, tc.retry, resp.Body)
+			}
+			if (tc.status == 429) != (len(pub.events) == 0) {
+				t.Errorf("published %d entries with status %d", len(pub.events), resp.StatusCode)
 			}
 		})
 	}

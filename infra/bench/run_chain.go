@@ -22,7 +22,9 @@ import (
 func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Result, ddb, sqs *meter, logf func(string, ...any)) error {
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var src struct{ Token string }
-	if err := admin(ctx, st, http.MethodPost, "/sources", map[string]any{"name": "bench", "format": "cloudevents", "owns": map[string]any{"prefixes": []string{"/bench/"}}}, &src); err != nil {
+	if err := admin(ctx, st, http.MethodPost, "/sources", map[string]any{"name": "bench", "format": "cloudevents", "owns": map[string]any{"prefixes": []string{"/bench/"}},
+		// The bench measures the chain, not the default rate limit.
+		"rateLimit": map[string]any{"perSecond": 100000, "burst": 1000000}}, &src); err != nil {
 		return err
 	}
 	rc, err := newReceiver()
