@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -28,7 +27,7 @@ type publisher interface {
 	Publish(ctx context.Context, entries ...bus.Entry) error
 }
 
-// sourceLookup finds the producer source that sent an event (sourceCache).
+// sourceLookup finds the producer source that sent an event (store.SourceCache).
 type sourceLookup interface {
 	Source(ctx context.Context, id string) (*store.Source, error)
 }
@@ -123,47 +122,6 @@ func normalize(rec bus.ReceivedDetail, src *store.Source) (*cloudevent.Event, st
 		return nil, rec.Format, fault.New(fault.Invalid, "unknown format %q", rec.Format)
 	}
 	return adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: src.ID, DataID: src.DataID})
-}
-
-// sourceCache remembers producer sources by id for ttl, so that a warm function reads
-// each source once per ttl rather than once per event.
-type sourceCache struct {
-	get func(ctx context.Context, id string) (*store.Source, error)
-	ttl time.Duration
-	now func() time.Time
-
-	mu      sync.Mutex
-	entries map[string]cachedSource
-}
-
-type cachedSource struct {
-	src *store.Source
-	exp time.Time
-}
-
-func newSourceCache(get func(ctx context.Context, id string) (*store.Source, error), ttl time.Duration, now func() time.Time) *sourceCache {
-	return &sourceCache{get: get, ttl: ttl, now: now, entries: map[string]cachedSource{}}
-}
-
-func (c *sourceCache) Source(ctx context.Context, id string) (*store.Source, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.entries[id]
-	c.mu.Unlock()
-	if ok && now.Before(e.exp) {
-		return e.src, nil
-	}
-	src, err := c.get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.entries) > 10000 {
-		clear(c.entries)
-	}
-	c.entries[id] = cachedSource{src, now.Add(c.ttl)}
-	c.mu.Unlock()
-	return src, nil
 }
 
 func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.Hub, raw json.RawMessage, reason string) error {

@@ -30,7 +30,7 @@ func main() {
 	h := &handler{
 		claims:     st,
 		quarantine: st,
-		sources:    newSourceCache(st.GetSource, 30*time.Second, time.Now),
+		sources:    store.NewSourceCache(st.GetSource, 30*time.Second, time.Now),
 		owners:     ownership.NewIndex(st.Owners, 30*time.Second, time.Now),
 		schemas:    catalog.New(st, 5*time.Second, time.Now),
 		pub:        bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),

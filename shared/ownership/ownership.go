@@ -161,23 +161,21 @@ func (s Set) Check() (path, reason string) {
 		return "", fmt.Sprintf("%d values; the limit is %d", n, MaxValues)
 	}
 	seen := map[string]bool{}
-	for i, v := range s.Exact {
-		if r := Reason(v, false); r != "" {
-			return "exact[" + strconv.Itoa(i) + "]", r
+	for _, part := range []struct {
+		name   string
+		values []string
+		prefix bool
+	}{{"exact", s.Exact, false}, {"prefixes", s.Prefixes, true}} {
+		for i, v := range part.values {
+			path := part.name + "[" + strconv.Itoa(i) + "]"
+			if r := Reason(v, part.prefix); r != "" {
+				return path, r
+			}
+			if seen[part.name+"\x00"+v] {
+				return path, "given twice"
+			}
+			seen[part.name+"\x00"+v] = true
 		}
-		if seen["="+v] {
-			return "exact[" + strconv.Itoa(i) + "]", "given twice"
-		}
-		seen["="+v] = true
-	}
-	for i, p := range s.Prefixes {
-		if r := Reason(p, true); r != "" {
-			return "prefixes[" + strconv.Itoa(i) + "]", r
-		}
-		if seen["*"+p] {
-			return "prefixes[" + strconv.Itoa(i) + "]", "given twice"
-		}
-		seen["*"+p] = true
 	}
 	return "", ""
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -454,4 +455,54 @@ func (s *Store) Owners(ctx context.Context) ([]ownership.Owner, error) {
 // event came through the signed iuap route.
 func (s *Source) Publisher(signed bool) ownership.Publisher {
 	return ownership.Publisher{ID: s.ID, Owned: s.Owned(), Transitional: s.Transitional(), Signed: signed}
+}
+
+// SourceCache keeps the sources a lookup finds (by token hash, appId or id) for a
+// while, so that a warm function reads each once per ttl rather than once per request;
+// a disabled or changed source is noticed within ttl.
+type SourceCache struct {
+	get func(ctx context.Context, key string) (*Source, error)
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]cachedSource
+}
+
+type cachedSource struct {
+	src *Source
+	exp time.Time
+}
+
+// NewSourceCache returns a cache over the lookup get.
+func NewSourceCache(get func(ctx context.Context, key string) (*Source, error), ttl time.Duration, now func() time.Time) *SourceCache {
+	return &SourceCache{get: get, ttl: ttl, now: now, entries: map[string]cachedSource{}}
+}
+
+// Source returns the source of the key, from the cache while it is fresh.
+func (c *SourceCache) Source(ctx context.Context, key string) (*Source, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok && now.Before(e.exp) {
+		return e.src, nil
+	}
+	return c.Fresh(ctx, key)
+}
+
+// Fresh looks the source up past the cache, and caches it.
+func (c *SourceCache) Fresh(ctx context.Context, key string) (*Source, error) {
+	now := c.now()
+	src, err := c.get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.entries) > 10000 {
+		clear(c.entries)
+	}
+	c.entries[key] = cachedSource{src, now.Add(c.ttl)}
+	c.mu.Unlock()
+	return src, nil
 }
