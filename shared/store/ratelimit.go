@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -25,8 +26,9 @@ type bucketItem struct {
 
 const pkRate = "RATE#"
 
-// maxTakeTries bounds the optimistic retries of one take.
-const maxTakeTries = 8
+// maxTakeTries bounds the optimistic retries of one take; each try loses only to a
+// take that succeeded.
+const maxTakeTries = 25
 
 // TakeTokens takes between need and want tokens from the source's bucket, refilled at
 // rl.Rate a second up to rl.Burst since it was last taken from. It returns how many it
@@ -70,6 +72,10 @@ func (s *Store) TakeTokens(ctx context.Context, sourceID string, need, want int,
 		}
 		if !isConditionFailed(err) || try == maxTakeTries-1 {
 			return 0, 0, fmt.Errorf("take from the rate bucket of %s: %w", sourceID, err)
+		}
+		// Another take won: read again after a short, jittered pause.
+		if err := sleep(ctx, time.Duration(rand.IntN(5*(try+1))+1)*time.Millisecond); err != nil {
+			return 0, 0, err
 		}
 	}
 }
