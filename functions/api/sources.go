@@ -146,7 +146,22 @@ type sourceView struct {
 }
 
 func viewSource(s store.Source) sourceView {
-	return sourceView{Source: s, Owned: s.Owned(), Transitional: s.Transitional(), Signing: s.SigningKey != ""}
+	if s.Owns != nil {
+		owns := listed(*s.Owns)
+		s.Owns = &owns
+	}
+	return sourceView{Source: s, Owned: listed(s.Owned()), Transitional: s.Transitional(), Signing: s.SigningKey != ""}
+}
+
+// listed shows a set's lists as arrays, empty ones too.
+func listed(set ownership.Set) ownership.Set {
+	if set.Exact == nil {
+		set.Exact = []string{}
+	}
+	if set.Prefixes == nil {
+		set.Prefixes = []string{}
+	}
+	return set
 }
 
 func (h *handler) sourceRoutes() map[string]route {
