@@ -6,7 +6,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 ARM64_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 BUILD_DIR := bin/arm64
 
-.PHONY: run test bench chaos deps build verify deploy clean invoke vet cli
+.PHONY: run test bench chaos deps build verify deploy clean invoke vet cli smoke
 
 ## run: start the local stack (API on 127.0.0.1:3000; ARGS="-addr 127.0.0.1:3001" to change)
 run: deps
@@ -21,6 +21,13 @@ cli:
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
+
+## smoke: end-to-end checks of a deployed stack (docs/operating.md): every producer format
+## sent and read back, a delivery to RECEIVER, one trace from the bus to the delivery.
+## EVENTHUB_API and EVENTHUB_ADMIN_TOKEN from the environment:
+##   make smoke RECEIVER=https://your.endpoint/hook   (make test runs it on the local stack)
+smoke:
+	@$(GO) run ./infra/smoke/cmd/eventhub-smoke -receiver "$(RECEIVER)" $(ARGS)
 
 ## bench: cold start, binary size, normalize and match CPU, chain throughput and latency,
 ## and the cost of a million events, next to their baselines (a few minutes; see the

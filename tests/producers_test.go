@@ -134,7 +134,7 @@ func TestProducersSeedFormats(t *testing.T) {
 	juno := register(t, `{"name":"juno","format":"juno","owns":{"exact":["juno/confgo","juno/devops","juno/grafana"]}}`)
 	auto := register(t, `{"name":"anything","format":"auto","owns":{"exact":["juno/git"]}}`)
 	bk := register(t, `{"name":"bk plugin","format":"bkmonitor","dataId":1500001,"dedupeKeys":["alert_name","target"]}`)
-	hwc := register(t, `{"name":"huawei config","format":"huaweiconfig"}`)
+	hwc := register(t, `{"name":"huawei config","format":"huaweiconfig","owns":{"exact":["huaweicloud.config/059b5c937100d3e40ff0c00a7675a0a0"]}}`)
 	json := map[string]string{"Content-Type": "application/json"}
 	bearer := func(token string, h map[string]string) map[string]string {
 		out := map[string]string{"Authorization": "Bearer " + token}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/eventhub/eventhub/shared/adapter"
+	formats "github.com/eventhub/eventhub/shared/adapter/format"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -84,11 +84,11 @@ func (h *handler) resubmit(ctx context.Context, req *apigw.Request) (apigw.Respo
 		return apigw.Response{}, fault.At("format", "required: the quarantined event has no source format to use")
 	}
 	// Only what came through the signed iuap route may be read as iuap again.
-	signed := q.Format == adapter.IUAP
-	if format == adapter.IUAP && !signed {
+	signed := q.Format == formats.IUAP
+	if format == formats.IUAP && !signed {
 		return apigw.Response{}, fault.At("format", "iuap events are accepted only through the signed route; this event came as %q", q.Format)
 	}
-	hub := bus.Hub{SourceID: q.SourceID, Format: format, ReceivedAt: h.now().UTC(), RequestID: req.RequestContext.RequestID, Signed: signed && format == adapter.IUAP}
+	hub := bus.Hub{SourceID: q.SourceID, Format: format, ReceivedAt: h.now().UTC(), RequestID: req.RequestContext.RequestID, Signed: signed && format == formats.IUAP}
 	// Recorded first, so that the timeline shows the re-submission before what the
 	// pipeline then does with it.
 	if err := h.ev.store.MarkResubmitted(ctx, q.ID, format); err != nil {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventhub/eventhub/shared/adapter"
+	formats "github.com/eventhub/eventhub/shared/adapter/format"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -80,8 +80,8 @@ type sourcePatch struct {
 // producer's own system names (Juno's subsystems, Huawei accounts). A second source
 // of such a format must be given its own values.
 var formatGrants = map[string]ownership.Set{
-	adapter.Juno:         {Prefixes: []string{"juno/"}},
-	adapter.HuaweiConfig: {Prefixes: []string{"huaweicloud.config/"}},
+	formats.Juno:         {Prefixes: []string{"juno/"}},
+	formats.HuaweiConfig: {Prefixes: []string{"huaweicloud.config/"}},
 }
 
 // checkOwns validates an admin's grant of CloudEvents source values.
@@ -185,10 +185,10 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	}
 	format := in.Format
 	if format == "" {
-		format = adapter.Auto
+		format = formats.Auto
 	}
-	if !adapter.Known(format) {
-		return apigw.Response{}, fault.At("format", "unknown format %q: want auto, %s", in.Format, strings.Join(adapter.Formats, ", "))
+	if !formats.Known(format) {
+		return apigw.Response{}, fault.At("format", "unknown format %q: want auto, %s", in.Format, strings.Join(formats.All, ", "))
 	}
 	if err := checkDedupeKeys(in.DedupeKeys); err != nil {
 		return apigw.Response{}, err
@@ -223,10 +223,10 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	switch {
 	case in.DataID < 0:
 		return apigw.Response{}, fault.At("dataId", "must be a positive integer")
-	case in.DataID == 0 && format == adapter.BKMonitor:
+	case in.DataID == 0 && format == formats.BKMonitor:
 		src.DataID = newDataID()
 	}
-	if in.AppID != "" || format == adapter.IUAP {
+	if in.AppID != "" || format == formats.IUAP {
 		src.AppID = in.AppID
 		if src.AppID == "" {
 			src.AppID = src.ID
@@ -235,7 +235,7 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 			return apigw.Response{}, fault.At("appId", "must be 1 to 64 letters, digits, '_', '.' or '-'")
 		}
 	}
-	if in.Signing || format == adapter.IUAP {
+	if in.Signing || format == formats.IUAP {
 		src.SigningKey = newSigningKey()
 	}
 	token := auth.NewToken(auth.ProducerPrefix)

@@ -14,9 +14,11 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/metrics"
 	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/ratelimit"
 	"github.com/eventhub/eventhub/shared/store"
+	"github.com/eventhub/eventhub/shared/trace"
 )
 
 // Limits on what a producer may send. An event must also fit the store once normalized
@@ -71,6 +73,10 @@ type handler struct {
 	now     func() time.Time
 	newID   func() string // quarantine ids
 	log     *slog.Logger
+	metrics *metrics.Emitter // nil: no metric lines
+	// traces is the fraction of requests whose trace X-Ray records (trace.Sample):
+	// ingest starts every trace, and decides for the whole pipeline.
+	traces float64
 }
 
 // result is the outcome for one event of a request, in request order: the id it is
@@ -91,14 +97,49 @@ type response struct {
 }
 
 func (h *handler) handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	ctx = trace.With(ctx, trace.Sample(trace.Header(ctx), h.traces))
 	if req.RouteKey == routeIUAP {
 		return h.iuap(ctx, &req), nil
 	}
 	resp, err := h.ingest(ctx, &req)
 	if err != nil {
+		h.rejected(ctx, err)
 		return apigw.Error(ctx, h.log, err), nil
 	}
 	return resp, nil
+}
+
+// rejected counts a request refused as a whole by the caller's mistake (a 4xx); a
+// failure of eventhub's own (a 5xx) is the API's 5xx metric's and the function's
+// error count's.
+func (h *handler) rejected(ctx context.Context, err error) {
+	if e, ok := fault.As(err); ok {
+		h.metrics.Emit(ctx, []metrics.Dimension{metrics.Dim(metrics.Reason, string(e.Code))}, metrics.CountBy(metrics.Rejected, 1, metrics.Reason))
+	}
+}
+
+// tally counts events by a dimension's value, in the order values first appear.
+type tally struct {
+	values []string
+	counts []int
+}
+
+func (t *tally) add(v string) {
+	for i, x := range t.values {
+		if x == v {
+			t.counts[i]++
+			return
+		}
+	}
+	t.values = append(t.values, v)
+	t.counts = append(t.counts, 1)
+}
+
+// emit writes one line per value: the metric, broken down by the dimension.
+func (t *tally) emit(ctx context.Context, m *metrics.Emitter, name, dim string) {
+	for i, v := range t.values {
+		m.Emit(ctx, []metrics.Dimension{metrics.Dim(dim, v)}, metrics.CountBy(name, t.counts[i], dim))
+	}
 }
 
 func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
@@ -262,17 +303,20 @@ func received(it *item, hub bus.Hub) bus.Entry {
 func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, items []item) (apigw.Response, error) {
 	resp := response{IDs: []string{}, Results: make([]result, len(items))}
 	var entries []bus.Entry
+	var accepted, rejected tally
 	for i := range items {
 		it := &items[i]
 		if it.err != nil {
 			if e, ok := fault.As(it.err); ok {
 				resp.Results[i].Error = e
 				resp.Rejected++
+				rejected.add(string(e.Code))
 				continue
 			}
 			return apigw.Response{}, it.err
 		}
 		entries = append(entries, received(it, hub))
+		accepted.add(it.format)
 		resp.Accepted++
 		resp.Results[i].ID = it.key
 		if q := it.quarantine; q != nil {
@@ -289,6 +333,8 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 		}
 		h.log.InfoContext(ctx, "received", "sourceId", src.ID, "accepted", resp.Accepted, "quarantined", resp.Quarantined, "rejected", resp.Rejected)
 	}
+	accepted.emit(ctx, h.metrics, metrics.Accepted, metrics.Format)
+	rejected.emit(ctx, h.metrics, metrics.Rejected, metrics.Reason)
 	status := http.StatusAccepted
 	switch {
 	case resp.Accepted == 0:

@@ -23,6 +23,7 @@ import (
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
+	"github.com/eventhub/eventhub/shared/trace"
 )
 
 // sourceFunc is a sourceLookup made of a function.
@@ -50,10 +51,12 @@ type fakeBus struct {
 	calls   int
 	entries []bus.Entry
 	events  []bus.ReceivedDetail
+	traces  []string // the trace header of each call's context
 }
 
-func (b *fakeBus) Publish(_ context.Context, entries ...bus.Entry) error {
+func (b *fakeBus) Publish(ctx context.Context, entries ...bus.Entry) error {
 	b.calls++
+	b.traces = append(b.traces, trace.Header(ctx))
 	if b.err != nil {
 		return b.err
 	}
@@ -636,5 +639,29 @@ func TestIngestQuarantineMode(t *testing.T) {
 				t.Errorf("raw = %s; want the event as sent", pub.events[0].Raw)
 			}
 		})
+	}
+}
+
+// TestIngestStartsTheTrace checks that ingest decides whether the pipeline's trace is
+// recorded and hands that decision to the bus with the trace it runs in.
+func TestIngestStartsTheTrace(t *testing.T) {
+	const lambdaHeader = "Root=1-67890abc-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
+	for _, tc := range []struct {
+		rate float64
+		want string
+	}{
+		{0, lambdaHeader},
+		{1, "Root=1-67890abc-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"},
+	} {
+		pub := &fakeBus{}
+		h := newTestHandler(pub)
+		h.traces = tc.rate
+		ctx := trace.With(context.Background(), lambdaHeader)
+		if resp, _ := h.handle(ctx, post("application/cloudevents+json", ce("a"))); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("status = %d %s", resp.StatusCode, resp.Body)
+		}
+		if len(pub.traces) != 1 || pub.traces[0] != tc.want {
+			t.Errorf("rate %v: published under trace %q; want %q", tc.rate, pub.traces, tc.want)
+		}
 	}
 }

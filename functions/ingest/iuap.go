@@ -15,6 +15,7 @@ import (
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/metrics"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -36,6 +37,7 @@ type iuapStatus struct {
 func (h *handler) iuap(ctx context.Context, req *apigw.Request) apigw.Response {
 	key, err := h.sendEventMsg(ctx, req)
 	if err != nil {
+		h.rejected(ctx, err)
 		e, ok := fault.As(err)
 		if !ok {
 			resp := apigw.Error(ctx, h.log, err)
@@ -51,6 +53,7 @@ func (h *handler) iuap(ctx context.Context, req *apigw.Request) apigw.Response {
 		}
 		return resp
 	}
+	h.metrics.Emit(ctx, []metrics.Dimension{metrics.Dim(metrics.Format, adapter.IUAP)}, metrics.CountBy(metrics.Accepted, 1, metrics.Format))
 	return apigw.JSON(http.StatusOK, iuapReply{Data: iuapStatus{Message: "accepted", Status: 1, ID: key}})
 }
 

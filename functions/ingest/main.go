@@ -27,6 +27,7 @@ func main() {
 	table := env.String("TABLE_NAME")
 	busName := env.String("EVENT_BUS_NAME")
 	retention := env.Days("RETENTION_DAYS", 30)
+	sampleRate := env.Fraction("TRACE_SAMPLE_RATE", 0)
 	env.Check()
 
 	cfg := boot.AWS()
@@ -41,6 +42,8 @@ func main() {
 		now:     time.Now,
 		newID:   randomID,
 		log:     boot.Logger(),
+		metrics: boot.Metrics(),
+		traces:  sampleRate,
 	}
 	lambda.Start(h.handle)
 }

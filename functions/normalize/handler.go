@@ -15,6 +15,7 @@ import (
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/metrics"
 	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
@@ -41,6 +42,7 @@ type handler struct {
 	pub        publisher
 	now        func() time.Time
 	log        *slog.Logger
+	metrics    *metrics.Emitter // nil: no metric lines
 }
 
 // handle normalizes one Event Received: it runs the adapter of the event's format on the
@@ -108,11 +110,15 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	hub.Format = format
 	hub.Quarantine = nil
 	hub.NormalizedAt = h.now().UTC()
-	return h.pub.Publish(ctx, bus.Entry{
+	if err := h.pub.Publish(ctx, bus.Entry{
 		Source:     bus.SourceNormalize,
 		DetailType: bus.Normalized,
 		Detail:     bus.EventDetail{Event: body, Hub: hub},
-	})
+	}); err != nil {
+		return err
+	}
+	h.metrics.Emit(ctx, []metrics.Dimension{metrics.Dim(metrics.Format, format)}, metrics.CountBy(metrics.Normalized, 1, metrics.Format))
+	return nil
 }
 
 // normalize runs the adapter of the event's format, the same code ingest ran to accept
@@ -142,5 +148,6 @@ func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.
 		return err
 	}
 	h.log.WarnContext(ctx, "quarantined", "eventKey", hub.Key, "sourceId", hub.SourceID, "reason", reason)
+	h.metrics.Emit(ctx, []metrics.Dimension{metrics.Dim(metrics.Format, hub.Format)}, metrics.CountBy(metrics.Quarantined, 1, metrics.Format))
 	return nil
 }

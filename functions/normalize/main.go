@@ -36,6 +36,7 @@ func main() {
 		pub:        bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:        time.Now,
 		log:        boot.Logger(),
+		metrics:    boot.Metrics(),
 	}
 	lambda.Start(h.handle)
 }

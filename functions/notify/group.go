@@ -46,7 +46,7 @@ func inGroupOrder(a, b store.Subscription) int {
 // chain delivers the event to members, in order, as far as it can now: it stops at a
 // member whose delivery is still pending (its retry goes on with the chain later) or
 // held by another invocation.
-func (h *handler) chain(ctx context.Context, key string, body []byte, members []store.Subscription) error {
+func (h *handler) chain(ctx context.Context, key string, ev storedEvent, members []store.Subscription) error {
 	for _, sub := range members {
 		if !h.timeFor(ctx, sub) {
 			// Not enough time left in this invocation: hand the rest over to the queue.
@@ -55,7 +55,7 @@ func (h *handler) chain(ctx context.Context, key string, body []byte, members []
 			return h.schedule(ctx, m)
 		}
 		m := first(key, sub)
-		status, err := h.attempt(ctx, m, body, sub)
+		status, err := h.attempt(ctx, m, ev, sub)
 		if busy, ok := errors.AsType[*busyError](err); ok {
 			// The invocation holding it goes on with the chain, unless it died: the
 			// watch takes over then.
@@ -70,7 +70,7 @@ func (h *handler) chain(ctx context.Context, key string, body []byte, members []
 
 // continueGroup goes on with the chain of done's group after done's delivery of the
 // event ended.
-func (h *handler) continueGroup(ctx context.Context, key string, body []byte, done store.Subscription) error {
+func (h *handler) continueGroup(ctx context.Context, key string, ev storedEvent, done store.Subscription) error {
 	if done.Group == "" {
 		return nil
 	}
@@ -78,7 +78,7 @@ func (h *handler) continueGroup(ctx context.Context, key string, body []byte, do
 	if err != nil {
 		return err
 	}
-	matched, err := h.subs.match(ctx, h.log, subs, body)
+	matched, err := h.subs.match(ctx, h.log, subs, ev.body)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (h *handler) continueGroup(ctx context.Context, key string, body []byte, do
 		}
 	}
 	slices.SortFunc(rest, inGroupOrder)
-	return h.chain(ctx, key, body, rest)
+	return h.chain(ctx, key, ev, rest)
 }
 
 // timeFor reports whether the invocation has time left for an attempt to sub.

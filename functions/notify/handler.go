@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/metrics"
 	"github.com/eventhub/eventhub/shared/store"
 	"github.com/eventhub/eventhub/shared/webhook"
 )
@@ -62,6 +64,7 @@ type handlerConfig struct {
 	// long; 0 never does.
 	failingPeriod time.Duration
 	log           *slog.Logger
+	metrics       *metrics.Emitter // nil: no metric lines
 	now           func() time.Time
 	jitter        func() float64 // in [-1, 1)
 	replays       replayStore    // replay.go
@@ -127,6 +130,13 @@ type deadLetter struct {
 	FailedAt       time.Time `json:"failedAt"`
 }
 
+// storedEvent is the event a delivery sends: the stored CloudEvent and when it was
+// stored (for the stored-to-delivered latency; zero when unknown).
+type storedEvent struct {
+	body     []byte
+	storedAt time.Time
+}
+
 // handle takes both of notify's triggers: Event Stored from EventBridge, and batches from
 // the retry queue.
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -178,13 +188,14 @@ func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error 
 	if err != nil {
 		return err
 	}
+	ev := storedEvent{body: d.Event, storedAt: d.Hub.StoredAt}
 	alone, groups := byGroup(matched)
 	errs := make([]error, len(alone)+len(groups))
 	var wg sync.WaitGroup
 	for i, sub := range alone {
 		wg.Go(func() {
 			m := first(d.Hub.Key, sub)
-			_, err := h.attempt(ctx, m, d.Event, sub)
+			_, err := h.attempt(ctx, m, ev, sub)
 			if busy, ok := errors.AsType[*busyError](err); ok {
 				// Held by a concurrent invocation of the same Event Stored, or by one
 				// that died (or failed) after claiming it: Lambda's retries of that
@@ -195,7 +206,7 @@ func (h *handler) stored(ctx context.Context, in events.EventBridgeEvent) error 
 		})
 	}
 	for i, members := range groups {
-		wg.Go(func() { errs[len(alone)+i] = h.chain(ctx, d.Hub.Key, d.Event, members) })
+		wg.Go(func() { errs[len(alone)+i] = h.chain(ctx, d.Hub.Key, ev, members) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -219,6 +230,9 @@ func (h *handler) attemptTimeout(sub store.Subscription) time.Duration {
 	return h.timeout
 }
 
+// errDisabled is the result of an attempt to a disabled subscription.
+var errDisabled = errors.New("subscription is disabled")
+
 // errBusy means another invocation holds the step: try later.
 var errBusy = errors.New("delivery step is held by another invocation")
 
@@ -231,11 +245,13 @@ func (e *busyError) Error() string {
 
 func (e *busyError) Is(target error) bool { return target == errBusy }
 
-// attempt makes the attempt m of delivering body to sub and schedules what follows. It
+// attempt makes the attempt m of delivering ev to sub and schedules what follows. It
 // returns the delivery's status afterwards: pending while a retry is scheduled,
 // delivered or failed when it is over. A returned error means the outcome is not
-// recorded and the caller must retry.
-func (h *handler) attempt(ctx context.Context, m retryMessage, body []byte, sub store.Subscription) (string, error) {
+// recorded and the caller must retry. Once the outcome is recorded, it is counted
+// (one metric line per attempt).
+func (h *handler) attempt(ctx context.Context, m retryMessage, ev storedEvent, sub store.Subscription) (string, error) {
+	body := ev.body
 	key, n := m.Key, m.Attempt
 	log := h.log.With("eventKey", key, "subscriptionId", sub.ID, "attempt", n)
 	whID := webhookID(key, sub.ID)
@@ -257,7 +273,7 @@ func (h *handler) attempt(ctx context.Context, m retryMessage, body []byte, sub 
 	}
 	var res webhook.Result
 	if !sub.Enabled {
-		res = webhook.Result{Err: errors.New("subscription is disabled")}
+		res = webhook.Result{Err: errDisabled}
 	} else {
 		res = h.sender.Send(ctx, h.message(sub, whID, body, timeout))
 		h.health(ctx, &sub, res, log)
@@ -268,8 +284,12 @@ func (h *handler) attempt(ctx context.Context, m retryMessage, body []byte, sub 
 	}
 	if res.OK() {
 		entry.Outcome = store.DeliveryDelivered
+		if err := h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryDelivered, HTTPStatus: res.Status, Entry: &entry}); err != nil {
+			return "", err
+		}
 		log.InfoContext(ctx, "delivered", "status", res.Status, "latencyMs", entry.LatencyMs)
-		return store.DeliveryDelivered, h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryDelivered, HTTPStatus: res.Status, Entry: &entry})
+		h.count(ctx, res, ev, store.DeliveryDelivered)
+		return store.DeliveryDelivered, nil
 	}
 	if res.Err == nil && res.Status == http.StatusGone && entry.Error == "" {
 		entry.Error = "the endpoint is gone (410): subscription disabled"
@@ -293,14 +313,73 @@ func (h *handler) attempt(ctx context.Context, m retryMessage, body []byte, sub 
 		if err := h.schedule(ctx, next); err != nil {
 			return "", err
 		}
+		if err := h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryPending, NextAt: due, HTTPStatus: res.Status, Error: entry.Error}); err != nil {
+			return "", err
+		}
 		log.InfoContext(ctx, "attempt failed, retry scheduled", "result", res.Describe(), "dueAt", due)
-		return store.DeliveryPending, h.store.FinishAttempt(ctx, key, sub.ID, n, store.Outcome{Status: store.DeliveryPending, NextAt: due, HTTPStatus: res.Status, Error: entry.Error})
+		h.count(ctx, res, ev, store.DeliveryPending)
+		return store.DeliveryPending, nil
 	}
 	entry.Outcome = store.DeliveryFailed
 	if err := h.store.AddTimeline(ctx, key, entry); err != nil {
 		return "", err
 	}
-	return store.DeliveryFailed, h.fail(ctx, key, body, sub, n, whID, res, entry.Error, log)
+	if err := h.fail(ctx, key, body, sub, n, whID, res, entry.Error, log); err != nil {
+		return "", err
+	}
+	h.count(ctx, res, ev, store.DeliveryFailed)
+	return store.DeliveryFailed, nil
+}
+
+// count records an attempt whose outcome is recorded: delivered (with the
+// stored-to-delivered latency), or failed by status class and then retried or
+// dead-lettered; and the HTTP exchange's latency when there was one.
+func (h *handler) count(ctx context.Context, res webhook.Result, ev storedEvent, status string) {
+	var ms [3]metrics.Metric
+	line := ms[:0]
+	var dims []metrics.Dimension
+	if res.OK() {
+		line = append(line, metrics.CountOf(metrics.Delivered, 1))
+		if !ev.storedAt.IsZero() {
+			line = append(line, metrics.Duration(metrics.StoredToDelivered, h.now().Sub(ev.storedAt)))
+		}
+	} else {
+		dims = []metrics.Dimension{metrics.Dim(metrics.StatusClass, statusClass(res))}
+		line = append(line, metrics.CountBy(metrics.FailedAttempts, 1, metrics.StatusClass))
+		switch status {
+		case store.DeliveryPending:
+			line = append(line, metrics.CountOf(metrics.Retries, 1))
+		case store.DeliveryFailed:
+			line = append(line, metrics.CountOf(metrics.DeadLettered, 1))
+		}
+	}
+	if res.Latency > 0 {
+		line = append(line, metrics.Duration(metrics.DeliveryLatency, res.Latency))
+	}
+	h.metrics.Emit(ctx, dims, line...)
+}
+
+// statusClass names how an attempt failed, for the FailedAttempts metric: the HTTP
+// status class (4xx, 5xx; 2xx for an answer that was not an acknowledgement), or
+// timeout, network (no answer otherwise), disabled.
+func statusClass(res webhook.Result) string {
+	switch {
+	case res.Err == nil && res.Status > 0:
+		return strconv.Itoa(res.Status/100) + "xx"
+	case res.Err == nil:
+		return "unknown"
+	case errors.Is(res.Err, errDisabled):
+		return "disabled"
+	case errors.Is(res.Err, context.DeadlineExceeded) || isTimeout(res.Err):
+		return "timeout"
+	}
+	return "network" // refused, reset, DNS, the destination guard
+
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }
 
 // message is the request of one attempt: the CloudEvent itself, or the iuap form.
@@ -534,9 +613,10 @@ func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 	if deleted {
 		h.log.WarnContext(ctx, "subscription deleted, retry dropped", "eventKey", m.Key, "subscriptionId", m.SubscriptionID)
 		// The rest of its group still gets the event.
-		return h.continueGroup(ctx, m.Key, ev.Event, store.Subscription{ID: m.SubscriptionID, Group: m.Group, Order: m.Order})
+		return h.continueGroup(ctx, m.Key, storedEvent{body: ev.Event, storedAt: ev.StoredAt}, store.Subscription{ID: m.SubscriptionID, Group: m.Group, Order: m.Order})
 	}
-	status, err := h.attempt(ctx, m, ev.Event, *sub)
+	se := storedEvent{body: ev.Event, storedAt: ev.StoredAt}
+	status, err := h.attempt(ctx, m, se, *sub)
 	if busy, ok := errors.AsType[*busyError](err); ok {
 		// A new message for when the holder's lease ends, rather than this one
 		// received again and again: each receive counts towards the queue's
@@ -546,7 +626,7 @@ func (h *handler) retry(ctx context.Context, rec events.SQSMessage) error {
 	if err != nil || status == store.DeliveryPending {
 		return err
 	}
-	return h.continueGroup(ctx, m.Key, ev.Event, *sub)
+	return h.continueGroup(ctx, m.Key, se, *sub)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -47,6 +47,7 @@ func main() {
 		timeout:       timeout,
 		failingPeriod: failingPeriod,
 		log:           boot.Logger(),
+		metrics:       boot.Metrics(),
 		replays:       st,
 	})
 	lambda.Start(h.handle)

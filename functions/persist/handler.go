@@ -15,6 +15,7 @@ import (
 
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/metrics"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -35,6 +36,8 @@ type handler struct {
 	api string
 	now func() time.Time
 	log *slog.Logger
+	// metrics counts what is stored (nil: no metric lines).
+	metrics *metrics.Emitter
 	// alerts folds events with dedupe keys into alerts (alerts.go); nil disables it.
 	alerts     alertFolder
 	sourceKeys *keyCache
@@ -195,6 +198,7 @@ func (h *handler) store1(ctx context.Context, d bus.EventDetail, fallbackReceipt
 	}
 	if !created && existing.Receipt != rec.Receipt {
 		h.log.InfoContext(ctx, "duplicate", "eventKey", rec.Key, "duplicates", existing.Duplicates)
+		h.metrics.Emit(ctx, []metrics.Dimension{metrics.Dim(metrics.Format, rec.Format)}, metrics.CountBy(metrics.Duplicates, 1, metrics.Format))
 		if existing.AlertID != "" {
 			return stored{ev: ev}, nil
 		}
@@ -202,7 +206,9 @@ func (h *handler) store1(ctx context.Context, d bus.EventDetail, fallbackReceipt
 		return stored{ev: ev, key: rec.Key, sourceID: existing.SourceID, receivedAt: existing.ReceivedAt}, nil
 	}
 	body := d.Event
+	storedAt := now
 	if !created {
+		storedAt = existing.StoredAt
 		// Publish what was stored, not what this repeat says: a request may carry
 		// two events with one key, and only the first is stored.
 		d.Hub.ReceivedAt = existing.ReceivedAt
@@ -215,11 +221,18 @@ func (h *handler) store1(ctx context.Context, d bus.EventDetail, fallbackReceipt
 		}
 	}
 	d.Hub.Key = rec.Key
+	d.Hub.StoredAt = storedAt
 	entry, err := bus.StoredEntry(ev, body, d.Hub, h.dataURL(rec.Key))
 	if err != nil {
 		return stored{}, err
 	}
 	h.log.InfoContext(ctx, "stored", "eventKey", rec.Key, "type", ev.Type, "source", ev.Source)
+	if created {
+		// Counted once, when stored; a redelivery publishes Event Stored again only.
+		h.metrics.Emit(ctx, []metrics.Dimension{metrics.Dim(metrics.Format, rec.Format)},
+			metrics.CountBy(metrics.Stored, 1, metrics.Format),
+			metrics.Duration(metrics.ReceivedToStored, now.Sub(rec.ReceivedAt)))
+	}
 	return stored{
 		entry:      &entry,
 		ev:         ev,

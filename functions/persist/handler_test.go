@@ -65,7 +65,7 @@ func (m memClaims) GetClaim(_ context.Context, id string) ([]byte, error) {
 }
 
 var (
-	now          = time.Date(2026, 3, 14, 15, 9, 28, 0, time.FixedZone("CST", 8*3600))
+	now          = time.Date(2026, 3, 14, 23, 9, 28, 0, time.FixedZone("CST", 8*3600)) // 15:09:28Z
 	receivedAt   = time.Date(2026, 3, 14, 15, 9, 26, 535000000, time.UTC)
 	normalizedAt = time.Date(2026, 3, 14, 15, 9, 26, 712000000, time.UTC)
 )
@@ -161,8 +161,10 @@ func TestPersistNewEvent(t *testing.T) {
 	if !ok {
 		t.Fatalf("detail is %T; want bus.EventDetail", e.Detail)
 	}
-	if string(d.Event) != event || d.Hub != hub() {
-		t.Errorf("Event Stored detail = {%s %+v}; want {%s %+v}", d.Event, d.Hub, event, hub())
+	wantHub := hub()
+	wantHub.StoredAt = now.UTC()
+	if string(d.Event) != event || d.Hub != wantHub {
+		t.Errorf("Event Stored detail = {%s %+v}; want {%s %+v}", d.Event, d.Hub, event, wantHub)
 	}
 }
 

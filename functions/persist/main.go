@@ -25,12 +25,13 @@ func main() {
 	cfg := boot.AWS()
 	st := store.New(dynamodb.NewFromConfig(cfg), table, retention)
 	h := &handler{
-		store:  st,
-		claims: st,
-		pub:    bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
-		api:    api,
-		now:    time.Now,
-		log:    boot.Logger(),
+		store:   st,
+		claims:  st,
+		pub:     bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
+		api:     api,
+		now:     time.Now,
+		log:     boot.Logger(),
+		metrics: boot.Metrics(),
 
 		alerts:     st,
 		sourceKeys: newKeyCache(30 * time.Second),

@@ -107,7 +107,11 @@ func newProducer(st *stack.Stack, token, run string) *producer {
 
 // next returns a new event id and its body.
 func (p *producer) next() (string, []byte) {
-	id := p.run + "-" + strconv.FormatInt(p.seq.Add(1), 10)
+	return p.nextWithID(p.run + "-" + strconv.FormatInt(p.seq.Add(1), 10))
+}
+
+// nextWithID returns the body of an event with the id.
+func (p *producer) nextWithID(id string) (string, []byte) {
 	return id, bytes.Replace(p.tmpl, []byte("@ID@"), []byte(id), 1)
 }
 
@@ -280,6 +284,24 @@ func paced(ctx context.Context, p *producer, rc *receiver, n int, rate float64, 
 	return lat, lost, firstErr
 }
 
+// parallel calls f with 0 to n-1 from workers goroutines, each taking the next
+// number, until the numbers are done or f returns false.
+func parallel(n, workers int, f func(i int) bool) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || !f(i) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func orErr(a, b error) error {
 	if a != nil {
 		return a
@@ -287,18 +309,19 @@ func orErr(a, b error) error {
 	return b
 }
 
-// Throughput is one closed-loop round.
+// ThroughputRound is one closed-loop round: the mix replayed, then the chain.
 type ThroughputRound struct {
 	Events         int     `json:"events"`
 	ChainPerS      float64 `json:"chain_events_per_s"`
-	RawPutsPerS    float64 `json:"raw_conditional_puts_per_s"`
+	MixPerS        float64 `json:"mix_events_per_s"`
+	MixFailed      int     `json:"mix_requests_refused"`
 	Ratio          float64 `json:"ratio"`
 	Lost           int     `json:"lost"`
 	DuplicateDeliv int     `json:"duplicate_deliveries"`
 	ChainSeconds   float64 `json:"chain_seconds"`
-	// CPU time by process, per chain event and per raw put: where the work goes.
+	// CPU time by process, per chain event and per replayed event: where the work goes.
 	ChainCPUMs map[string]float64 `json:"chain_cpu_ms_per_event,omitempty"`
-	RawCPUMs   map[string]float64 `json:"raw_cpu_ms_per_put,omitempty"`
+	MixCPUMs   map[string]float64 `json:"mix_cpu_ms_per_event,omitempty"`
 }
 
 // burst sends n events through workers concurrent producers as fast as the API takes
@@ -312,27 +335,17 @@ func burst(ctx context.Context, p *producer, rc *receiver, n, workers int, deadl
 		ids[i], bodies[i] = p.next()
 		arrived[i] = rc.arrived(ids[i])
 	}
-	var next atomic.Int64
 	var sendErr error
 	var mu sync.Mutex
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := p.send(ctx, bodies[i]); err != nil {
-					mu.Lock()
-					sendErr = orErr(sendErr, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
+	parallel(n, workers, func(i int) bool {
+		if err := p.send(ctx, bodies[i]); err != nil {
+			mu.Lock()
+			sendErr = orErr(sendErr, err)
+			mu.Unlock()
+		}
+		return true
+	})
 	var r ThroughputRound
 	r.Events = n
 	timeout := time.After(deadline)
@@ -360,50 +373,6 @@ func burst(ctx context.Context, p *producer, rc *receiver, n, workers int, deadl
 		r.ChainPerS = float64(n) / elapsed.Seconds()
 	}
 	return r, sendErr
-}
-
-// rawPuts measures DynamoDB Local's rate of conditional puts (attribute_not_exists,
-// as persist stores an event) of items shaped like a stored event (its body and the
-// keys of the three indexes that hold it), from workers concurrent clients, for
-// about d.
-func rawPuts(ctx context.Context, db *dynamodb.Client, table, run string, round, workers int, d time.Duration) (float64, int, error) {
-	body := patterntest.MSEEvent
-	var done atomic.Int64
-	var firstErr error
-	var mu sync.Mutex
-	stop := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := 0; time.Now().Before(stop); i++ {
-				key := fmt.Sprintf("BENCH#%s#%d#%d#%d", run, round, w, i)
-				now := time.Now().UTC().Format(time.RFC3339Nano)
-				_, err := db.PutItem(ctx, &dynamodb.PutItemInput{
-					TableName: aws.String(table),
-					Item: map[string]types.AttributeValue{
-						"pk": s(key), "sk": s("EVENT"), "body": s(body),
-						"source": s("/bench/" + run), "type": s("mse:Agent:OutlierEjection"), "receivedAt": s(now),
-						"gsi1pk": s("SRC#/bench/" + run), "gsi2pk": s("TYPE#mse:Agent:OutlierEjection"),
-						"gsi3pk": s(fmt.Sprintf("ALL#%02d", i%16)), "gsisk": s(now + "#" + key),
-					},
-					ConditionExpression: aws.String("attribute_not_exists(pk)"),
-				})
-				if err != nil {
-					mu.Lock()
-					firstErr = orErr(firstErr, err)
-					mu.Unlock()
-					return
-				}
-				done.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return 0, 0, fmt.Errorf("raw conditional put: %w", firstErr)
-	}
-	return float64(done.Load()) / time.Since(start).Seconds(), int(done.Load()), nil
 }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

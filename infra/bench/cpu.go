@@ -73,6 +73,22 @@ func baselineDecode(raw []byte) error {
 	return jsonv2.Unmarshal(raw, &m)
 }
 
+// distinctPatterns returns the first n distinct patterns of Realistic's sequence.
+func distinctPatterns(n int) []string {
+	seen := map[string]bool{}
+	var out []string
+	for batch := n; len(out) < n; batch *= 4 {
+		out, seen = out[:0], map[string]bool{}
+		for _, p := range patterntest.Realistic(batch, 1) {
+			if !seen[p] && len(out) < n {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 // cpuCase is one measured operation.
 type cpuCase struct {
 	name string
@@ -135,24 +151,36 @@ type CPUResult struct {
 	Formats        map[string]FormatFigure `json:"formats"`
 	Baseline       string                  `json:"baseline"`
 	Match1000Ns    float64                 `json:"match_1000_ns"`
+	Match10000Ns   float64                 `json:"match_10000_ns"`
+	// Match10000DistinctNs is the same against 10,000 patterns of which no two are
+	// alike (Realistic repeats the common ones, as subscriptions do): how much of
+	// match_10000 the set owes to evaluating identical patterns once.
+	Match10000DistinctNs float64 `json:"match_10000_distinct_ns"`
 }
 
 // measureCPU measures normalizing each seed format against the baseline decode of the
 // same bytes, and matching one event against 1,000 subscription patterns, in
 // interleaved rounds: every ratio is taken within a round, then the median is kept.
+// Then matching against 10,000 patterns.
 func measureCPU(root string, rounds int, logf func(string, ...any)) (*CPUResult, error) {
 	seeds, err := seeds(root)
 	if err != nil {
 		return nil, err
 	}
-	set := pattern.NewSet()
-	for i, p := range patterntest.Realistic(1000, 1) {
-		if err := set.Add(fmt.Sprintf("sub-%05d", i), []byte(p)); err != nil {
-			return nil, err
-		}
-	}
 	event := []byte(patterntest.MSEEvent)
-	match := &cpuCase{name: "match 1000", op: func() error { _, err := set.Match(event); return err }}
+	matchCase := func(name string, patterns []string) (*cpuCase, error) {
+		set := pattern.NewSet()
+		for i, p := range patterns {
+			if err := set.Add(fmt.Sprintf("sub-%05d", i), []byte(p)); err != nil {
+				return nil, err
+			}
+		}
+		return &cpuCase{name: name, op: func() error { _, err := set.Match(event); return err }}, nil
+	}
+	match, err := matchCase("match 1000", patterntest.Realistic(1000, 1))
+	if err != nil {
+		return nil, err
+	}
 	cases := []*cpuCase{match}
 	type pair struct {
 		seed       seed
@@ -209,6 +237,35 @@ func measureCPU(root string, rounds int, logf func(string, ...any)) (*CPUResult,
 		Formats:     map[string]FormatFigure{},
 		Baseline:    "github.com/go-json-experiment/json (encoding/json/v2) Unmarshal into map[string]any",
 		Match1000Ns: median(matchNs),
+	}
+	// The sets of 10,000 patterns one at a time, after the rounds above: what is
+	// alive in the heap weighs on every allocation's share of garbage collection, and
+	// normalize_ratio is measured with the heap it always had.
+	for _, m := range []struct {
+		dst      *float64
+		name     string
+		patterns func() []string
+	}{
+		{&res.Match10000Ns, "match 10000", func() []string { return patterntest.Realistic(10000, 1) }},
+		{&res.Match10000DistinctNs, "match 10000 distinct", func() []string { return distinctPatterns(10000) }},
+	} {
+		c, err := matchCase(m.name, m.patterns())
+		if err != nil {
+			return nil, err
+		}
+		if err := c.calibrate(); err != nil {
+			return nil, err
+		}
+		var ns []float64
+		for range rounds {
+			v, err := c.sample()
+			if err != nil {
+				return nil, err
+			}
+			ns = append(ns, v)
+		}
+		*m.dst = median(ns)
+		logf("cpu: %s %.0f ns", m.name, *m.dst)
 	}
 	for _, p := range pairs {
 		f := p.seed.Format

@@ -21,9 +21,10 @@ type PackageInit struct {
 // initialisation, which runs before main on every cold start: the median total over
 // runs and the slowest packages of the median run.
 type InitTrace struct {
-	TotalMs float64       `json:"total_ms"`
-	AWSMs   float64       `json:"aws_sdk_ms"` // of which the AWS SDK's packages (aws-sdk-go-v2, smithy-go)
-	Top     []PackageInit `json:"top"`
+	TotalMs float64            `json:"total_ms"`
+	AWSMs   float64            `json:"aws_sdk_ms"` // of which the AWS SDK's packages (aws-sdk-go-v2, smithy-go)
+	Top     []PackageInit      `json:"top"`
+	all     map[string]float64 // every package of the median run
 }
 
 // traceInits runs the bootstrap n times with GODEBUG=inittrace=1 and no Runtime API
@@ -68,6 +69,10 @@ func traceInits(ctx context.Context, bin string, n int) (*InitTrace, error) {
 		return 0
 	})
 	med := runs[len(runs)/2]
+	med.all = map[string]float64{}
+	for _, p := range med.Top {
+		med.all[p.Package] += p.Ms
+	}
 	slices.SortFunc(med.Top, func(a, b PackageInit) int {
 		switch {
 		case a.Ms > b.Ms:

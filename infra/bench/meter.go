@@ -21,26 +21,41 @@ import (
 )
 
 // meter sits between the functions and an emulator and counts their requests by
-// operation (the X-Amz-Target header). For DynamoDB it also asks for and adds up the
-// capacity each request consumes, which is what on-demand tables bill.
+// operation (the X-Amz-Target header) and size. For DynamoDB it also asks for and
+// adds up the capacity each request consumes, which is what on-demand tables bill,
+// by the item written or read and the table or index that took it. When tracing, it
+// keeps every request it forwards, for a replay (mix.go) or a floor (coldstart.go).
 type meter struct {
-	dynamo bool
-	gsis   map[string][]index // by table name
-	proxy  *httputil.ReverseProxy
-	srv    *http.Server
-	URL    string
+	service string             // dynamodb, sqs, eventbridge, lambda
+	gsis    map[string][]index // by table name
+	proxy   *httputil.ReverseProxy
+	srv     *http.Server
+	URL     string
 	// off makes the meter a plain proxy (the throughput rounds), so that its own
 	// parsing is not counted as the chain's work.
-	off atomic.Bool
+	off   atomic.Bool
+	trace atomic.Bool
 
-	mu     sync.Mutex
-	counts Usage
+	mu       sync.Mutex
+	counts   Usage
+	requests []captured
+}
+
+// captured is one request the meter forwarded while tracing.
+type captured struct {
+	At          time.Time
+	Service, Op string
+	Header      http.Header // what the SDK sent (X-Amz-Target, Content-Type, signature)
+	Body        []byte
+	Status      int
+	Took        time.Duration // from the request to the emulator's answer, through the meter
 }
 
 // index is a global secondary index as the meter prices a write to it: an item is in
 // it when it has every key attribute, and its entry holds the keys and the projected
 // attributes (all of them for ALL).
 type index struct {
+	name      string
 	keys      []string
 	all       bool
 	projected map[string]bool
@@ -67,23 +82,27 @@ func (x index) entrySize(item map[string]json.RawMessage) (int, bool) {
 
 // Usage is what the functions asked of one service.
 type Usage struct {
-	Requests int            `json:"requests"`
-	ByOp     map[string]int `json:"by_operation"`
-	WRU      float64        `json:"write_request_units,omitempty"`
-	RRU      float64        `json:"read_request_units,omitempty"`
+	Requests  int            `json:"requests"`
+	ByOp      map[string]int `json:"by_operation"`
+	BytesByOp map[string]int `json:"request_bytes_by_operation"`
+	WRU       float64        `json:"write_request_units,omitempty"`
+	RRU       float64        `json:"read_request_units,omitempty"`
 	// Capacity units (write or read) by operation.
 	UnitsByOp map[string]float64 `json:"units_by_operation,omitempty"`
+	// Capacity units by what took them: "<item> <operation>|<table or index>", for
+	// example "event PutItem|table", "event PutItem|gsi1", "read SUBS Query|table".
+	Units map[string]float64 `json:"units_by_item,omitempty"`
 }
 
-func newMeter(target string, dynamo bool, tables map[string]template.Table) (*meter, error) {
+func newMeter(target, service string, tables map[string]template.Table) (*meter, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
 	}
-	m := &meter{dynamo: dynamo, gsis: map[string][]index{}, counts: newUsage()}
+	m := &meter{service: service, gsis: map[string][]index{}, counts: newUsage()}
 	for name, t := range tables {
 		for _, g := range t.GlobalSecondaryIndexes {
-			x := index{all: g.Projection.ProjectionType == "ALL", projected: map[string]bool{}}
+			x := index{name: g.IndexName, all: g.Projection.ProjectionType == "ALL", projected: map[string]bool{}}
 			for _, k := range g.KeySchema {
 				x.keys = append(x.keys, k.AttributeName)
 			}
@@ -117,54 +136,95 @@ func (m *meter) Take() Usage {
 	return u
 }
 
-func newUsage() Usage { return Usage{ByOp: map[string]int{}, UnitsByOp: map[string]float64{}} }
+// Trace turns keeping requests on or off and returns those kept so far.
+func (m *meter) Trace(on bool) []captured {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.requests
+	m.requests = nil
+	m.trace.Store(on)
+	return r
+}
+
+func newUsage() Usage {
+	return Usage{ByOp: map[string]int{}, BytesByOp: map[string]int{}, UnitsByOp: map[string]float64{}, Units: map[string]float64{}}
+}
 
 // Record turns counting on or off; off, the meter only forwards.
 func (m *meter) Record(on bool) { m.off.Store(!on) }
+
+// operation is the request's operation: the X-Amz-Target's (DynamoDB, SQS and
+// EventBridge speak JSON with a target), or Lambda's REST path.
+func operation(r *http.Request) string {
+	op := r.Header.Get("X-Amz-Target")
+	if i := strings.LastIndexByte(op, '.'); i >= 0 {
+		return op[i+1:]
+	}
+	if op != "" {
+		return op
+	}
+	if strings.HasSuffix(r.URL.Path, "/invocations") {
+		return "Invoke"
+	}
+	return r.Method + " " + r.URL.Path
+}
 
 func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.off.Load() {
 		m.proxy.ServeHTTP(w, r)
 		return
 	}
-	op := r.Header.Get("X-Amz-Target")
-	if i := strings.LastIndexByte(op, '.'); i >= 0 {
-		op = op[i+1:]
-	}
-	m.mu.Lock()
-	m.counts.Requests++
-	m.counts.ByOp[op]++
-	m.mu.Unlock()
-	if !m.dynamo || !billed[op] {
-		m.proxy.ServeHTTP(w, r)
-		return
-	}
+	op := operation(r)
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
+	m.mu.Lock()
+	m.counts.Requests++
+	m.counts.ByOp[op]++
+	m.counts.BytesByOp[op] += len(body)
+	m.mu.Unlock()
+	tracing := m.trace.Load()
+	var c captured
+	if tracing {
+		c = captured{At: time.Now(), Service: m.service, Op: op, Header: r.Header.Clone(), Body: slices.Clone(body)}
+	}
 	var req map[string]json.RawMessage
-	if json.Unmarshal(body, &req) == nil {
+	billable := m.service == "dynamodb" && billed[op] && json.Unmarshal(body, &req) == nil
+	if billable {
 		req["ReturnConsumedCapacity"] = json.RawMessage(`"INDEXES"`)
 		if b, err := json.Marshal(req); err == nil {
 			body = b
 		}
+		r.Header.Del("Accept-Encoding") // a plain answer, to read its ConsumedCapacity
 	}
-	r.Header.Del("Accept-Encoding") // a plain answer, to read its ConsumedCapacity
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{ResponseWriter: w, keep: billable}
+	began := time.Now()
 	m.proxy.ServeHTTP(rec, r)
-	if rec.status >= 300 {
+	if tracing {
+		c.Status, c.Took = rec.status, time.Since(began)
+		m.mu.Lock()
+		m.requests = append(m.requests, c)
+		m.mu.Unlock()
+	}
+	if !billable || rec.status >= 300 {
 		return
 	}
-	wru, rru := m.capacity(op, req, rec.body.Bytes())
+	units := m.capacity(op, req, rec.body.Bytes())
 	m.mu.Lock()
-	m.counts.WRU += wru
-	m.counts.RRU += rru
-	m.counts.UnitsByOp[op] += wru + rru
+	for k, u := range units {
+		if writes[op] {
+			m.counts.WRU += u
+		} else {
+			m.counts.RRU += u
+		}
+		m.counts.UnitsByOp[op] += u
+		m.counts.Units[k] += u
+	}
 	m.mu.Unlock()
 }
 
@@ -176,46 +236,143 @@ var billed = map[string]bool{
 
 var writes = map[string]bool{"PutItem": true, "UpdateItem": true, "DeleteItem": true, "BatchWriteItem": true, "TransactWriteItems": true}
 
-// capacity returns the write and read request units of one answered request: what
-// DynamoDB Local reports, except for transactions, which it counts at twice what
-// DynamoDB bills (measured: 4 units per KB), so they are computed from the request:
-// two write units per KB of each item written to the table (transactional writes),
-// and one per KB of its entry in each global secondary index that holds it (index
-// entries are propagated as standard writes, sized by the index's projection).
-func (m *meter) capacity(op string, req map[string]json.RawMessage, resp []byte) (wru, rru float64) {
+// capacity returns the capacity units of one answered request by what took them
+// ("<item> <operation>|<table or index>"): what DynamoDB Local reports, except for
+// transactions, which it counts at twice what DynamoDB bills (measured: 4 units per
+// KB), so they are computed from the request: two write units per KB of each item
+// written to the table (transactional writes), and one per KB of its entry in each
+// global secondary index that holds it (index entries are propagated as standard
+// writes, sized by the index's projection).
+func (m *meter) capacity(op string, req map[string]json.RawMessage, resp []byte) map[string]float64 {
 	if op == "TransactWriteItems" {
-		if w, ok := m.transactionUnits(req); ok {
-			return w, 0
+		if u, ok := m.transactionUnits(req); ok {
+			return u
 		}
 	}
+	label := requestLabel(op, req)
 	var out struct {
 		ConsumedCapacity json.RawMessage
 	}
 	if json.Unmarshal(resp, &out) != nil || len(out.ConsumedCapacity) == 0 {
-		return 0, 0
+		return nil
 	}
-	type cc struct{ CapacityUnits float64 }
-	var units float64
+	type units struct{ CapacityUnits float64 }
+	type cc struct {
+		CapacityUnits          float64
+		Table                  *units
+		GlobalSecondaryIndexes map[string]units
+	}
 	var many []cc
-	if json.Unmarshal(out.ConsumedCapacity, &many) == nil {
-		for _, c := range many {
-			units += c.CapacityUnits
-		}
-	} else {
+	if json.Unmarshal(out.ConsumedCapacity, &many) != nil {
 		var one cc
 		_ = json.Unmarshal(out.ConsumedCapacity, &one)
-		units = one.CapacityUnits
+		many = []cc{one}
 	}
+	got := map[string]float64{}
+	half := 1.0
 	if op == "TransactWriteItems" {
-		units /= 2
+		half = 0.5
 	}
-	if writes[op] {
-		return units, 0
+	for _, c := range many {
+		if c.Table == nil && len(c.GlobalSecondaryIndexes) == 0 {
+			got[label+"|total"] += c.CapacityUnits * half
+			continue
+		}
+		rest := c.CapacityUnits
+		if c.Table != nil {
+			got[label+"|table"] += c.Table.CapacityUnits * half
+			rest -= c.Table.CapacityUnits
+		}
+		for name, u := range c.GlobalSecondaryIndexes {
+			got[label+"|"+name] += u.CapacityUnits * half
+			rest -= u.CapacityUnits
+		}
+		if rest > 1e-9 {
+			got[label+"|other"] += rest * half
+		}
 	}
-	return 0, units
+	return got
 }
 
-func (m *meter) transactionUnits(req map[string]json.RawMessage) (float64, bool) {
+// requestLabel names what a DynamoDB request wrote or read, for the cost's items:
+// writes by the kind of item ("event PutItem", "delivery UpdateItem claim"), reads by
+// the partition they read ("read SUBS Query").
+func requestLabel(op string, req map[string]json.RawMessage) string {
+	var key map[string]json.RawMessage
+	switch op {
+	case "PutItem":
+		_ = json.Unmarshal(req["Item"], &key)
+	case "UpdateItem", "DeleteItem", "GetItem":
+		_ = json.Unmarshal(req["Key"], &key)
+	case "Query":
+		var vals map[string]json.RawMessage
+		_ = json.Unmarshal(req["ExpressionAttributeValues"], &vals)
+		key = map[string]json.RawMessage{"pk": vals[":pk"]}
+		var idx string
+		_ = json.Unmarshal(req["IndexName"], &idx)
+		if idx != "" {
+			op += " " + idx
+		}
+	case "BatchGetItem":
+		var items map[string]struct{ Keys []map[string]json.RawMessage }
+		_ = json.Unmarshal(req["RequestItems"], &items)
+		for _, t := range items {
+			if len(t.Keys) > 0 {
+				key = t.Keys[0]
+			}
+		}
+	}
+	pk, sk := stringAttr(key["pk"]), stringAttr(key["sk"])
+	if !writes[op] {
+		return "read " + prefix(pk) + " " + op
+	}
+	label := itemKind(pk, sk) + " " + op
+	if op == "UpdateItem" && itemKind(pk, sk) == "delivery" {
+		var expr string
+		_ = json.Unmarshal(req["UpdateExpression"], &expr)
+		switch {
+		case strings.Contains(expr, "inFlight = :t"):
+			label += " claim"
+		case strings.Contains(expr, "inFlight = :f"):
+			label += " finish"
+		}
+	}
+	return label
+}
+
+// itemKind is the kind of item a key designates (docs/dynamodb.md, Items).
+func itemKind(pk, sk string) string {
+	switch {
+	case sk == "EVENT":
+		return "event"
+	case strings.HasPrefix(sk, "DLV#"):
+		return "delivery"
+	case strings.HasPrefix(sk, "TL#"):
+		return "timeline"
+	case strings.HasPrefix(pk, "EVT#") && strings.HasPrefix(sk, "RPL#"):
+		return "replay-delivery"
+	}
+	return prefix(pk)
+}
+
+// prefix is a partition key up to its first '#': "SUBS", "TOKEN", "EVT".
+func prefix(pk string) string {
+	if i := strings.IndexByte(pk, '#'); i >= 0 {
+		return pk[:i]
+	}
+	if pk == "" {
+		return "?"
+	}
+	return pk
+}
+
+func stringAttr(raw json.RawMessage) string {
+	var av struct{ S string }
+	_ = json.Unmarshal(raw, &av)
+	return av.S
+}
+
+func (m *meter) transactionUnits(req map[string]json.RawMessage) (map[string]float64, bool) {
 	var items []struct {
 		Put *struct {
 			TableName string
@@ -223,17 +380,18 @@ func (m *meter) transactionUnits(req map[string]json.RawMessage) (float64, bool)
 		}
 	}
 	if json.Unmarshal(req["TransactItems"], &items) != nil || len(items) == 0 {
-		return 0, false
+		return nil, false
 	}
-	var units float64
+	units := map[string]float64{}
 	for _, it := range items {
 		if it.Put == nil {
-			return 0, false // updates, deletes and checks: use what DynamoDB Local says
+			return nil, false // updates, deletes and checks: use what DynamoDB Local says
 		}
-		units += 2 * math.Ceil(float64(itemSize(it.Put.Item))/1024)
+		label := itemKind(stringAttr(it.Put.Item["pk"]), stringAttr(it.Put.Item["sk"])) + " TransactWriteItems"
+		units[label+"|table"] += 2 * math.Ceil(float64(itemSize(it.Put.Item))/1024)
 		for _, x := range m.gsis[it.Put.TableName] {
 			if n, ok := x.entrySize(it.Put.Item); ok {
-				units += math.Ceil(float64(n) / 1024)
+				units[label+"|"+x.name] += math.Ceil(float64(n) / 1024)
 			}
 		}
 	}
@@ -320,9 +478,10 @@ func numberSize(s string) int {
 	return (d+1)/2 + 1
 }
 
-// recorder keeps a copy of the response body.
+// recorder notes the response status and, when keep is set, keeps a copy of the body.
 type recorder struct {
 	http.ResponseWriter
+	keep   bool
 	status int
 	body   bytes.Buffer
 }
@@ -336,6 +495,8 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	r.body.Write(b)
+	if r.keep {
+		r.body.Write(b)
+	}
 	return r.ResponseWriter.Write(b)
 }

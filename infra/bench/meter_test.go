@@ -2,14 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 )
 
 func TestTransactionUnits(t *testing.T) {
 	m := &meter{gsis: map[string][]index{"events": {
-		{keys: []string{"gsi1pk", "gsi1sk"}, all: true},
-		{keys: []string{"gsi2pk", "gsi2sk"}, projected: map[string]bool{"type": true}},
+		{name: "gsi1", keys: []string{"gsi1pk", "gsi1sk"}, all: true},
+		{name: "gsi2", keys: []string{"gsi2pk", "gsi2sk"}, projected: map[string]bool{"type": true}},
 	}}}
 	body := strings.Repeat("x", 1500)
 	req := map[string]json.RawMessage{"TransactItems": json.RawMessage(`[
@@ -20,8 +21,38 @@ func TestTransactionUnits(t *testing.T) {
 	// The event: 2 KB, 2x2 in the table, 2 in gsi1 (ALL) and 1 in gsi2 (keys and
 	// type); the timeline entry: 2.
 	got, ok := m.transactionUnits(req)
-	if want := 2*2 + 2 + 1 + 2.0; !ok || got != want {
+	want := map[string]float64{
+		"event TransactWriteItems|table":    2 * 2,
+		"event TransactWriteItems|gsi1":     2,
+		"event TransactWriteItems|gsi2":     1,
+		"timeline TransactWriteItems|table": 2,
+	}
+	if !ok || !maps.Equal(got, want) {
 		t.Errorf("transactionUnits = %v, %v; want %v", got, ok, want)
+	}
+}
+
+func TestRequestLabel(t *testing.T) {
+	for _, tc := range []struct {
+		op, req, want string
+	}{
+		{"PutItem", `{"Item":{"pk":{"S":"EVT#evt_1"},"sk":{"S":"EVENT"},"body":{"S":"x"}}}`, "event PutItem"},
+		{"UpdateItem", `{"Key":{"pk":{"S":"EVT#evt_1"},"sk":{"S":"DLV#sub_1"}},"UpdateExpression":"SET attempt = :k, inFlight = :t"}`, "delivery UpdateItem claim"},
+		{"UpdateItem", `{"Key":{"pk":{"S":"EVT#evt_1"},"sk":{"S":"DLV#sub_1"}},"UpdateExpression":"SET #st = :status, inFlight = :f"}`, "delivery UpdateItem finish"},
+		{"PutItem", `{"Item":{"pk":{"S":"EVT#evt_1"},"sk":{"S":"TL#2026#attempt"}}}`, "timeline PutItem"},
+		{"PutItem", `{"Item":{"pk":{"S":"CLAIM#c1"},"sk":{"S":"CLAIM"}}}`, "CLAIM PutItem"},
+		{"Query", `{"KeyConditionExpression":"pk = :pk","ExpressionAttributeValues":{":pk":{"S":"SUBS"}}}`, "read SUBS Query"},
+		{"Query", `{"IndexName":"gsi3","ExpressionAttributeValues":{":pk":{"S":"ALL#3"}}}`, "read ALL Query gsi3"},
+		{"GetItem", `{"Key":{"pk":{"S":"TOKEN#ab"},"sk":{"S":"TOKEN"}}}`, "read TOKEN GetItem"},
+		{"BatchGetItem", `{"RequestItems":{"t":{"Keys":[{"pk":{"S":"EVT#evt_1"},"sk":{"S":"EVENT"}}]}}}`, "read EVT BatchGetItem"},
+	} {
+		var req map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(tc.req), &req); err != nil {
+			t.Fatal(err)
+		}
+		if got := requestLabel(tc.op, req); got != tc.want {
+			t.Errorf("requestLabel(%s, %s) = %q; want %q", tc.op, tc.req, got, tc.want)
+		}
 	}
 }
 

@@ -17,13 +17,29 @@ const clockTick = 100
 // receiver), "dynamodb-local", "sqs" and each function's bootstraps by name. Where
 // there is no /proc it returns nil.
 func procCPU() map[string]time.Duration {
+	procs := readProcs()
+	if procs == nil {
+		return nil
+	}
+	self := os.Getpid()
+	out := map[string]time.Duration{"harness": procs[self].cpu}
+	for pid := range below(procs, self) {
+		out[groupOf(pid)] += procs[pid].cpu
+	}
+	return out
+}
+
+// proc is what /proc/<pid>/stat says of a process.
+type proc struct {
+	ppid int
+	cpu  time.Duration
+}
+
+// readProcs reads every process's parent and CPU time; nil where there is no /proc.
+func readProcs() map[int]proc {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
-	}
-	type proc struct {
-		ppid int
-		cpu  time.Duration
 	}
 	procs := map[int]proc{}
 	for _, e := range entries {
@@ -50,27 +66,25 @@ func procCPU() map[string]time.Duration {
 		st, _ := strconv.ParseInt(f[12], 10, 64)
 		procs[pid] = proc{ppid, time.Duration(ut+st) * time.Second / clockTick}
 	}
-	self := os.Getpid()
-	out := map[string]time.Duration{}
+	return procs
+}
+
+// below returns the processes whose ancestors include root.
+func below(procs map[int]proc, root int) map[int]bool {
+	out := map[int]bool{}
 	for pid, p := range procs {
-		if pid == self {
-			out["harness"] += p.cpu
-			continue
-		}
-		below := false
 		for q, n := p.ppid, 0; q > 1 && n < 64; q, n = procs[q].ppid, n+1 {
-			if q == self {
-				below = true
+			if q == root {
+				out[pid] = true
 				break
 			}
 		}
-		if !below {
-			continue
-		}
-		out[groupOf(pid)] += p.cpu
 	}
 	return out
 }
+
+// descendants are the processes below this one.
+func descendants() map[int]bool { return below(readProcs(), os.Getpid()) }
 
 func groupOf(pid int) string {
 	exe, _ := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))

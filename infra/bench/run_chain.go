@@ -2,44 +2,124 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/eventhub/eventhub/infra/local/eventbridge"
+	"github.com/eventhub/eventhub/infra/local/lambda"
 	"github.com/eventhub/eventhub/infra/local/stack"
+	"github.com/eventhub/eventhub/infra/local/template"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 )
 
-// chain measures the whole pipeline: POST /events to delivery at the subscriber.
-//
-// First the latency rounds: events at a steady, moderate rate, each timed from its
-// POST to its first delivery; their invocations, requests, log lines and capacity
-// units are what the cost is computed from. Then the throughput rounds, each a pair
-// made side by side: DynamoDB Local's raw conditional-put rate, then a burst of
-// events through the chain until every one has been delivered.
-func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Result, ddb, sqs *meter, logf func(string, ...any)) error {
-	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+// subscription is the bench's producer source and its one subscription, to a local
+// receiver.
+type subscription struct {
+	run string
+	p   *producer
+	rc  *receiver
+}
+
+func subscribe(ctx context.Context, st *stack.Stack, run string) (*subscription, error) {
 	var src struct{ Token string }
 	if err := admin(ctx, st, http.MethodPost, "/sources", map[string]any{"name": "bench", "format": "cloudevents", "owns": map[string]any{"prefixes": []string{"/bench/"}},
 		// The bench measures the chain, not the default rate limit.
 		"rateLimit": map[string]any{"perSecond": 100000, "burst": 1000000}}, &src); err != nil {
-		return err
+		return nil, err
 	}
 	rc, err := newReceiver()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer rc.Close()
 	var sub struct{ ID string }
 	err = admin(ctx, st, http.MethodPost, "/subscriptions", map[string]any{
 		"name": "bench", "url": rc.URL, "pattern": map[string]any{"source": []string{"/bench/" + run}},
 	}, &sub)
 	if err != nil {
-		return err
+		rc.Close()
+		return nil, err
 	}
-	p := newProducer(st, src.Token, run)
+	return &subscription{run: run, p: newProducer(st, src.Token, run), rc: rc}, nil
+}
+
+// benchQueue is the name of the queue the floors and the mix send SQS requests to.
+const benchQueue = "eventhub-local-bench"
+
+// coldSetup sends one event through the warm stack to take its bus entries as the
+// templates of the functions' first invocations, and starts the cold starts' meters.
+func (h *harness) coldSetup(ctx context.Context, st *stack.Stack, sub *subscription, run string, clients map[string][]string, tables []template.Table) (coldSetup, error) {
+	cs := coldSetup{meters: map[string]*meter{}, clients: clients, configs: map[string]lambda.Config{}}
+	for name, fn := range st.Functions {
+		cs.configs[name] = fn.Config()
+	}
+	q, err := st.SQSClient.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(benchQueue)})
+	if err != nil {
+		return cs, fmt.Errorf("create the bench's queue: %w", err)
+	}
+	cs.queueURL = aws.ToString(q.QueueUrl)
+	// A bus of the cold starts' own, without rules: what a start puts on the bus is
+	// answered as on the stack's, but runs nothing downstream that would compete with
+	// the next start for the machine.
+	bus, err := serveBus(st.Bus)
+	if err != nil {
+		return cs, err
+	}
+	cs.closers = append(cs.closers, bus.Close)
+	for svc, endpoint := range map[string]string{"dynamodb": st.DynamoDB, "sqs": st.SQS, "eventbridge": bus.URL, "lambda": st.Lambda} {
+		m, err := newMeter(endpoint, svc, h.tables)
+		if err != nil {
+			return cs, err
+		}
+		cs.meters[svc] = m
+		cs.closers = append(cs.closers, m.Close)
+	}
+	id, body := sub.p.nextWithID(run + "-cold-template")
+	arrived := sub.rc.arrived(id)
+	h.tap.arm(true)
+	if err := sub.p.send(ctx, body); err != nil {
+		return cs, err
+	}
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		return cs, fmt.Errorf("the cold starts' template event was not delivered in 30 s")
+	}
+	if err := st.Idle(ctx); err != nil {
+		return cs, err
+	}
+	source := "/bench/" + run
+	key := cloudevent.Key(source, id)
+	cp := &coldPayloads{run: run, p: sub.p, adminToken: st.AdminToken, templateID: id, templateKey: key, source: source,
+		entries: map[string]string{}, keyOf: cloudevent.Key}
+	for _, e := range h.tap.arm(false) {
+		if strings.Contains(e.Detail, id) || strings.Contains(e.Detail, key) {
+			cp.entries[e.DetailType] = e.Detail
+		}
+	}
+	cs.payload = cp.payload
+	return cs, nil
+}
+
+// chain measures the whole pipeline: POST /events to delivery at the subscriber.
+//
+// First the latency rounds: events at a steady, moderate rate, each timed from its
+// POST to its first delivery; their invocations, requests, log lines and capacity
+// units are what the cost is computed from, and the requests the functions made for
+// them are the mix (mix.go). Then the throughput rounds, each a pair made side by
+// side: the mix replayed straight at the emulators, then a burst of events through
+// the chain until every one has been delivered.
+func (h *harness) chain(ctx context.Context, st *stack.Stack, sub *subscription, o options, res *Result, meters map[string]*meter, workDir string, logf func(string, ...any)) error {
+	run, p, rc := sub.run, sub.p, sub.rc
 
 	// Warm every instance the throughput rounds will use, then the code paths.
 	for _, fn := range st.Functions {
@@ -60,10 +140,11 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 	// Latency rounds, and the usage per event.
 	latRounds := o.rounds
 	h.record(true)
-	ddb.Record(true)
-	sqs.Record(true)
-	ddb.Take()
-	sqs.Take()
+	for _, m := range meters {
+		m.Record(true)
+		m.Take()
+		m.Trace(true)
+	}
 	h.logs.take()
 	ebBefore := st.Bridge.Stats().Accepted
 	var lat Latency
@@ -90,9 +171,16 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 	res.Latency, res.ChainP50Ms, res.ChainP99Ms = lat, lat.P50Ms, lat.P99Ms
 
 	n := float64(lat.Events)
-	dd, sq := ddb.Take(), sqs.Take()
-	ddb.Record(false)
-	sqs.Record(false)
+	var trace []captured
+	for _, m := range meters {
+		trace = append(trace, m.Trace(false)...)
+	}
+	mx := newMix(lat.Events, trace)
+	dd, sq := meters["dynamodb"].Take(), meters["sqs"].Take()
+	meters["eventbridge"].Take()
+	for _, m := range meters {
+		m.Record(false)
+	}
 	logBytes, logLines := h.logs.take()
 	pe := PerEvent{
 		APIRequests:        1,
@@ -101,16 +189,20 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 		DynamoWRU:          round(dd.WRU/n, 3),
 		DynamoRRU:          round(dd.RRU/n, 3),
 		DynamoRequests:     map[string]float64{},
+		DynamoUnitsByOp:    map[string]float64{},
+		DynamoUnits:        map[string]float64{},
 		SQSRequests:        round(float64(sq.Requests)/n, 3),
 		LogBytes:           round(float64(logBytes)/n, 1),
 		LogLines:           round(float64(logLines)/n, 3),
 	}
-	pe.DynamoUnitsByOp = map[string]float64{}
 	for op, c := range dd.ByOp {
 		pe.DynamoRequests[op] = round(float64(c)/n, 3)
 	}
 	for op, u := range dd.UnitsByOp {
 		pe.DynamoUnitsByOp[op] = round(u/n, 3)
+	}
+	for k, u := range dd.Units {
+		pe.DynamoUnits[k] = round(u/n, 3)
 	}
 	for fn, ds := range durations {
 		if len(ds) == 0 {
@@ -129,12 +221,12 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 		}
 	}
 	if ss := perRound[len(perRound)-1]; len(ss) > 0 {
-		if b, err := storedBytes(ctx, st.DB, st.Table, ddb.gsis[st.Table], cloudevent.Key("/bench/"+run, ss[0].id)); err == nil {
+		if b, err := storedBytes(ctx, st.DB, st.Table, meters["dynamodb"].gsis[st.Table], cloudevent.Key("/bench/"+run, ss[0].id)); err == nil {
 			pe.StoredBytes = float64(b)
 		}
 	}
-	res.Cost = costOf(pe)
-	res.CostPerMillionUSD = res.Cost.USDPerMillion
+	res.Cost = costOf(pe, shortMemory(h.memory))
+	res.CostPerMillionUSD, res.CostFloorUSD = res.Cost.USDPerMillion, res.Cost.FloorUSD
 	// The slowest events of the round whose p99 is the median: what the p99 is made of.
 	// (After the usage is taken: reading timelines is work of its own.)
 	mid := 0
@@ -146,17 +238,26 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 	res.Latency.SlowestRound = mid + 1
 	res.Latency.Slowest = breakdown(ctx, st, run, perRound[mid], 3)
 
-	// Throughput rounds.
-	res.Chain.Producers, res.Chain.EventsPerRound = o.producers, o.events
-	var ratios, chainRates, rawRates []float64
+	// Throughput rounds: the mix straight at the emulators, then the chain.
+	q, err := st.SQSClient.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(benchQueue)})
+	if err != nil {
+		return fmt.Errorf("create the bench's queue: %w", err)
+	}
+	ep := endpoints{
+		byService: map[string]string{"dynamodb": st.DynamoDB, "sqs": st.SQS, "eventbridge": st.EventBridge},
+		queueURL:  aws.ToString(q.QueueUrl),
+	}
+	res.Chain.Producers, res.Chain.EventsPerRound, res.Chain.MixEvents = o.producers, o.events, mx.events
+	res.Chain.Mix = mx.PerEvent()
+	var ratios, chainRates, mixRates []float64
 	tpRounds := max(3, o.rounds/2)
 	for r := range tpRounds {
 		before := procCPU()
-		raw, puts, err := rawPuts(ctx, st.DB, st.Table, run, r, o.producers, 3*time.Second)
+		mixRate, failed, err := mx.replay(ctx, ep, run+"m"+strconv.Itoa(r), o.producers)
 		if err != nil {
 			return err
 		}
-		rawCPU := cpuSince(before)
+		mixCPU := cpuSince(before)
 		before = procCPU()
 		tr, err := burst(ctx, p, rc, o.events, o.producers, 60*time.Second)
 		if err != nil {
@@ -165,26 +266,41 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 		if err := st.Idle(ctx); err != nil {
 			return err
 		}
-		tr.ChainCPUMs, tr.RawCPUMs = perUnit(cpuSince(before), o.events), perUnit(rawCPU, puts)
-		tr.RawPutsPerS = round(raw, 1)
+		tr.ChainCPUMs, tr.MixCPUMs = perUnit(cpuSince(before), o.events), perUnit(mixCPU, mx.events)
+		tr.MixPerS, tr.MixFailed = round(mixRate, 1), failed
 		tr.ChainPerS = round(tr.ChainPerS, 1)
-		if raw > 0 {
-			tr.Ratio = round(tr.ChainPerS/raw, 4)
+		if mixRate > 0 {
+			tr.Ratio = round(tr.ChainPerS/mixRate, 4)
 		}
 		res.Chain.Rounds = append(res.Chain.Rounds, tr)
 		res.Chain.Lost += tr.Lost
-		ratios, chainRates, rawRates = append(ratios, tr.Ratio), append(chainRates, tr.ChainPerS), append(rawRates, raw)
-		logf("throughput round %d/%d: chain %.1f events/s (%d lost, %d duplicate deliveries), raw conditional puts %.0f/s, ratio %.3f",
-			r+1, tpRounds, tr.ChainPerS, tr.Lost, tr.DuplicateDeliv, raw, tr.Ratio)
+		ratios, chainRates, mixRates = append(ratios, tr.Ratio), append(chainRates, tr.ChainPerS), append(mixRates, mixRate)
+		logf("throughput round %d/%d: chain %.1f events/s (%d lost, %d duplicate deliveries), its requests straight at the emulators %.0f events/s (%d refused), ratio %.3f",
+			r+1, tpRounds, tr.ChainPerS, tr.Lost, tr.DuplicateDeliv, mixRate, failed, tr.Ratio)
 	}
-	res.Chain.EventsPerS, res.Chain.RawPutsPerS = round(median(chainRates), 1), round(median(rawRates), 1)
-	res.Chain.CPUMsPerEvent, res.Chain.CPUMsPerRawPut = map[string]float64{}, map[string]float64{}
+	res.Chain.EventsPerS, res.Chain.MixPerS = round(median(chainRates), 1), round(median(mixRates), 1)
+
+	// One more burst, not measured, with the functions' processes profiled.
+	res.Chain.Profile, res.Chain.ProfileNote, err = profileFunctions(ctx, filepath.Join(workDir, "perf"), o.events, func() error {
+		tr, err := burst(ctx, p, rc, o.events, o.producers, 60*time.Second)
+		if err == nil && tr.Lost > 0 {
+			err = fmt.Errorf("profiled burst: %d events lost", tr.Lost)
+		}
+		if err != nil {
+			return err
+		}
+		return st.Idle(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	res.Chain.CPUMsPerEvent, res.Chain.CPUMsPerMixEvent = map[string]float64{}, map[string]float64{}
 	for _, pick := range []struct {
 		dst map[string]float64
 		get func(ThroughputRound) map[string]float64
 	}{
 		{res.Chain.CPUMsPerEvent, func(t ThroughputRound) map[string]float64 { return t.ChainCPUMs }},
-		{res.Chain.CPUMsPerRawPut, func(t ThroughputRound) map[string]float64 { return t.RawCPUMs }},
+		{res.Chain.CPUMsPerMixEvent, func(t ThroughputRound) map[string]float64 { return t.MixCPUMs }},
 	} {
 		byGroup := map[string][]float64{}
 		for _, t := range res.Chain.Rounds {
@@ -196,12 +312,30 @@ func (h *harness) chain(ctx context.Context, st *stack.Stack, o options, res *Re
 			pick.dst[g] = round(median(vs), 3)
 		}
 	}
+	// The four pipeline functions' CPU: the median over rounds of their sum.
+	res.Chain.FunctionsCPUMs = map[string]float64{}
+	var sums []float64
+	for _, t := range res.Chain.Rounds {
+		sum := 0.0
+		for _, fn := range pipelineFunctions {
+			sum += t.ChainCPUMs[fn]
+		}
+		sums = append(sums, sum)
+	}
+	for _, fn := range pipelineFunctions {
+		res.Chain.FunctionsCPUMs[fn] = res.Chain.CPUMsPerEvent[fn]
+	}
+	res.FunctionsCPUMsPerEvent = round(median(sums), 3)
 	res.ChainRatio = round(median(ratios), 4)
 	if res.Chain.Lost > 0 || lat.Lost > 0 {
 		res.ChainRatio = 0 // not every event accounted for: no figure
 	}
+	res.Chain.Reason = chainReason(res.Chain)
 	return nil
 }
+
+// pipelineFunctions are eventhub's functions on an event's way.
+var pipelineFunctions = []string{"ingest", "normalize", "persist", "notify"}
 
 func abs(x float64) float64 {
 	if x < 0 {
@@ -214,3 +348,73 @@ func abs(x float64) float64 {
 func short(logicalID string) string {
 	return strings.ToLower(strings.TrimSuffix(logicalID, "Function"))
 }
+
+// chainReason is where an event's CPU goes in the chain and in the mix: on a machine
+// whose cores every process shares, the rates follow the CPU each event takes.
+func chainReason(c ChainFigures) string {
+	total := func(m map[string]float64) float64 {
+		t := 0.0
+		for _, v := range m {
+			t += v
+		}
+		return t
+	}
+	chain, mix := total(c.CPUMsPerEvent), total(c.CPUMsPerMixEvent)
+	if chain == 0 {
+		return ""
+	}
+	return fmt.Sprintf("CPU per event: the chain %.2f ms (%s), its requests alone %.2f ms (%s): %.1f times as much, on the same two cores",
+		chain, groups(c.CPUMsPerEvent), mix, groups(c.CPUMsPerMixEvent), chain/mix)
+}
+
+// groups lists CPU by process group, largest first.
+func groups(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmpFloat(m[b], m[a]) })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.2f", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cpuReason is where the functions' CPU per event goes.
+func cpuReason(cpu map[string]float64, usage map[string]LambdaUsage) string {
+	var parts []string
+	for _, fn := range pipelineFunctions {
+		parts = append(parts, fmt.Sprintf("%s %.2f ms (median invocation %.2f ms)", fn, cpu[fn], usage[fn].MedianMs))
+	}
+	return "CPU per event: " + strings.Join(parts, ", ")
+}
+
+// shortMemory is the functions' memory by short name.
+func shortMemory(byID map[string]int) map[string]int {
+	out := map[string]int{}
+	for id, mb := range byID {
+		out[short(id)] = mb
+	}
+	return out
+}
+
+// ruleless is an EventBridge emulator with the stack's bus and no rules.
+type ruleless struct {
+	URL string
+	srv *http.Server
+	em  *eventbridge.Emulator
+}
+
+func serveBus(name string) (*ruleless, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	em := eventbridge.New([]string{name}, nil, eventbridge.Options{Account: stack.Account, Region: stack.Region})
+	b := &ruleless{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: em}, em: em}
+	go func() { _ = b.srv.Serve(ln) }()
+	return b, nil
+}
+
+func (b *ruleless) Close() error { return errors.Join(b.srv.Close(), b.em.Close()) }

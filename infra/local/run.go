@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventhub/eventhub/infra/local/metricsum"
 	"github.com/eventhub/eventhub/infra/local/stack"
 	"github.com/eventhub/eventhub/shared/auth"
 )
@@ -22,6 +23,7 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 	addr := fs.String("addr", "127.0.0.1:3000", "address of the HTTP API")
 	fresh := fs.Bool("fresh", false, "start with empty tables and new tokens")
 	quiet := fs.Bool("quiet", false, "do not print the functions' logs")
+	every := fs.Duration("metrics", time.Minute, "print a summary of the functions' metrics this often (0: never)")
 	_ = fs.Parse(args)
 
 	home := filepath.Join(root, ".eventhub")
@@ -49,6 +51,10 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 	}
 	if !*quiet {
 		opts.FunctionOutput = os.Stdout
+	}
+	sum := metricsum.New()
+	if *every > 0 {
+		opts.FunctionLines = sum.Observe
 	}
 	st, err := stack.Start(ctx, opts)
 	if err != nil {
@@ -87,8 +93,28 @@ These are also in .eventhub/local.env:  source .eventhub/local.env
 Press Ctrl-C to stop.
 
 `, time.Since(started).Seconds(), st.APIURL, st.AdminToken, token, st.Bus, st.EventBridge, st.DynamoDB, st.Table, st.SQS)
+	if *every > 0 {
+		go printMetrics(ctx, sum, *every)
+	}
 	<-ctx.Done()
 	return nil
+}
+
+// printMetrics prints what the functions counted, every period: the numbers the
+// CloudWatch dashboard shows in AWS.
+func printMetrics(ctx context.Context, sum *metricsum.Summary, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if line := sum.Flush(now); line != "" {
+				fmt.Println(line)
+			}
+		}
+	}
 }
 
 // producerToken returns saved if the API still accepts it, or the token of a new
@@ -108,8 +134,9 @@ func producerToken(ctx context.Context, st *stack.Stack, saved string) (string, 
 		}
 	}
 	// The local producer owns the CloudEvents sources of the README's examples and of
-	// the CLI's send command (docs/producers-ownership.md).
-	body := `{"name":"local","format":"auto","owns":{"exact":["/eventhub/cli"],"prefixes":["/shop/","juno/","huaweicloud.config/"]}}`
+	// the CLI's send command (docs/producers-ownership.md); Juno and Huawei sources are
+	// registered for themselves.
+	body := `{"name":"local","format":"auto","owns":{"exact":["/eventhub/cli"],"prefixes":["/shop/"]}}`
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, st.APIURL+"/sources", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+st.AdminToken)
 	req.Header.Set("Content-Type", "application/json")

@@ -6,6 +6,7 @@ package adapter
 import (
 	"github.com/eventhub/eventhub/shared/adapter/bkmonitor"
 	"github.com/eventhub/eventhub/shared/adapter/cloudevents"
+	"github.com/eventhub/eventhub/shared/adapter/format"
 	"github.com/eventhub/eventhub/shared/adapter/generic"
 	"github.com/eventhub/eventhub/shared/adapter/huaweiconfig"
 	"github.com/eventhub/eventhub/shared/adapter/iuap"
@@ -15,32 +16,23 @@ import (
 	"github.com/eventhub/eventhub/shared/fault"
 )
 
-// Formats. Auto is not a format of an event but a source's choice to detect each one.
+// Formats (named in package format, which code that needs only the names imports).
+// Auto is not a format of an event but a source's choice to detect each one.
 const (
-	Auto         = "auto"
-	CloudEvents  = "cloudevents"
-	Juno         = "juno"
-	BKMonitor    = "bkmonitor"
-	IUAP         = "iuap"
-	HuaweiConfig = "huaweiconfig"
-	Generic      = "generic"
+	Auto         = format.Auto
+	CloudEvents  = format.CloudEvents
+	Juno         = format.Juno
+	BKMonitor    = format.BKMonitor
+	IUAP         = format.IUAP
+	HuaweiConfig = format.HuaweiConfig
+	Generic      = format.Generic
 )
 
 // Formats lists every format, in the order detection tries them (generic last).
-var Formats = []string{CloudEvents, HuaweiConfig, BKMonitor, Juno, IUAP, Generic}
+var Formats = format.All
 
 // Known reports whether f is a format or Auto.
-func Known(f string) bool {
-	if f == Auto {
-		return true
-	}
-	for _, k := range Formats {
-		if k == f {
-			return true
-		}
-	}
-	return false
-}
+func Known(f string) bool { return format.Known(f) }
 
 // Meta is what the pipeline knows about an event besides its payload.
 type Meta struct {

@@ -15,6 +15,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/eventhub/eventhub/shared/metrics"
+	"github.com/eventhub/eventhub/shared/trace"
 )
 
 // Env reads configuration from the environment and collects every problem, so a
@@ -53,6 +56,19 @@ func (e *Env) Int(name string, def int) int {
 	return n
 }
 
+// Fraction returns a number between 0 and 1, or def when it is unset.
+func (e *Env) Fraction(name string, def float64) float64 {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		e.missing = append(e.missing, fmt.Sprintf("%s=%q is not a number between 0 and 1", name, v))
+	}
+	return f
+}
+
 // Bool returns a boolean variable or def when it is unset.
 func (e *Env) Bool(name string, def bool) bool {
 	v := os.Getenv(name)
@@ -84,8 +100,15 @@ func Fail(err error) {
 	os.Exit(1)
 }
 
-// Logger returns the JSON logger that adds the Lambda request id to every record.
-func Logger() *slog.Logger { return lambdacontext.NewLogger() }
+// Logger returns the JSON logger that adds the Lambda request id and the X-Ray trace
+// id to every record.
+func Logger() *slog.Logger { return slog.New(trace.LogHandler(lambdacontext.NewLogHandler())) }
+
+// Metrics returns the function's metric emitter: embedded metric format lines on
+// stdout, next to its logs, under the function's name.
+func Metrics() *metrics.Emitter {
+	return metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), time.Now)
+}
 
 // AWS returns the SDK configuration of a function from its environment: the region and
 // the credentials Lambda sets (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,

@@ -48,6 +48,7 @@ type Hub struct {
 	ContentType  string    `json:"contentType,omitempty"` // of the producer's request
 	ReceivedAt   time.Time `json:"receivedAt"`
 	NormalizedAt time.Time `json:"normalizedAt,omitzero"`
+	StoredAt     time.Time `json:"storedAt,omitzero"` // set by persist on Event Stored
 	RequestID    string    `json:"requestId,omitempty"`
 	// DataRef is set on an Event Stored whose data was left in the store (StoredEntry):
 	// the URL of the data, also the event's dataref extension.

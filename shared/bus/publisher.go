@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/eventhub/eventhub/shared/trace"
 )
 
 // EventBridge's limits on one PutEvents call: ten entries, and 1 MB for an entry and
@@ -66,7 +68,13 @@ type claimRef struct {
 }
 
 // Publish puts every entry on the bus or returns an error naming the ones it could not.
+// Each entry carries the invocation's X-Ray trace header, so that EventBridge continues
+// the trace in the functions its rules invoke.
 func (p *Publisher) Publish(ctx context.Context, entries ...Entry) error {
+	var traceHeader *string
+	if h := trace.Propagated(ctx); h != "" {
+		traceHeader = &h
+	}
 	reqs := make([]types.PutEventsRequestEntry, 0, len(entries))
 	for i, e := range entries {
 		detail, err := json.Marshal(e.Detail)
@@ -84,6 +92,7 @@ func (p *Publisher) Publish(ctx context.Context, entries ...Entry) error {
 			DetailType:   aws.String(e.DetailType),
 			Detail:       aws.String(string(detail)),
 			Resources:    e.Resources,
+			TraceHeader:  traceHeader,
 		})
 	}
 	for len(reqs) > 0 {

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/eventhub/eventhub/shared/trace"
 )
 
 // fakeBus is a PutEventsAPI made of a function field.
@@ -134,5 +136,32 @@ func TestOversizedDetailTravelsByClaim(t *testing.T) {
 	plain := []byte(`{"raw":{"a":1}}`)
 	if got, _ := Resolve(context.Background(), plain, nil); string(got) != string(plain) {
 		t.Errorf("Resolve changed a plain detail: %s", got)
+	}
+}
+
+func TestPublishCarriesTheTraceHeader(t *testing.T) {
+	const h = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	tests := []struct {
+		name string
+		ctx  context.Context
+		want string
+	}{
+		{"in an invocation", trace.With(context.Background(), h), h},
+		{"outside one", context.Background(), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeBus{put: ok}
+			if err := NewPublisher(f, "b", nil).Publish(tc.ctx, entries(12)...); err != nil {
+				t.Fatal(err)
+			}
+			for _, call := range f.calls {
+				for _, e := range call {
+					if got := aws.ToString(e.TraceHeader); got != tc.want {
+						t.Fatalf("TraceHeader = %q; want %q", got, tc.want)
+					}
+				}
+			}
+		})
 	}
 }

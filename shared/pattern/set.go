@@ -1,8 +1,10 @@
 package pattern
 
 import (
+	bits64 "math/bits"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,25 +76,33 @@ func (s *Set) Match(event []byte) ([]string, error) {
 	if sn.index != nil {
 		sn.index.walk(sc, d, root)
 	}
-	sc.hits = sc.hits[:0]
 	sc.cache.next()
-	for _, id := range sc.cands {
-		if d.matchObj(sn.roots[id], root, &sc.cache) {
-			sc.hits = append(sc.hits, id)
+	hits := 0
+	for _, u := range sc.cands {
+		if d.matchObj(sn.roots[u], root, &sc.cache) {
+			hits += sc.hit(sn.members[u])
 		}
 	}
-	for _, id := range sn.residual {
-		if d.matchObj(sn.roots[id], root, &sc.cache) {
-			sc.hits = append(sc.hits, id)
+	for _, u := range sn.residual {
+		if d.matchObj(sn.roots[u], root, &sc.cache) {
+			hits += sc.hit(sn.members[u])
 		}
 	}
-	if len(sc.hits) == 0 {
+	if hits == 0 {
 		return nil, nil
 	}
-	slices.Sort(sc.hits)
-	out := make([]string, len(sc.hits))
-	for i, id := range sc.hits {
-		out[i] = sn.names[id]
+	// The bits in order are the matching pattern ids in order, and ids are
+	// positions in the sorted names: no sort needed. Clear them on the way.
+	out := make([]string, 0, hits)
+	for w, bits := range sc.hits {
+		if bits == 0 {
+			continue
+		}
+		sc.hits[w] = 0
+		for bits != 0 {
+			out = append(out, sn.names[w*64+bits64.TrailingZeros64(bits)])
+			bits &= bits - 1
+		}
 	}
 	return out, nil
 }
@@ -115,26 +125,39 @@ func (s *Set) current() *snapshot {
 }
 
 // snapshot is an immutable, indexed view of the set's patterns. Pattern ids
-// are positions in names, which is sorted, so sorting ids sorts names.
+// are positions in names, which is sorted, so ids in order are names in
+// order. Patterns that are the same constraint under different names (many
+// subscriptions ask for the same thing) are evaluated once: the index, the
+// candidates and the residual hold unique-pattern ids, and members lists the
+// pattern ids of each.
 type snapshot struct {
 	version  uint64
 	names    []string
 	patterns []*Pattern
-	roots    []*objMatcher // patterns re-numbered with snapshot-wide path/leaf ids
+	roots    []*objMatcher // by unique id; re-numbered with snapshot-wide path/leaf ids
+	members  [][]int32     // by unique id: the pattern ids, ascending
 	index    *idxNode      // nil if no pattern is indexed
-	residual []int32       // patterns without an indexable constraint
+	residual []int32       // unique patterns without an indexable constraint
 	scratch  sync.Pool
 }
 
 // scratch holds per-Match working memory.
 type scratch struct {
 	d     doc
-	seen  []uint32 // seen[id] == epoch: id already a candidate
+	seen  []uint32 // seen[u] == epoch: unique pattern u already a candidate
 	epoch uint32
 	cands []int32
-	hits  []int32
+	hits  []uint64 // bit i: pattern i matched; all zero between matches
 	fold  []byte
 	cache evalCache
+}
+
+// hit marks the patterns of a matching unique pattern and returns how many.
+func (sc *scratch) hit(ids []int32) int {
+	for _, id := range ids {
+		sc.hits[id>>6] |= 1 << (id & 63)
+	}
+	return len(ids)
 }
 
 func (sn *snapshot) putScratch(sc *scratch) {
@@ -192,32 +215,43 @@ func buildSnapshot(patterns map[string]*Pattern, version uint64) *snapshot {
 	}
 	n := len(sn.names)
 	// Share path and leaf ids across patterns so that identical constraints
-	// are evaluated once per event.
+	// are evaluated once per event, and identical patterns too.
 	rl := relinker{pathIdx: make(map[pathDef]int32), leafIdx: make(map[leafDef]int32)}
-	sn.roots = make([]*objMatcher, n)
+	uniq := make(map[string]int32)
+	var key []byte
 	for i, p := range sn.patterns {
-		sn.roots[i] = rl.relink(p)
+		root := rl.relink(p)
+		key = appendShape(key[:0], root)
+		u, ok := uniq[string(key)]
+		if !ok {
+			u = int32(len(sn.roots))
+			uniq[string(key)] = u
+			sn.roots = append(sn.roots, root)
+			sn.members = append(sn.members, nil)
+		}
+		sn.members[u] = append(sn.members[u], int32(i))
 	}
+	nu := len(sn.roots)
 	npaths, nleaves := len(rl.pathIdx), len(rl.leafIdx)
 	sn.scratch.New = func() any {
-		return &scratch{seen: make([]uint32, n), cache: newEvalCache(npaths, nleaves)}
+		return &scratch{seen: make([]uint32, nu), hits: make([]uint64, (n+63)/64), cache: newEvalCache(npaths, nleaves)}
 	}
 
-	// Count how many patterns constrain each (path, value) so every pattern
-	// can be indexed under its most selective constraint.
+	// Count how many unique patterns constrain each (path, value) so every
+	// one can be indexed under its most selective constraint.
 	counts := make(map[string]int)
-	anchors := make([][]anchor, n)
-	for id, p := range sn.patterns {
-		anchors[id] = collectAnchors(p.root, nil, nil)
-		for _, a := range anchors[id] {
+	anchors := make([][]anchor, nu)
+	for u, root := range sn.roots {
+		anchors[u] = collectAnchors(root, nil, nil)
+		for _, a := range anchors[u] {
 			for _, k := range a.keys() {
 				counts[k]++
 			}
 		}
 	}
-	for id := range sn.patterns {
+	for u := range sn.roots {
 		best, bestScore := -1, 0
-		for i, a := range anchors[id] {
+		for i, a := range anchors[u] {
 			score := 0
 			for _, k := range a.keys() {
 				score += counts[k]
@@ -228,15 +262,46 @@ func buildSnapshot(patterns map[string]*Pattern, version uint64) *snapshot {
 			}
 		}
 		if best < 0 {
-			sn.residual = append(sn.residual, int32(id))
+			sn.residual = append(sn.residual, int32(u))
 			continue
 		}
 		if sn.index == nil {
 			sn.index = &idxNode{}
 		}
-		sn.index.insert(anchors[id][best], int32(id))
+		sn.index.insert(anchors[u][best], int32(u))
 	}
 	return sn
+}
+
+// appendShape appends a key of a relinked matcher: two matchers with the same
+// key test the same leaf constraints (snapshot-wide leaf ids) at the same
+// paths, combined the same way, so they match the same events. Fields are
+// sorted by key at compile time; $or alternatives keep the pattern's order, so
+// a reordered $or is merely not recognised as the same.
+func appendShape(b []byte, m *objMatcher) []byte {
+	b = append(b, '{')
+	if m.absenceOnly {
+		b = append(b, '!')
+	}
+	for i := range m.fields {
+		f := &m.fields[i]
+		b = strconv.AppendInt(b, int64(f.path), 36)
+		if f.obj != nil {
+			b = appendShape(b, f.obj)
+		} else {
+			b = append(b, '=')
+			b = strconv.AppendInt(b, int64(f.leafID), 36)
+		}
+		b = append(b, ',')
+	}
+	for _, alts := range m.ors {
+		b = append(b, '(')
+		for _, a := range alts {
+			b = appendShape(b, a)
+		}
+		b = append(b, ')')
+	}
+	return append(b, '}')
 }
 
 // anchor is an indexable leaf: a path and the values (with their operator

@@ -68,6 +68,53 @@ func TestSetBasics(t *testing.T) {
 	check()
 }
 
+// TestSetIdenticalPatterns checks that patterns stored under several names, in
+// different spellings, are all reported, and that removing one name keeps the
+// others.
+func TestSetIdenticalPatterns(t *testing.T) {
+	s := NewSet()
+	for name, p := range map[string]string{
+		"a":  `{"source":["aws.ec2"],"detail":{"state":["running"]}}`,
+		"b":  `{ "detail": {"state": ["running"]}, "source": ["aws.ec2"] }`,
+		"c":  `{"source":["aws.ec2"],"detail":{"state":["running"]}}`,
+		"d":  `{"source":["aws.ec2"],"detail":{"state":["stopped"]}}`,
+		"e":  `{"detail":{"c-count":[{"numeric":[">",0]}]}}`,
+		"f":  `{"detail":{"c-count":[{"numeric":[">",0]}]}}`,
+		"g":  `{"detail":{"c-count":[{"numeric":[">",0]}],"state":[{"exists":true}]}}`,
+		"h":  `{"$or":[{"source":["aws.ec2"]},{"source":["aws.s3"]}]}`,
+		"h2": `{"$or":[{"source":["aws.ec2"]},{"source":["aws.s3"]}]}`,
+	} {
+		if err := s.Add(name, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := []byte(`{"source":"aws.ec2","detail":{"state":"running","c-count":5}}`)
+	for _, tc := range []struct {
+		remove string
+		want   []string
+	}{
+		{"", []string{"a", "b", "c", "e", "f", "g", "h", "h2"}},
+		{"b", []string{"a", "c", "e", "f", "g", "h", "h2"}},
+		{"e", []string{"a", "c", "f", "g", "h", "h2"}},
+		{"a", []string{"c", "f", "g", "h", "h2"}},
+	} {
+		if tc.remove != "" {
+			s.Remove(tc.remove)
+		}
+		got, err := s.Match(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("after removing %q: Match = %v; want %v", tc.remove, got, tc.want)
+		}
+		sn := s.current()
+		if len(sn.roots) >= len(sn.names) {
+			t.Errorf("after removing %q: %d unique patterns for %d names; want identical ones merged", tc.remove, len(sn.roots), len(sn.names))
+		}
+	}
+}
+
 func TestSetAnchorsOnMultipleValues(t *testing.T) {
 	// A pattern anchored on a field reached through several values must be
 	// reported once.

@@ -141,7 +141,7 @@ func (s *Store) FinishAttempt(ctx context.Context, eventKey, subID string, attem
 	}
 	set := "SET #st = :status, inFlight = :f, updatedAt = :updated, gsi1pk = :gsi1pk, gsisk = :gsisk, lastStatus = :ls, lastError = :le, nextAt = :next"
 	if o.Entry != nil {
-		e := *o.Entry
+		e := traced(ctx, *o.Entry)
 		if e.At.IsZero() {
 			e.At = now
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/eventhub/eventhub/shared/trace"
 )
 
 // Event is a stored CloudEvent with the pipeline's metadata. Key, Source, ID, Type and
@@ -39,7 +41,10 @@ type Event struct {
 	Receipt    string `dynamodbav:"receipt,omitempty" json:"-"`
 	Duplicates int    `dynamodbav:"duplicates,omitempty" json:"duplicates"`
 	AlertID    string `dynamodbav:"alertId,omitempty" json:"alertId,omitempty"` // the alert it was folded into
-	ExpiresAt  int64  `dynamodbav:"expiresAt,omitempty" json:"-"`
+	// TraceID is the X-Ray trace of the invocation that stored the event (PutEvent
+	// takes it from the context): the trace of its whole way through the pipeline.
+	TraceID   string `dynamodbav:"traceId,omitempty" json:"traceId,omitempty"`
+	ExpiresAt int64  `dynamodbav:"expiresAt,omitempty" json:"-"`
 }
 
 type eventItem struct {
@@ -68,6 +73,18 @@ type TimelineEntry struct {
 	Outcome        string    `dynamodbav:"outcome,omitempty" json:"outcome,omitempty"`
 	ReplayID       string    `dynamodbav:"replayId,omitempty" json:"replayId,omitempty"`
 	QuarantineID   string    `dynamodbav:"quarantineId,omitempty" json:"quarantineId,omitempty"`
+	// TraceID is the X-Ray trace id of the invocation that wrote the entry, taken from
+	// its context when the entry is written: where to look for the step's trace and
+	// logs.
+	TraceID string `dynamodbav:"traceId,omitempty" json:"traceId,omitempty"`
+}
+
+// traced returns e with the trace id of the invocation writing it.
+func traced(ctx context.Context, e TimelineEntry) TimelineEntry {
+	if e.TraceID == "" {
+		e.TraceID = trace.ID(ctx)
+	}
+	return e
 }
 
 // Timeline stages.
@@ -115,6 +132,9 @@ func (s *Store) PutEvent(ctx context.Context, ev Event) (created bool, existing 
 		ev.StoredAt = now
 	}
 	ev.ExpiresAt = s.expiry(ev.ReceivedAt)
+	if ev.TraceID == "" {
+		ev.TraceID = trace.ID(ctx)
+	}
 	pos := position(ev.ReceivedAt, ev.Key)
 	text, packed := packBody(ev.Event)
 	item := eventItem{
@@ -177,7 +197,7 @@ func (ev *Event) stages(have map[string]bool) []TimelineEntry {
 	var out []TimelineEntry
 	add := func(at time.Time, stage, msg string) {
 		if !at.IsZero() && !have[stage] {
-			out = append(out, TimelineEntry{At: at, Stage: stage, Message: msg})
+			out = append(out, TimelineEntry{At: at, Stage: stage, Message: msg, TraceID: ev.TraceID})
 		}
 	}
 	add(ev.ReceivedAt, StageReceived, "accepted from source "+ev.SourceID)
@@ -245,6 +265,7 @@ func (s *Store) AddTimeline(ctx context.Context, eventKey string, e TimelineEntr
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
+	e = traced(ctx, e)
 	if err := s.put(ctx, timelineItem{keyAttrs{pkEvent + eventKey, timelineSK(e)}, e, s.expiry(e.At)}, ""); err != nil {
 		return fmt.Errorf("add %s to timeline of %s: %w", e.Stage, eventKey, err)
 	}

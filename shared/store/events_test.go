@@ -13,6 +13,7 @@ import (
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/store"
+	"github.com/eventhub/eventhub/shared/trace"
 )
 
 // event returns a stored-event record for a CloudEvent with the attributes, received at.
@@ -308,5 +309,40 @@ func TestLargeEventBody(t *testing.T) {
 	page, err := st.ListEvents(ctx, store.EventQuery{Type: "order.created"})
 	if err != nil || len(page.Events) != 1 || string(page.Events[0].Event) != string(ev.Event) {
 		t.Errorf("ListEvents = %v, %v; want the event", page, err)
+	}
+}
+
+// TestTimelineCarriesTraceIDs checks that every timeline entry names the X-Ray trace of
+// the invocation that wrote it: the pipeline stages the trace of the one that stored
+// the event, a delivery attempt its own.
+func TestTimelineCarriesTraceIDs(t *testing.T) {
+	st := newStore(t, newClock(t0))
+	const storedBy, deliveredBy = "1-67890abc-000000000000000000000001", "1-67890abc-000000000000000000000002"
+	ctx := trace.With(context.Background(), "Root="+storedBy+";Parent=53995c3f42cd8ad8;Sampled=1")
+	ev := event("/shop/orders", "traced-1", "order.created", "", t0)
+	ev.NormalizedAt, ev.StoredAt = t0.Add(time.Millisecond), t0.Add(2*time.Millisecond)
+	if _, _, err := st.PutEvent(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	dctx := trace.With(context.Background(), "Root="+deliveredBy+";Sampled=0")
+	if err := st.AddTimeline(dctx, ev.Key, store.TimelineEntry{At: t0.Add(time.Second), Stage: store.StageAttempt, SubscriptionID: "sub_1", Attempt: 1, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := st.History(ctx, ev.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{store.StageReceived: storedBy, store.StageNormalized: storedBy, store.StageStored: storedBy, store.StageAttempt: deliveredBy}
+	if len(h.Timeline) != len(want) {
+		t.Fatalf("timeline = %+v; want %d entries", h.Timeline, len(want))
+	}
+	for _, e := range h.Timeline {
+		if e.TraceID != want[e.Stage] {
+			t.Errorf("%s entry traceId = %q; want %q", e.Stage, e.TraceID, want[e.Stage])
+		}
+	}
+	got, err := st.GetEvent(ctx, ev.Key)
+	if err != nil || got.TraceID != storedBy {
+		t.Errorf("GetEvent traceId = %q, %v; want %q", got.TraceID, err, storedBy)
 	}
 }

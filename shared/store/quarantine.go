@@ -133,6 +133,7 @@ func (s *Store) Quarantine(ctx context.Context, q Quarantined) error {
 		}
 		entries = append(entries, TimelineEntry{At: q.At, Stage: StageQuarantined, Message: q.Reason, QuarantineID: q.ID})
 		for _, e := range entries {
+			e = traced(ctx, e)
 			tav, err := attributevalue.MarshalMap(timelineItem{keyAttrs{pkEvent + q.Key, timelineSK(e)}, e, it.ExpiresAt})
 			if err != nil {
 				return fmt.Errorf("encode timeline of %s: %w", q.Key, err)

@@ -24,6 +24,15 @@ type Target interface {
 	Send(ctx context.Context, event []byte) error
 }
 
+// TracedTarget is a Target that also takes the X-Ray trace header of the PutEvents
+// entry, as EventBridge passes it to a Lambda target (the trace goes on in the
+// function). When an entry has a TraceHeader and the rule's Target implements it,
+// SendTraced is called instead of Send.
+type TracedTarget interface {
+	Target
+	SendTraced(ctx context.Context, event []byte, traceHeader string) error
+}
+
 // DeadLetter receives the events a rule could not deliver, for example an SQS
 // SendMessage to the rule's dead-letter queue. The body is the event envelope.
 type DeadLetter interface {

@@ -171,7 +171,7 @@ func (e *Emulator) put(ctx context.Context, ent Entry, wire requestEntry) result
 	}
 	e.count(func(s *Stats) { s.Accepted++ })
 	e.log.DebugContext(ctx, "putEvents entry accepted", "eventId", ev.ID, "bus", bus, "source", ev.Source, "detailType", ev.DetailType)
-	e.route(ctx, bus, ev.ID, envelope, received)
+	e.route(ctx, bus, ev.ID, envelope, received, ent.TraceHeader)
 	return resultEntry{EventID: ev.ID}
 }
 

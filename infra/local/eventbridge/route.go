@@ -14,12 +14,13 @@ type delivery struct {
 	eventID  string
 	event    []byte
 	received time.Time // when PutEvents accepted the event: the start of its age
+	trace    string    // the entry's TraceHeader, passed on to a TracedTarget
 }
 
 // route matches an accepted event against the rules of its bus and starts a
 // delivery for each match. The caller holds e.mu for reading and has checked
 // that the emulator is not closed.
-func (e *Emulator) route(ctx context.Context, bus, eventID string, envelope []byte, received time.Time) {
+func (e *Emulator) route(ctx context.Context, bus, eventID string, envelope []byte, received time.Time, trace string) {
 	for _, r := range e.rules[bus] {
 		if r.Pattern == nil || r.Target == nil {
 			continue
@@ -33,7 +34,7 @@ func (e *Emulator) route(ctx context.Context, bus, eventID string, envelope []by
 			continue
 		}
 		e.count(func(s *Stats) { s.Matched[r.Name]++ })
-		d := delivery{rule: r, eventID: eventID, event: envelope, received: received}
+		d := delivery{rule: r, eventID: eventID, event: envelope, received: received, trace: trace}
 		e.pending.Add(1)
 		e.wg.Go(func() {
 			defer e.pending.Add(-1)
@@ -65,7 +66,11 @@ func (e *Emulator) deliver(d delivery) {
 		exhausted string
 	)
 	for {
-		err = r.Target.Send(e.ctx, d.event)
+		if tt, ok := r.Target.(TracedTarget); ok && d.trace != "" {
+			err = tt.SendTraced(e.ctx, d.event, d.trace)
+		} else {
+			err = r.Target.Send(e.ctx, d.event)
+		}
 		if err == nil {
 			e.count(func(s *Stats) { s.Delivered[r.Name]++ })
 			return

@@ -65,6 +65,7 @@ type Async struct {
 type asyncEvent struct {
 	id       string
 	payload  []byte
+	trace    string // the caller's X-Ray trace header, "" for none
 	received time.Time
 	attempts int
 	lastErr  *FunctionError
@@ -111,13 +112,20 @@ func NewAsync(fn *Function, cfg AsyncConfig) *Async {
 // Send queues an asynchronous invocation and returns at once. It fails only if a
 // is closed or the payload is over Lambda's 1 MB limit for asynchronous invocations.
 func (a *Async) Send(ctx context.Context, payload []byte) error {
+	return a.SendTraced(ctx, payload, "")
+}
+
+// SendTraced is Send continuing the caller's X-Ray trace: the function's invocations
+// get a trace header with the same Root and sampling decision, as Lambda gives a
+// function invoked by a traced caller (EventBridge passes on its entries' TraceHeader).
+func (a *Async) SendTraced(ctx context.Context, payload []byte, traceHeader string) error {
 	if len(payload) > maxAsyncPayload {
 		return fmt.Errorf("lambda %s: async payload of %d bytes exceeds the limit of %d bytes", a.fn.cfg.Name, len(payload), maxAsyncPayload)
 	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
 	}
-	ev := &asyncEvent{id: newRequestID(), payload: payload, received: a.now()}
+	ev := &asyncEvent{id: newRequestID(), payload: payload, received: a.now(), trace: traceHeader}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
@@ -201,7 +209,7 @@ func (a *Async) process(ev *asyncEvent) bool {
 		return false
 	}
 	ev.attempts++
-	_, err := a.fn.invoke(a.ctx, ev.id, ev.payload)
+	_, err := a.fn.invoke(a.ctx, ev.id, ev.payload, ev.trace)
 	if err == nil {
 		a.log.Debug("event processed", "requestId", ev.id, "attempts", ev.attempts)
 		return false

@@ -226,12 +226,12 @@ func (f *Function) Instances() int {
 // Lambda, a caller hanging up does not stop the function) but Invoke returns ctx.Err()
 // at once.
 func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	return f.invoke(ctx, newRequestID(), payload)
+	return f.invoke(ctx, newRequestID(), payload, "")
 }
 
-// invoke is Invoke with a given request id: retries of an asynchronous invocation
-// keep the id of the first attempt.
-func (f *Function) invoke(ctx context.Context, requestID string, payload []byte) ([]byte, error) {
+// invoke is Invoke with a given request id (retries of an asynchronous invocation
+// keep the id of the first attempt) and the caller's trace header, if any.
+func (f *Function) invoke(ctx context.Context, requestID string, payload []byte, traceHeader string) ([]byte, error) {
 	if len(payload) > maxPayload {
 		return nil, fmt.Errorf("lambda %s: request payload of %d bytes exceeds the limit of %d bytes", f.cfg.Name, len(payload), maxPayload)
 	}
@@ -241,7 +241,7 @@ func (f *Function) invoke(ctx context.Context, requestID string, payload []byte)
 	if len(payload) == 0 {
 		payload = []byte("{}") // what Lambda passes when the caller sends no payload
 	}
-	inv := &invocation{id: requestID, payload: payload, done: make(chan struct{})}
+	inv := &invocation{id: requestID, payload: payload, trace: traceHeader, done: make(chan struct{})}
 
 	f.mu.Lock()
 	if f.closed {
@@ -394,6 +394,7 @@ const (
 type invocation struct {
 	id      string
 	payload []byte
+	trace   string // the caller's trace header, continued by the invocation's
 	done    chan struct{}
 
 	// guarded by Function.mu

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -373,7 +374,7 @@ func (inst *instance) next(w http.ResponseWriter, r *http.Request) {
 	h.Set(headerRequestID, inv.id)
 	h.Set(headerDeadline, strconv.FormatInt(deadline.UnixMilli(), 10))
 	h.Set(headerFunctionARN, f.arn)
-	h.Set(headerTraceID, newTraceID())
+	h.Set(headerTraceID, traceFor(inv.trace))
 	h.Set("Content-Length", strconv.Itoa(len(inv.payload)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.payload) // a failed write means the process died: reap reports it
@@ -537,6 +538,26 @@ func newRequestID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// traceFor returns the trace header of an invocation whose caller sent header: the
+// caller's trace (its Root and sampling decision) with a segment of its own, or a new
+// unsampled trace when the caller sent none.
+func traceFor(header string) string {
+	root, sampled := "", "0"
+	for _, field := range strings.Split(header, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(field), "=")
+		switch k {
+		case "Root":
+			root = v
+		case "Sampled":
+			sampled = v
+		}
+	}
+	if root == "" {
+		return newTraceID()
+	}
+	return "Root=" + root + ";Parent=" + randomHex(8) + ";Sampled=" + sampled
 }
 
 // newTraceID returns an X-Ray trace header value for an unsampled request.

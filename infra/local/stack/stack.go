@@ -52,6 +52,9 @@ type Options struct {
 	// FunctionOutput receives the functions' log lines, prefixed with the function
 	// name; default discards.
 	FunctionOutput io.Writer
+	// FunctionLines, if set, is given every line the functions write, unprefixed:
+	// for a reader of their metric lines (infra/local/metricsum).
+	FunctionLines func(line []byte)
 	// AsyncRetryDelays are the delays of Lambda's asynchronous retries (AWS: about 1
 	// and 2 minutes); default 1s, 2s.
 	AsyncRetryDelays []time.Duration
@@ -155,6 +158,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return st, err
 	}
 	st.Template = tpl
+	if len(tpl.NotRun) > 0 {
+		log.Info("resources the local stack reads but does not run", "resources", strings.Join(tpl.NotRun, ", "))
+	}
 
 	if err := emulators.EnsureInstalled(ctx, opts.Root, log); err != nil {
 		return st, err
@@ -325,7 +331,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			MemoryMB:       f.MemorySize,
 			MaxConcurrency: opts.MaxConcurrency,
 			Region:         Region,
-			Stdout:         prefixed(out, f.LogicalID),
+			Stdout:         observed(prefixed(out, f.LogicalID), opts.FunctionLines),
 			Stderr:         prefixed(out, f.LogicalID),
 			Logger:         log,
 			Report:         reporter(opts.Report, f.LogicalID),
@@ -670,6 +676,28 @@ func (st *Stack) Close() error {
 }
 
 // prefixed returns a writer that prefixes each line with the function's name.
+// observed passes each line written to w to observe first; w may be nil (discard).
+func observed(w io.Writer, observe func([]byte)) io.Writer {
+	if observe == nil {
+		return w
+	}
+	return observer{w: w, observe: observe}
+}
+
+type observer struct {
+	w       io.Writer
+	observe func([]byte)
+}
+
+// Write expects whole lines, as infra/local/lambda delivers them.
+func (o observer) Write(b []byte) (int, error) {
+	o.observe(b)
+	if o.w == nil {
+		return len(b), nil
+	}
+	return o.w.Write(b)
+}
+
 func prefixed(w io.Writer, name string) io.Writer {
 	if w == nil {
 		return nil

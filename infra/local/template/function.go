@@ -56,7 +56,7 @@ type LoggingConfig struct {
 	LogFormat           string // Text or JSON
 	ApplicationLogLevel string `json:",omitempty"`
 	SystemLogLevel      string `json:",omitempty"`
-	LogGroup            string `json:",omitempty"`
+	LogGroup            Value  `json:",omitzero"` // a literal name or !Ref of an AWS::Logs::LogGroup
 }
 
 // EventInvokeConfig is how Lambda handles asynchronous invocations of the function:
@@ -187,7 +187,7 @@ func (p *parser) function(id string, props, metadata Value, t *Template) Functio
 		LogFormat:           p.str(lc, lpath, "LogFormat"),
 		ApplicationLogLevel: p.str(lc, lpath, "ApplicationLogLevel"),
 		SystemLogLevel:      p.str(lc, lpath, "SystemLogLevel"),
-		LogGroup:            p.str(lc, lpath, "LogGroup"),
+		LogGroup:            lc.Field("LogGroup"),
 	}
 	if f.LoggingConfig.LogFormat == "" {
 		f.LoggingConfig.LogFormat = defaultLogFormat

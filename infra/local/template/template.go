@@ -24,6 +24,7 @@ const (
 	TypeQueue    = "AWS::SQS::Queue"
 	TypeTable    = "AWS::DynamoDB::Table"
 	TypeBus      = "AWS::Events::EventBus"
+	TypeHTTPAPI  = "AWS::Serverless::HttpApi" // served from its routes, the functions' HttpApi events
 )
 
 // Template is the model of a SAM template.
@@ -36,6 +37,10 @@ type Template struct {
 	Buses       []Bus                // sorted by LogicalID
 	Outputs     map[string]Value     `json:",omitempty"`
 	Resources   map[string]Resource  // every resource as written (functions before Globals are merged)
+	// NotRun lists the resources of types the local stack does not run (alarms,
+	// dashboards, log groups, topics...), as "LogicalID (Type)", sorted: they are read
+	// and checked for references, and otherwise ignored.
+	NotRun []string `json:",omitempty"`
 }
 
 // Parameter is one entry of the Parameters section.
@@ -160,8 +165,18 @@ func (p *parser) template(root Value) *Template {
 			t.Tables = append(t.Tables, p.table(id, res.Properties))
 		case TypeBus:
 			t.Buses = append(t.Buses, Bus{LogicalID: id, Name: res.Properties.Field("Name")})
+		case TypeHTTPAPI:
+		default:
+			if res.Type != "" {
+				t.NotRun = append(t.NotRun, id+" ("+res.Type+")")
+			}
+			continue
 		}
+		p.checkEvaluated(r, path)
 	}
+	slices.Sort(t.NotRun)
+	p.checkEvaluated(globals, "Globals")
+	p.checkEvaluated(params, "Parameters")
 
 	outputs := p.mapField(root, "", "Outputs")
 	for _, name := range outputs.Keys() {
@@ -174,6 +189,7 @@ func (p *parser) template(root Value) *Template {
 		if !ok {
 			p.fail("Outputs."+name+".Value", o.line, "missing")
 		}
+		p.checkEvaluated(v, "Outputs."+name+".Value")
 		t.Outputs[name] = v
 	}
 
@@ -214,6 +230,27 @@ func (p *parser) parameter(v Value, path string) Parameter {
 	return par
 }
 
+// checkEvaluated rejects intrinsic functions the local stack does not evaluate inside
+// v, a part of the template whose values it needs.
+func (p *parser) checkEvaluated(v Value, path string) {
+	switch v.kind {
+	case KindUnevaluated:
+		p.fail(path, v.line, "intrinsic function %s is not supported by the local stack", v.text)
+		return
+	case KindList:
+		for i, it := range v.items {
+			p.checkEvaluated(it, fmt.Sprintf("%s[%d]", path, i))
+		}
+		return
+	}
+	for _, it := range v.items {
+		p.checkEvaluated(it, path)
+	}
+	for _, k := range v.keys {
+		p.checkEvaluated(v.vals[k], joinPath(path, k))
+	}
+}
+
 // checkRoutes rejects two functions (or two events) claiming the same route.
 func (p *parser) checkRoutes(t *Template) {
 	seen := map[string]string{}
@@ -243,6 +280,13 @@ func (p *parser) checkReferences(t *Template, root Value) {
 		for _, q := range t.Queues { // queues SAM generates
 			if q.LogicalID == id {
 				return true
+			}
+		}
+		for _, f := range t.Functions { // the rules SAM generates: <function><event>
+			for _, r := range f.Rules {
+				if f.LogicalID+r.Name == id {
+					return true
+				}
 			}
 		}
 		return id == implicitHTTPAPI

@@ -251,7 +251,7 @@ Resources:
 	if f.Runtime != "provided.al2023" || f.MemorySize != DefaultMemorySize {
 		t.Errorf("Runtime, MemorySize = %q, %d; want provided.al2023, %d", f.Runtime, f.MemorySize, DefaultMemorySize)
 	}
-	if f.LoggingConfig != (LoggingConfig{LogFormat: "JSON", ApplicationLogLevel: "DEBUG"}) {
+	if lc := f.LoggingConfig; lc.LogFormat != "JSON" || lc.ApplicationLogLevel != "DEBUG" || lc.SystemLogLevel != "" || !lc.LogGroup.IsZero() {
 		t.Errorf("LoggingConfig = %+v; want JSON/DEBUG", f.LoggingConfig)
 	}
 	l := Locals{Params: map[string]string{"P": "p"}}
@@ -607,5 +607,64 @@ func TestGolden(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("parsed model differs from %s; if the change is intended, run go test ./infra/local/template -update and review the diff", golden)
+	}
+}
+
+// TestResourcesNotRun checks that the operators' resources (alarms with optional
+// actions, a dashboard, log groups, a topic) are read and listed, never refused, and
+// that a function may send its logs to a log group of the template.
+func TestResourcesNotRun(t *testing.T) {
+	src := `Parameters:
+  AlarmTopicArn: {Type: String, Default: ""}
+  LogRetentionDays: {Type: Number, Default: "30", AllowedValues: ["7", "30"]}
+Conditions:
+  HasAlarmTopic: !Not [!Equals [!Ref AlarmTopicArn, ""]]
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/fn/
+      Tracing: Active
+      LoggingConfig: {LogFormat: JSON, LogGroup: !Ref FnLogs}
+  FnLogs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub /eventhub/${AWS::StackName}/fn
+      RetentionInDays: !Ref LogRetentionDays
+  FnErrors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]
+      Dimensions: [{Name: FunctionName, Value: !Ref Fn}]
+  Topic: {Type: AWS::SNS::Topic}
+  Board:
+    Type: AWS::CloudWatch::Dashboard
+    Properties:
+      DashboardBody: !Sub '{"widgets":[{"properties":{"region":"${AWS::Region}"}}]}'
+`
+	tpl := mustParse(t, src)
+	want := []string{"Board (AWS::CloudWatch::Dashboard)", "FnErrors (AWS::CloudWatch::Alarm)", "FnLogs (AWS::Logs::LogGroup)", "Topic (AWS::SNS::Topic)"}
+	if !slices.Equal(tpl.NotRun, want) {
+		t.Errorf("NotRun = %v; want %v", tpl.NotRun, want)
+	}
+	if id, _, ok := tpl.Functions[0].LoggingConfig.LogGroup.Target(); !ok || id != "FnLogs" {
+		t.Errorf("LoggingConfig.LogGroup = %s; want !Ref FnLogs", tpl.Functions[0].LoggingConfig.LogGroup)
+	}
+	actions := tpl.Resources["FnErrors"].Properties.Field("AlarmActions")
+	if _, err := actions.Resolve(fakeResolver{}); err == nil || !strings.Contains(err.Error(), "Fn::If is not supported") {
+		t.Errorf("Resolve(%s) = %v; want Fn::If not supported", actions, err)
+	}
+	if got, _ := json.Marshal(actions); string(got) != `{"Fn::If":["HasAlarmTopic",[{"Ref":"AlarmTopicArn"}],{"Ref":"AWS::NoValue"}]}` {
+		t.Errorf("AlarmActions as JSON = %s", got)
+	}
+
+	// Where the local stack needs the value, an unevaluated function is refused.
+	for _, bad := range []string{
+		strings.Replace(src, "Tracing: Active", "Tracing: !If [HasAlarmTopic, Active, PassThrough]", 1),
+		src + "Outputs:\n  O:\n    Value: !If [HasAlarmTopic, a, b]\n",
+	} {
+		if _, err := Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), "Fn::If is not supported by the local stack") {
+			t.Errorf("Parse = %v; want Fn::If not supported", err)
+		}
 	}
 }

@@ -29,9 +29,13 @@ const (
 	KindSub                // Fn::Sub / !Sub
 	KindJoin               // Fn::Join / !Join
 	KindSelect             // Fn::Select / !Select
+	// KindUnevaluated is an intrinsic function the local stack does not evaluate
+	// (Fn::If, Fn::Equals, Condition...): kept as written, for resources the local
+	// stack does not run; resolving it is an error.
+	KindUnevaluated
 )
 
-var kindNames = [...]string{"null", "string", "number", "bool", "list", "map", "Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select"}
+var kindNames = [...]string{"null", "string", "number", "bool", "list", "map", "Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "unevaluated intrinsic"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -45,9 +49,9 @@ func (k Kind) String() string {
 // The zero Value is an absent value (KindNull).
 type Value struct {
 	kind  Kind
-	text  string           // scalar text; Ref and GetAtt logical id; Sub template; Join delimiter
+	text  string           // scalar text; Ref and GetAtt logical id; Sub template; Join delimiter; unevaluated function name
 	attr  string           // GetAtt attribute
-	items []Value          // List items; Join items; Select [index, list]
+	items []Value          // List items; Join items; Select [index, list]; unevaluated [argument]
 	keys  []string         // Map keys and Sub variable names, in source order
 	vals  map[string]Value // Map fields; Sub variables
 	line  int              // source line, 0 when unknown
@@ -177,6 +181,8 @@ func (v Value) Resolve(r Resolver) (string, error) {
 			return "", fmt.Errorf("resolve %s: index %q out of range", v, idx)
 		}
 		return list[i].Resolve(r)
+	case KindUnevaluated:
+		return "", fmt.Errorf("resolve %s: intrinsic function %s is not supported by the local stack", v, v.text)
 	}
 	return "", fmt.Errorf("resolve %s: a %s has no string value", v, v.kind)
 }
@@ -297,6 +303,9 @@ func (v Value) debug(b *strings.Builder) {
 	case KindSelect:
 		b.WriteString("!Select ")
 		debugList(b, v.items)
+	case KindUnevaluated:
+		b.WriteString("!" + strings.TrimPrefix(v.text, "Fn::") + " ")
+		v.items[0].debug(b)
 	}
 }
 
@@ -381,6 +390,14 @@ func (v Value) writeJSON(b *bytes.Buffer) error {
 	case KindSelect:
 		b.WriteString(`{"Fn::Select":`)
 		if err := writeJSONList(b, v.items); err != nil {
+			return err
+		}
+		b.WriteString("}")
+	case KindUnevaluated:
+		b.WriteString("{")
+		str(v.text)
+		b.WriteString(":")
+		if err := v.items[0].writeJSON(b); err != nil {
 			return err
 		}
 		b.WriteString("}")
@@ -492,8 +509,10 @@ func parseSub(s string) ([]subPart, error) {
 	return parts, nil
 }
 
-// unsupportedIntrinsics are CloudFormation functions the local stack does not evaluate;
-// a template using them is rejected with a clear error rather than run wrongly.
+// unsupportedIntrinsics are CloudFormation functions the local stack does not evaluate:
+// kept as KindUnevaluated, and a template that uses them where the local stack would
+// need their value (a resource it runs, Globals, Outputs) is rejected with a clear
+// error rather than run wrongly (parser.checkEvaluated).
 var unsupportedIntrinsics = map[string]bool{
 	"Fn::If": true, "Fn::Equals": true, "Fn::Not": true, "Fn::And": true, "Fn::Or": true,
 	"Condition": true, "Fn::FindInMap": true, "Fn::Base64": true, "Fn::Cidr": true,
@@ -674,13 +693,17 @@ func intrinsic(name string, arg Value, path string, line int) (Value, error) {
 		}
 		return Value{kind: KindJoin, text: arg.items[0].text, items: arg.items[1].items, line: line}, nil
 	case "Fn::Select":
+		if arg.kind == KindList && len(arg.items) == 2 && arg.items[1].kind == KindUnevaluated {
+			// A selection from a list only CloudFormation computes (Fn::Split...).
+			return Value{kind: KindUnevaluated, text: name, items: []Value{arg}, line: line}, nil
+		}
 		if arg.kind != KindList || len(arg.items) != 2 || arg.items[1].kind != KindList {
 			return Value{}, errAt(p, line, "want [index, [values]], got %s", arg)
 		}
 		return Value{kind: KindSelect, items: arg.items, line: line}, nil
 	}
 	if unsupportedIntrinsics[name] {
-		return Value{}, errAt(path, line, "intrinsic function %s is not supported by the local stack", name)
+		return Value{kind: KindUnevaluated, text: name, items: []Value{arg}, line: line}, nil
 	}
 	return Value{}, errAt(path, line, "unknown intrinsic function %s", name)
 }
