@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +48,13 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 	started := time.Now()
 	opts := stack.Options{
 		Root: root, APIAddr: *addr, DataDir: dataDir, AdminToken: admin, Logger: log,
+		BusStateFile: filepath.Join(home, "data", "eventbridge.json"),
+		Ports: stack.Ports{
+			DynamoDB:    portOf(saved["AWS_ENDPOINT_URL_DYNAMODB"]),
+			SQS:         portOf(saved["AWS_ENDPOINT_URL_SQS"]),
+			EventBridge: portOf(saved["AWS_ENDPOINT_URL_EVENTBRIDGE"]),
+			Lambda:      portOf(saved["AWS_ENDPOINT_URL_LAMBDA"]),
+		},
 	}
 	if !*quiet {
 		opts.FunctionOutput = os.Stdout
@@ -66,9 +75,18 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 		return err
 	}
 	vars := map[string]string{
-		"EVENTHUB_API":         st.APIURL,
-		"EVENTHUB_ADMIN_TOKEN": st.AdminToken,
-		"EVENTHUB_TOKEN":       token,
+		"EVENTHUB_API":                 st.APIURL,
+		"EVENTHUB_ADMIN_TOKEN":         st.AdminToken,
+		"EVENTHUB_TOKEN":               token,
+		"EVENTHUB_BUS":                 st.Bus,
+		"AWS_ENDPOINT_URL_LAMBDA":      st.Lambda,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE": st.EventBridge,
+		"AWS_ENDPOINT_URL_SQS":         st.SQS,
+		"AWS_ENDPOINT_URL_DYNAMODB":    st.DynamoDB,
+		"AWS_REGION":                   stack.Region,
+		"AWS_DEFAULT_REGION":           stack.Region,
+		"AWS_ACCESS_KEY_ID":            "local",
+		"AWS_SECRET_ACCESS_KEY":        "local",
 	}
 	if err := writeEnvFile(envFile, vars); err != nil {
 		return err
@@ -83,7 +101,8 @@ eventhub is running (started in %.1fs)
   DynamoDB Local %s, table %s
   SQS (fauxqs)   %s
 
-These are also in .eventhub/local.env:  source .eventhub/local.env
+These, and what the AWS CLI and SDKs need to reach the local stack (endpoints,
+region, dummy credentials), are in .eventhub/local.env:  . .eventhub/local.env
 Press Ctrl-C to stop.
 
 `, time.Since(started).Seconds(), st.APIURL, st.AdminToken, token, st.Bus, st.EventBridge, st.DynamoDB, st.Table, st.SQS)
@@ -141,6 +160,8 @@ func readEnvFile(path string) map[string]string {
 	return vars
 }
 
+// writeEnvFile writes the variables a shell sources to use the local stack. It is
+// rewritten at every start; the emulators keep their ports when they are free.
 func writeEnvFile(path string, vars map[string]string) error {
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
@@ -148,9 +169,22 @@ func writeEnvFile(path string, vars map[string]string) error {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	b.WriteString("# written by `make run`; source it: . .eventhub/local.env\n")
+	b.WriteString("# written by `make run` at every start; source it: . .eventhub/local.env\n")
+	b.WriteString("# The AWS_* variables point the AWS CLI (2.13+, 1.29+) and SDKs at the local stack,\n")
+	b.WriteString("# with dummy credentials: use this shell for local work only.\n")
+	b.WriteString("unset AWS_PROFILE AWS_SESSION_TOKEN\n")
 	for _, k := range keys {
 		fmt.Fprintf(&b, "export %s=%s\n", k, vars[k])
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// portOf returns the port of a saved http://127.0.0.1:PORT endpoint, or 0.
+func portOf(endpoint string) int {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return 0
+	}
+	p, _ := strconv.Atoi(u.Port())
+	return p
 }

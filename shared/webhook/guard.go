@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Guard decides at dial time, after DNS resolution, which addresses deliveries may
@@ -169,6 +171,23 @@ func (g Guard) Check(address string) error {
 		}
 	}
 	return nil
+}
+
+// Client returns an HTTP client for other HTTP targets than webhooks (the local
+// EventBridge emulator's API destinations): every connection obeys the guard,
+// redirects are not followed, and a request gives up after timeout.
+func (g Guard) Client(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         g.dialer(net.Dialer{Timeout: timeout}, nil),
+			MaxIdleConnsPerHost: 10,
+			IdleConnTimeout:     60 * time.Second,
+			TLSHandshakeTimeout: timeout,
+		},
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // allowedHost reports whether an allow-list entry names the host of a dial address

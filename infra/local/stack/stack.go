@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,6 @@ import (
 	"github.com/eventhub/eventhub/infra/local/sqsmap"
 	"github.com/eventhub/eventhub/infra/local/template"
 	"github.com/eventhub/eventhub/shared/auth"
-	"github.com/eventhub/eventhub/shared/pattern"
 )
 
 // Local account, region and stage.
@@ -41,6 +41,7 @@ const (
 // Options configures a stack. Zero values are usable except Root.
 type Options struct {
 	Root       string // the repository: template.yaml and functions/ are read from here
+	Template   string // the template to run; default Root/template.yaml
 	APIAddr    string // where the HTTP API listens; default 127.0.0.1:3000; port 0 picks one
 	DataDir    string // DynamoDB Local's files; "" keeps the tables in memory
 	BinDir     string // where bootstraps are built; default Root/.eventhub/bin
@@ -62,6 +63,13 @@ type Options struct {
 	// Report receives each function's init and invocation reports (see
 	// lambda.Config.Report), for a harness that measures them.
 	Report func(function string, r lambda.Report)
+	// Ports are the loopback ports the emulators should listen on, each used when
+	// it is free (0 or busy: any free port), so that endpoints a user noted survive
+	// a restart of `make run`.
+	Ports Ports
+	// BusStateFile keeps the rules, targets, connections and API destinations made
+	// through the EventBridge API across restarts; "" keeps them in memory.
+	BusStateFile string
 	// Intercept, if set, is given the endpoint of each emulator the functions use
 	// ("dynamodb", "sqs", "eventbridge") and returns the endpoint to give them
 	// instead, so that a harness can sit in between (to count or delay requests).
@@ -70,6 +78,34 @@ type Options struct {
 	// Faults injects failures for a chaos harness (infra/chaos); the zero value
 	// injects none.
 	Faults Faults
+}
+
+// Ports are the preferred ports of the emulators.
+type Ports struct {
+	DynamoDB, SQS, EventBridge, Lambda int
+}
+
+// freePort returns port if it is free on 127.0.0.1, else 0 (any free port).
+func freePort(port int) int {
+	if port == 0 {
+		return 0
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return 0
+	}
+	ln.Close()
+	return port
+}
+
+// listenPreferring listens on 127.0.0.1:port when it is free, else on any free port.
+func listenPreferring(port int) (net.Listener, error) {
+	if port != 0 {
+		if ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+			return ln, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // Faults are the failures a chaos harness can inject into a running stack, besides
@@ -109,16 +145,17 @@ type Stack struct {
 	DB        *dynamodb.Client
 	SQSClient *sqs.Client
 
-	log     *slog.Logger
-	async   []*lambda.Async
-	asyncOf map[string]*lambda.Async // by function logical id
-	fnCfg   map[string]lambda.Config // by logical id, for FunctionWith
-	servers []*http.Server
-	dynamo  *emulators.DynamoDB
-	sqsEmu  *emulators.SQS
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	closers []func() error
+	log        *slog.Logger
+	queueByARN map[string]emulators.QueueInfo // the template's queues
+	async      []*lambda.Async
+	asyncOf    map[string]*lambda.Async // by function logical id
+	fnCfg      map[string]lambda.Config // by logical id, for FunctionWith
+	servers    []*http.Server
+	dynamo     *emulators.DynamoDB
+	sqsEmu     *emulators.SQS
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	closers    []func() error
 }
 
 // Start builds the functions and starts everything. On error, whatever was started
@@ -149,12 +186,21 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 	}()
 
-	log.Info("reading template", "path", filepath.Join(opts.Root, "template.yaml"))
-	tpl, err := template.Load(filepath.Join(opts.Root, "template.yaml"))
+	if opts.Template == "" {
+		opts.Template = filepath.Join(opts.Root, "template.yaml")
+	}
+	log.Info("reading template", "path", opts.Template)
+	tpl, err := template.Load(opts.Template)
 	if err != nil {
 		return st, err
 	}
 	st.Template = tpl
+	for _, n := range tpl.Notes {
+		log.Info(n.Msg, "path", n.Path, "line", n.Line)
+	}
+	for _, w := range tpl.Warnings {
+		log.Warn(w.Msg, "path", w.Path, "line", w.Line)
+	}
 
 	if err := emulators.EnsureInstalled(ctx, opts.Root, log); err != nil {
 		return st, err
@@ -168,12 +214,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	wg.Go(func() {
 		log.Info("starting DynamoDB Local", "data", dataDesc(opts.DataDir))
 		st.dynamo, dynErr = emulators.StartDynamoDB(runCtx, emulators.DynamoConfig{
-			RepoRoot: opts.Root, DataDir: opts.DataDir, Logger: log,
+			RepoRoot: opts.Root, DataDir: opts.DataDir, Logger: log, Port: freePort(opts.Ports.DynamoDB),
 		})
 	})
 	wg.Go(func() {
 		log.Info("starting the SQS emulator (fauxqs)")
-		st.sqsEmu, sqsErr = emulators.StartSQS(runCtx, emulators.SQSConfig{RepoRoot: opts.Root, Logger: log})
+		st.sqsEmu, sqsErr = emulators.StartSQS(runCtx, emulators.SQSConfig{RepoRoot: opts.Root, Logger: log, Port: freePort(opts.Ports.SQS)})
 	})
 	wg.Wait()
 	if err := errors.Join(buildErr, dynErr, sqsErr); err != nil {
@@ -256,12 +302,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	locals.Set("ServerlessHttpApi", "", "local")
 
 	// The bus listener first: functions need its address.
-	ebLn, err := net.Listen("tcp", "127.0.0.1:0")
+	ebLn, err := listenPreferring(opts.Ports.EventBridge)
 	if err != nil {
 		return st, fmt.Errorf("listen for the EventBridge emulator: %w", err)
 	}
 	st.EventBridge = "http://" + ebLn.Addr().String()
-	lambdaLn, err := net.Listen("tcp", "127.0.0.1:0")
+	lambdaLn, err := listenPreferring(opts.Ports.Lambda)
 	if err != nil {
 		ebLn.Close()
 		return st, fmt.Errorf("listen for the Lambda Invoke API: %w", err)
@@ -356,49 +402,27 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.serve(lambdaLn, &lambdaapi.Server{Targets: targets, Region: Region, Account: Account, Logger: log.With("emulator", "lambda")})
 
-	// Rules, each targeting its function's asynchronous invocation.
-	var rules []eventbridge.Rule
-	for _, f := range tpl.Functions {
-		async := st.asyncOf[f.LogicalID]
-		for _, r := range f.Rules {
-			bus, err := r.EventBusName.Resolve(locals)
-			if err != nil {
-				closeListeners()
-				return st, fmt.Errorf("rule %s.%s bus: %w", f.LogicalID, r.Name, err)
-			}
-			p, err := pattern.Compile(r.Pattern)
-			if err != nil {
-				closeListeners()
-				return st, fmt.Errorf("rule %s.%s pattern: %w", f.LogicalID, r.Name, err)
-			}
-			rule := eventbridge.Rule{
-				Name:       f.LogicalID + r.Name,
-				Bus:        bus,
-				Pattern:    p,
-				Target:     async,
-				TargetARN:  functionARN(f.LogicalID),
-				MaxRetries: ruleRetries(r.RetryPolicy.MaximumRetryAttempts),
-				MaxAge:     time.Duration(r.RetryPolicy.MaximumEventAgeInSeconds) * time.Second,
-			}
-			if r.DeadLetterConfig != nil {
-				arn, err := r.DeadLetterConfig.Arn.Resolve(locals)
-				if err != nil {
-					closeListeners()
-					return st, fmt.Errorf("rule %s.%s dead-letter queue: %w", f.LogicalID, r.Name, err)
-				}
-				q, ok := queueByARN[arn]
-				if !ok {
-					closeListeners()
-					return st, fmt.Errorf("rule %s.%s dead-letter queue %s is not a queue of the template", f.LogicalID, r.Name, arn)
-				}
-				rule.DeadLetter = &queueSender{client: st.SQSClient, url: q.URL}
-			}
-			rules = append(rules, rule)
-		}
+	// Rules: the functions' EventBridgeRule events and the template's
+	// AWS::Events::Rule resources; rules made through the API come from the state file.
+	st.queueByARN = queueByARN
+	rules, err := st.templateRules(tpl, locals)
+	if err != nil {
+		closeListeners()
+		return st, err
+	}
+	guard, err := destinationGuard(locals.Params)
+	if err != nil {
+		closeListeners()
+		return st, err
 	}
 	st.Bridge = eventbridge.New(buses, rules, eventbridge.Options{
 		Account: Account, Region: Region, Logger: log.With("emulator", "eventbridge"), FailEntry: opts.FailEntry,
+		Resolve: st.resolveTarget, Guard: guard, StateFile: opts.BusStateFile,
 	})
+	if err := st.Bridge.Load(); err != nil {
+		closeListeners()
+		return st, err
+	}
 	st.serve(ebLn, st.Bridge)
 
 	// SQS event source mappings.
@@ -441,7 +465,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return st, err
 	}
 	st.serve(apiLn, api)
-	log.Info("local stack ready", "api", st.APIURL, "functions", len(st.Functions), "rules", len(rules))
+	log.Info("local stack ready", "api", st.APIURL, "functions", len(st.Functions), "templateRules", len(rules))
 	return st, nil
 }
 
@@ -547,13 +571,6 @@ func asyncRetries(n int) int {
 	return n
 }
 
-func ruleRetries(n int) int {
-	if n == 0 {
-		return eventbridge.NoRetries
-	}
-	return n
-}
-
 // onFailure sends Lambda's on-failure destination record to the function's OnFailure
 // queue, as Lambda does for asynchronous invocations that used up their retries.
 func (st *Stack) onFailure(f template.Function, locals *template.Locals, byARN map[string]emulators.QueueInfo) func(context.Context, []byte) error {
@@ -569,21 +586,6 @@ func (st *Stack) onFailure(f template.Function, locals *template.Locals, byARN m
 	}
 	s := &queueSender{client: st.SQSClient, url: q.URL}
 	return s.Send
-}
-
-// queueSender sends message bodies to one queue.
-type queueSender struct {
-	client *sqs.Client
-	url    string
-}
-
-func (q *queueSender) Send(ctx context.Context, body []byte) error {
-	b := string(body)
-	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.url, MessageBody: &b})
-	if err != nil {
-		return fmt.Errorf("send to %s: %w", q.url, err)
-	}
-	return nil
 }
 
 func (st *Stack) serve(ln net.Listener, h http.Handler) {

@@ -24,6 +24,8 @@ const (
 	TypeQueue    = "AWS::SQS::Queue"
 	TypeTable    = "AWS::DynamoDB::Table"
 	TypeBus      = "AWS::Events::EventBus"
+	TypeRule     = "AWS::Events::Rule"
+	TypeHTTPAPI  = "AWS::Serverless::HttpApi"
 )
 
 // Template is the model of a SAM template.
@@ -34,8 +36,15 @@ type Template struct {
 	Queues      []Queue              // sorted by LogicalID; includes queues SAM generates
 	Tables      []Table              // sorted by LogicalID
 	Buses       []Bus                // sorted by LogicalID
+	EventRules  []EventRule          `json:",omitempty"` // AWS::Events::Rule resources, sorted by LogicalID
 	Outputs     map[string]Value     `json:",omitempty"`
 	Resources   map[string]Resource  // every resource as written (functions before Globals are merged)
+	// Warnings name what the template asks for that the local stack does not do
+	// (a resource type it does not run, a schedule, an event source of another
+	// kind); the stack logs each at start. Notes name resources that have no
+	// local effect (permissions).
+	Warnings []*Error `json:",omitempty"`
+	Notes    []*Error `json:",omitempty"`
 }
 
 // Parameter is one entry of the Parameters section.
@@ -94,12 +103,15 @@ func Parse(data []byte) (*Template, error) {
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
+	t.Warnings, t.Notes = p.warnings, p.notes
 	return t, nil
 }
 
 // parser collects every problem of a template instead of stopping at the first.
 type parser struct {
-	errs []error
+	errs     []error
+	warnings []*Error
+	notes    []*Error
 }
 
 func (p *parser) fail(path string, line int, format string, args ...any) {
@@ -160,6 +172,10 @@ func (p *parser) template(root Value) *Template {
 			t.Tables = append(t.Tables, p.table(id, res.Properties))
 		case TypeBus:
 			t.Buses = append(t.Buses, Bus{LogicalID: id, Name: res.Properties.Field("Name")})
+		case TypeRule:
+			t.EventRules = append(t.EventRules, p.eventRule(id, res.Properties))
+		default:
+			p.noteResource(id, res.Type, r.line)
 		}
 	}
 
@@ -182,6 +198,7 @@ func (p *parser) template(root Value) *Template {
 	slices.SortFunc(t.Queues, func(a, b Queue) int { return byID(a.LogicalID, b.LogicalID) })
 	slices.SortFunc(t.Tables, func(a, b Table) int { return byID(a.LogicalID, b.LogicalID) })
 	slices.SortFunc(t.Buses, func(a, b Bus) int { return byID(a.LogicalID, b.LogicalID) })
+	slices.SortFunc(t.EventRules, func(a, b EventRule) int { return byID(a.LogicalID, b.LogicalID) })
 	p.checkRoutes(t)
 	p.checkReferences(t, root)
 	return t
