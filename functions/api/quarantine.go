@@ -79,15 +79,17 @@ func (h *handler) resubmit(ctx context.Context, req *apigw.Request) (apigw.Respo
 	if format == "" {
 		return apigw.Response{}, fault.At("format", "required: the quarantined event has no source format to use")
 	}
+	// Marked before it is published, so that the timeline says resubmitted before
+	// the pipeline, which may be quicker than this function, says stored.
+	if err := h.ev.store.MarkResubmitted(ctx, q.ID, format); err != nil {
+		return apigw.Response{}, err
+	}
 	hub := bus.Hub{SourceID: q.SourceID, Format: format, ReceivedAt: h.now().UTC(), RequestID: req.RequestContext.RequestID}
 	if err := h.ev.pub.Publish(ctx, bus.Entry{
 		Source:     bus.SourceIngest,
 		DetailType: bus.Received,
 		Detail:     bus.ReceivedDetail{Raw: q.Raw, Format: format, Hub: hub},
 	}); err != nil {
-		return apigw.Response{}, err
-	}
-	if err := h.ev.store.MarkResubmitted(ctx, q.ID, format); err != nil {
 		return apigw.Response{}, err
 	}
 	h.log.InfoContext(ctx, "resubmitted", "quarantineId", q.ID, "sourceId", q.SourceID, "format", format)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventhub/eventhub/infra/local/fixtures"
 	"github.com/eventhub/eventhub/infra/local/stack"
 	"github.com/eventhub/eventhub/shared/auth"
 )
@@ -24,6 +25,7 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 	addr := fs.String("addr", "127.0.0.1:3000", "address of the HTTP API")
 	fresh := fs.Bool("fresh", false, "start with empty tables and new tokens")
 	quiet := fs.Bool("quiet", false, "do not print the functions' logs")
+	examples := fs.Bool("examples", false, "also accept the example credentials of the fixtures in events/ (for sam local invoke)")
 	_ = fs.Parse(args)
 
 	home := filepath.Join(root, ".eventhub")
@@ -50,10 +52,10 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 		Root: root, APIAddr: *addr, DataDir: dataDir, AdminToken: admin, Logger: log,
 		BusStateFile: filepath.Join(home, "data", "eventbridge.json"),
 		Ports: stack.Ports{
-			DynamoDB:    portOf(saved["AWS_ENDPOINT_URL_DYNAMODB"]),
-			SQS:         portOf(saved["AWS_ENDPOINT_URL_SQS"]),
-			EventBridge: portOf(saved["AWS_ENDPOINT_URL_EVENTBRIDGE"]),
-			Lambda:      portOf(saved["AWS_ENDPOINT_URL_LAMBDA"]),
+			DynamoDB:    portOf(saved["AWS_ENDPOINT_URL_DYNAMODB"], stack.DefaultPorts.DynamoDB),
+			SQS:         portOf(saved["AWS_ENDPOINT_URL_SQS"], stack.DefaultPorts.SQS),
+			EventBridge: portOf(saved["AWS_ENDPOINT_URL_EVENTBRIDGE"], stack.DefaultPorts.EventBridge),
+			Lambda:      portOf(saved["AWS_ENDPOINT_URL_LAMBDA"], stack.DefaultPorts.Lambda),
 		},
 	}
 	if !*quiet {
@@ -90,6 +92,16 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 	}
 	if err := writeEnvFile(envFile, vars); err != nil {
 		return err
+	}
+	samEnv := filepath.Join(home, "env.json")
+	if err := writeSAMEnv(samEnv, st); err != nil {
+		return err
+	}
+	if *examples {
+		if err := fixtures.Seed(ctx, st); err != nil {
+			return err
+		}
+		log.Info("the example credentials of events/ are accepted (-examples)", "producerToken", fixtures.ExampleProducerToken)
 	}
 	fmt.Printf(`
 eventhub is running (started in %.1fs)
@@ -179,12 +191,23 @@ func writeEnvFile(path string, vars map[string]string) error {
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
-// portOf returns the port of a saved http://127.0.0.1:PORT endpoint, or 0.
-func portOf(endpoint string) int {
+// portOf returns the port of a saved http://127.0.0.1:PORT endpoint, or def.
+func portOf(endpoint string, def int) int {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return 0
+		return def
 	}
-	p, _ := strconv.Atoi(u.Port())
-	return p
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	return def
+}
+
+// writeSAMEnv writes the env.json of `sam local invoke --env-vars` for this run.
+func writeSAMEnv(path string, st *stack.Stack) error {
+	b, err := json.MarshalIndent(fixtures.SAMEnv(st), "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,6 +86,11 @@ type Options struct {
 type Ports struct {
 	DynamoDB, SQS, EventBridge, Lambda int
 }
+
+// DefaultPorts are the emulators' ports make run asks for on a first start, the ones
+// events/env.json names (the HTTP API's is 3000, as for sam local start-api); a busy
+// one is replaced by a free port.
+var DefaultPorts = Ports{DynamoDB: 8000, SQS: 9324, EventBridge: 9195, Lambda: 3001}
 
 // freePort returns port if it is free on 127.0.0.1, else 0 (any free port).
 func freePort(port int) int {
@@ -344,24 +351,27 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			closeListeners()
 			return st, fmt.Errorf("environment of %s: %w", f.LogicalID, err)
 		}
-		vars := []string{
-			"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint("dynamodb", fnDynamo),
-			"AWS_ENDPOINT_URL_SQS=" + endpoint("sqs", st.SQS),
-			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + endpoint("eventbridge", st.EventBridge),
-			"AWS_ENDPOINT_URL_LAMBDA=" + endpoint("lambda", st.Lambda),
+		// The template's variables first: the stack's endpoints below win over the
+		// empty AWS_ENDPOINT_URL_* the template declares for sam local invoke.
+		var vars []string
+		for _, k := range slices.Sorted(maps.Keys(env)) {
+			vars = append(vars, k+"="+env[k])
+		}
+		vars = append(vars,
+			"AWS_ENDPOINT_URL_DYNAMODB="+endpoint("dynamodb", fnDynamo),
+			"AWS_ENDPOINT_URL_SQS="+endpoint("sqs", st.SQS),
+			"AWS_ENDPOINT_URL_EVENTBRIDGE="+endpoint("eventbridge", st.EventBridge),
+			"AWS_ENDPOINT_URL_LAMBDA="+endpoint("lambda", st.Lambda),
 			"AWS_ACCESS_KEY_ID=local",
 			"AWS_SECRET_ACCESS_KEY=local",
 			"AWS_SESSION_TOKEN=local",
 			"AWS_EC2_METADATA_DISABLED=true",
-		}
+		)
 		if f.LoggingConfig.LogFormat != "" {
 			vars = append(vars, "AWS_LAMBDA_LOG_FORMAT="+f.LoggingConfig.LogFormat)
 		}
 		if f.LoggingConfig.ApplicationLogLevel != "" {
 			vars = append(vars, "AWS_LAMBDA_LOG_LEVEL="+f.LoggingConfig.ApplicationLogLevel)
-		}
-		for k, v := range env {
-			vars = append(vars, k+"="+v)
 		}
 		cfg := lambda.Config{
 			Name:           f.LogicalID,
