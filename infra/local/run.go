@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -76,21 +75,8 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	vars := map[string]string{
-		"EVENTHUB_API":                 st.APIURL,
-		"EVENTHUB_ADMIN_TOKEN":         st.AdminToken,
-		"EVENTHUB_TOKEN":               token,
-		"EVENTHUB_BUS":                 st.Bus,
-		"AWS_ENDPOINT_URL_LAMBDA":      st.Lambda,
-		"AWS_ENDPOINT_URL_EVENTBRIDGE": st.EventBridge,
-		"AWS_ENDPOINT_URL_SQS":         st.SQS,
-		"AWS_ENDPOINT_URL_DYNAMODB":    st.DynamoDB,
-		"AWS_REGION":                   stack.Region,
-		"AWS_DEFAULT_REGION":           stack.Region,
-		"AWS_ACCESS_KEY_ID":            "local",
-		"AWS_SECRET_ACCESS_KEY":        "local",
-	}
-	if err := writeEnvFile(envFile, vars); err != nil {
+	vars := st.LocalEnv(token)
+	if err := stack.WriteEnvFile(envFile, vars); err != nil {
 		return err
 	}
 	samEnv := filepath.Join(home, "env.json")
@@ -170,25 +156,6 @@ func readEnvFile(path string) map[string]string {
 		}
 	}
 	return vars
-}
-
-// writeEnvFile writes the variables a shell sources to use the local stack. It is
-// rewritten at every start; the emulators keep their ports when they are free.
-func writeEnvFile(path string, vars map[string]string) error {
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString("# written by `make run` at every start; source it: . .eventhub/local.env\n")
-	b.WriteString("# The AWS_* variables point the AWS CLI (2.13+, 1.29+) and SDKs at the local stack,\n")
-	b.WriteString("# with dummy credentials: use this shell for local work only.\n")
-	b.WriteString("unset AWS_PROFILE AWS_SESSION_TOKEN\n")
-	for _, k := range keys {
-		fmt.Fprintf(&b, "export %s=%s\n", k, vars[k])
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 // portOf returns the port of a saved http://127.0.0.1:PORT endpoint, or def.
