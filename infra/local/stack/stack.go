@@ -29,6 +29,7 @@ import (
 	"github.com/eventhub/eventhub/infra/local/lambda"
 	"github.com/eventhub/eventhub/infra/local/lambdaapi"
 	"github.com/eventhub/eventhub/infra/local/sqsmap"
+	"github.com/eventhub/eventhub/infra/local/sqsquery"
 	"github.com/eventhub/eventhub/infra/local/template"
 	"github.com/eventhub/eventhub/shared/auth"
 )
@@ -226,13 +227,25 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	})
 	wg.Go(func() {
 		log.Info("starting the SQS emulator (fauxqs)")
-		st.sqsEmu, sqsErr = emulators.StartSQS(runCtx, emulators.SQSConfig{RepoRoot: opts.Root, Logger: log, Port: freePort(opts.Ports.SQS)})
+		st.sqsEmu, sqsErr = emulators.StartSQS(runCtx, emulators.SQSConfig{RepoRoot: opts.Root, Logger: log})
 	})
 	wg.Wait()
 	if err := errors.Join(buildErr, dynErr, sqsErr); err != nil {
 		return st, err
 	}
-	st.DynamoDB, st.SQS = st.dynamo.Endpoint, st.sqsEmu.Endpoint
+	st.DynamoDB = st.dynamo.Endpoint
+	// fauxqs answers SQS's JSON protocol only: everyone reaches it through a front that
+	// also answers the query protocol of older CLIs and SDKs, on the stable port.
+	front, err := sqsquery.New(st.sqsEmu.Endpoint)
+	if err != nil {
+		return st, err
+	}
+	sqsLn, err := listenPreferring(opts.Ports.SQS)
+	if err != nil {
+		return st, fmt.Errorf("listen for SQS: %w", err)
+	}
+	st.serve(sqsLn, front)
+	st.SQS = "http://" + sqsLn.Addr().String()
 	st.DB = emulators.NewDynamoClient(st.DynamoDB, Region)
 	st.SQSClient = emulators.NewSQSClient(st.SQS, Region)
 	fnDynamo, mapSQS, err := st.faultProxies(opts.Faults)
