@@ -151,6 +151,9 @@ func TestReadmeCommands(t *testing.T) {
 	receiver := ln.Addr().String()
 	ln.Close()
 	body := strings.ReplaceAll(script.String(), "127.0.0.1:9000", receiver)
+	// The suite's producer owns /e2e...; another test's source owns
+	// acs.mse (as the local stack's producer does for make run).
+	body = strings.ReplaceAll(body, `"source":"acs.mse"`, `"source":"/e2e/readme/acs.mse"`)
 	out := filepath.Join(dir, "out.log")
 	full := `set -euo pipefail
 make() { :; } # the stack is running and bin/eventhub is built
@@ -161,7 +164,7 @@ wait_for() { for i in $(seq 150); do grep -q "$1" out.log && return 0; sleep 0.2
 wait_for "POST /hook webhook-id msg_"
 curl -s -X POST "$EVENTHUB_API/events" -H "Authorization: Bearer $EVENTHUB_TOKEN" \
   -H "Content-Type: application/cloudevents+json" \
-  -d '{"specversion":"1.0","id":"outlier-2","source":"acs.mse","type":"mse:Agent:OutlierEjection","data":{}}'
+  -d '{"specversion":"1.0","id":"outlier-2","source":"/e2e/readme/acs.mse","type":"mse:Agent:OutlierEjection","data":{}}'
 wait_for "POST /outliers Event Stored mse:Agent:OutlierEjection"
 `
 	if _, err := exec.LookPath("aws"); err != nil {

@@ -114,7 +114,7 @@ func TestTemplateRuleRoutesAfterRestart(t *testing.T) {
 		t.Fatalf("the stack has no OpsQueue: %v", st.Queues)
 	}
 	var src struct{ Token string }
-	if status := apiCall(t, st, http.MethodPost, "/sources", st.AdminToken, `{"name":"restart","format":"cloudevents"}`, &src); status != http.StatusCreated {
+	if status := apiCall(t, st, http.MethodPost, "/sources", st.AdminToken, `{"name":"restart","format":"cloudevents","owns":{"exact":["acs.mse"]}}`, &src); status != http.StatusCreated {
 		st.Close()
 		t.Fatalf("POST /sources = %d", status)
 	}

@@ -444,7 +444,7 @@ func TestAPIDestinationGuard(t *testing.T) {
 	}
 	dl.mu.Lock()
 	defer dl.mu.Unlock()
-	if len(dl.attrs) != 1 || !strings.Contains(dl.attrs[0]["ERROR_MESSAGE"], "is not allowed") {
+	if len(dl.attrs) != 1 || !strings.Contains(dl.attrs[0]["ERROR_MESSAGE"], "destination refused") {
 		t.Errorf("dead letters = %v; want one refused by the guard", dl.attrs)
 	}
 }
