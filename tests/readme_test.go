@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -154,6 +155,9 @@ func TestReadmeCommands(t *testing.T) {
 	// The suite's producer owns /e2e...; another test's source owns
 	// acs.mse (as the local stack's producer does for make run).
 	body = strings.ReplaceAll(body, `"source":"acs.mse"`, `"source":"/e2e/readme/acs.mse"`)
+	// A BlueKing data id is owned by one source (bkmonitor/<dataId>): the README's is
+	// taken by another test's source.
+	body = strings.ReplaceAll(body, `"dataId":1500001`, fmt.Sprintf(`"dataId":%d`, 1600000+time.Now().UnixNano()%100000))
 	out := filepath.Join(dir, "out.log")
 	full := `set -euo pipefail
 make() { :; } # the stack is running and bin/eventhub is built
