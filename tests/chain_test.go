@@ -114,7 +114,7 @@ func TestChainHops(t *testing.T) {
 func TestQuarantineFromLivePost(t *testing.T) {
 	needStack(t)
 	var src struct{ ID, Token string }
-	if status := call(t, http.MethodPost, "/sources", local.AdminToken, `{"name":"e2e-quarantine","format":"juno","onInvalid":"quarantine"}`, &src); status != http.StatusCreated {
+	if status := call(t, http.MethodPost, "/sources", local.AdminToken, `{"name":"e2e-quarantine","format":"juno","onInvalid":"quarantine","owns":{}}`, &src); status != http.StatusCreated {
 		t.Fatalf("POST /sources = %d", status)
 	}
 	marker := fmt.Sprintf("q-%d", time.Now().UnixNano())

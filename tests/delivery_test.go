@@ -498,7 +498,7 @@ func TestDeliveryIUAPAckAndGroupOrder(t *testing.T) {
 	third.verifyWith(s3.Secret)
 
 	id := fmt.Sprintf("iuap-%d", time.Now().UnixNano())
-	key := post(t, fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/iuap/uas","type":%q,"iuapsourceid":"USER","iuaptenantcode":"t0001","data":{"userObject":{"name":"张三","id":7}}}`, id, typ))
+	key := post(t, fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/iuap/uas","type":%q,"data":{"sourceID":"USER","tenantCode":"t0001","userObject":{"name":"张三","id":7}}}`, id, typ))
 	as, d := waitDelivery(t, key, s1.ID, "delivered", 20*time.Second)
 	if d.Attempts != 2 || !strings.Contains(as[0].Error, "success") {
 		t.Errorf("first listener: %+v %+v; want {\"success\":\"false\"} retried, delivered on attempt 2", d, as)

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -29,7 +30,7 @@ type hostile struct {
 // where the request names one), none a 5xx; a 4xx from ingest accepts nothing.
 func TestHostileInput(t *testing.T) {
 	needStack(t)
-	ce := register(t, `{"name":"hostile ce","format":"cloudevents"}`)
+	ce := register(t, `{"name":"hostile ce","format":"cloudevents","owns":{"exact":["/h"],"prefixes":["/h/"]}}`)
 	auto := register(t, `{"name":"hostile auto","format":"auto"}`)
 	bk := register(t, `{"name":"hostile bk","format":"bkmonitor","dataId":1600001}`)
 	ip := register(t, `{"name":"hostile iuap","format":"iuap","appId":"HOSTILE_NODE"}`)
@@ -45,7 +46,7 @@ func TestHostileInput(t *testing.T) {
 	probe := 0
 	eventually(t, 15*time.Second, "the schema enforced", func() bool {
 		probe++
-		s, _ := send(t, "POST", "/events", producer, "application/json",
+		s, _ := send(t, "POST", "/events", ce.Token, "application/json",
 			[]byte(fmt.Sprintf(`{"specversion":"1.0","id":"probe-%d","source":"/h","type":%q,"data":{"n":10}}`, probe, typ)))
 		return s == 400
 	})
@@ -65,6 +66,7 @@ func TestHostileInput(t *testing.T) {
 		cases = append(cases, h)
 	}
 	valid := string(example(t, "cloudevents/testdata/mse_outlier_ejection.input"))
+	bkEvent := string(example(t, "bkmonitor/testdata/seed_cpu_usage.input"))
 	juno := string(example(t, "juno/testdata/seed_confgo_file_update.input"))
 
 	// Broken JSON: the seed's own Huawei examples, and truncations of valid events.
@@ -179,7 +181,6 @@ func TestHostileInput(t *testing.T) {
 	add("binary with broken JSON data", badBody, 400, "")
 
 	// BlueKing: credentials in the body.
-	bkEvent := string(example(t, "bkmonitor/testdata/seed_cpu_usage.input"))
 	bkPost := func(body string) hostile {
 		return hostile{method: "POST", path: "/api/v1/events", header: map[string]string{"Content-Type": jsonCT}, body: []byte(body)}
 	}
@@ -236,6 +237,51 @@ func TestHostileInput(t *testing.T) {
 	} {
 		path := map[string]string{"iuap missing eventType": "eventType", "iuap sourceID too long": "sourceID", "iuap eventType too long": "eventType", "iuap tenantCode too long": "tenantCode"}[name]
 		add(name, iuapReq(ip.AppID, nowTS, iuap.Sign(ip.SigningKey, ip.AppID, nowTS, flatForm(f)), formCT, f.Encode()), 400, path)
+	}
+
+	// Ownership (issue 13): events under sources the token does not own, iuap
+	// identities off the signed route, re-cut iuap forms, what the store cannot hold,
+	// ids and cursors no item can have.
+	register(t, `{"name":"hostile owner","format":"cloudevents","owns":{"exact":["/hostile/bank"]}}`)
+	add("event under another source's value", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"p","source":"/hostile/bank","type":"t"}`)), 403, "source")
+	add("batch under another source's value", events(ce.Token, "application/cloudevents-batch+json", []byte(`[{"specversion":"1.0","id":"p","source":"/hostile/bank","type":"t"}]`)), 403, "")
+	add("event under another source's path", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"p","source":"/sources/`+bk.ID+`","type":"t"}`)), 403, "source")
+	add("binary under another source's value", binary(map[string]string{"ce-source": "/hostile/bank"}), 403, "ce-source")
+	add("iuap source in a CloudEvent", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"p","source":"iuap/`+ip.AppID+`","type":"t"}`)), 403, "source")
+	add("iuap node's token on POST /events", events(ip.Token, "application/cloudevents+json", []byte(`{"specversion":"1.0","id":"p","source":"iuap/`+ip.AppID+`","type":"t"}`)), 403, "source")
+	iuapQuery := events(auto.Token, jsonCT, []byte(`{"sourceID":"USER","eventType":"ADD","tenantCode":"t1"}`))
+	iuapQuery.path += "?format=iuap"
+	add("?format=iuap on POST /events", iuapQuery, 403, "")
+	add("iuap event detected on POST /events", events(auto.Token, jsonCT, []byte(`{"sourceID":"USER","eventType":"ADD","tenantCode":"t1"}`)), 403, "")
+	bkNoData := events(auto.Token, jsonCT, []byte(bkEvent))
+	bkNoData.path += "?format=bkmonitor"
+	add("BlueKing event from a source without a data id", bkNoData, 403, "source")
+	recut := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode=t1\nuserObject": {"{}"}}
+	add("iuap re-cut form, first scheme", iuapReq(ip.AppID, nowTS, good, formCT, recut.Encode()), 401, "sign")
+	add("iuap re-cut form, body signed", iuapReq(ip.AppID, nowTS, iuap.SignV2(ip.SigningKey, ip.AppID, nowTS, []byte(form.Encode())), formCT, recut.Encode()), 401, "sign")
+	noTenant := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}}
+	add("iuap without tenantCode", iuapReq(ip.AppID, nowTS, iuap.SignV2(ip.SigningKey, ip.AppID, nowTS, []byte(noTenant.Encode())), formCT, noTenant.Encode()), 400, "tenantCode")
+	add("iuap appId of 3,000 characters", iuapReq(strings.Repeat("A", 3000), nowTS, good, formCT, form.Encode()), 401, "appId")
+	long := strings.Repeat("s", 3000)
+	add("source of 3,000 characters", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"l","source":"/h/`+long+`","type":"t"}`)), 413, "source")
+	add("type of 3,000 characters", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"l","source":"/h","type":"`+long+`"}`)), 413, "type")
+	add("245 KB incompressible subject", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"l","source":"/h","type":"t","subject":"`+string(incompressible(245<<10))+`"}`)), 413, "subject")
+	admin := func(method, path string) hostile {
+		return hostile{method: method, path: path, header: map[string]string{"Authorization": "Bearer " + local.AdminToken, "Content-Type": jsonCT}, body: []byte("{}")}
+	}
+	longID := strings.Repeat("x", 1100)
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/events/" + longID}, {"GET", "/sources/" + longID}, {"PATCH", "/sources/" + longID}, {"POST", "/sources/" + longID + "/rotate"},
+		{"GET", "/subscriptions/" + longID}, {"PATCH", "/subscriptions/" + longID}, {"GET", "/replays/" + longID},
+		{"GET", "/quarantine/" + longID}, {"POST", "/quarantine/" + longID + "/resubmit"}, {"GET", "/alerts/" + longID},
+	} {
+		add(fmt.Sprintf("%s %s... (1,100-character id)", r.method, r.path[:16]), admin(r.method, r.path), 404, "")
+	}
+	longCursor := base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"p":"` + strings.Repeat("9", 1100) + `#k"}`))
+	for _, p := range []string{"/events", "/quarantine", "/alerts"} {
+		g := admin("GET", p+"?cursor="+longCursor)
+		g.body = nil
+		add("GET "+p+" with a 1,100-character cursor position", g, 400, "cursor")
 	}
 
 	if len(cases) < 100 {

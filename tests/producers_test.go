@@ -77,6 +77,13 @@ func wantEvent(t *testing.T, name string) *cloudevent.Event {
 	return ev
 }
 
+// blueKing is a BlueKing event as a plugin instance's source sends it: under the
+// source of its data id.
+func blueKing(ev *cloudevent.Event, dataID int64) *cloudevent.Event {
+	ev.Source = fmt.Sprintf("bkmonitor/%d", dataID)
+	return ev
+}
+
 func acceptedIDs(t *testing.T, status int, raw []byte, want int) []string {
 	t.Helper()
 	var out accepted
@@ -123,11 +130,11 @@ func sameJSON(a, b []byte) bool {
 // send them and reads back the stored CloudEvent.
 func TestProducersSeedFormats(t *testing.T) {
 	needStack(t)
-	ce := register(t, `{"name":"mse","format":"cloudevents"}`)
-	juno := register(t, `{"name":"juno","format":"juno"}`)
-	auto := register(t, `{"name":"anything","format":"auto"}`)
+	ce := register(t, `{"name":"mse","format":"cloudevents","owns":{"exact":["acs.mse","/sensors/7"]}}`)
+	juno := register(t, `{"name":"juno","format":"juno","owns":{"exact":["juno/confgo","juno/devops","juno/grafana"]}}`)
+	auto := register(t, `{"name":"anything","format":"auto","owns":{"exact":["juno/git"]}}`)
 	bk := register(t, `{"name":"bk plugin","format":"bkmonitor","dataId":1500001,"dedupeKeys":["alert_name","target"]}`)
-	hwc := register(t, `{"name":"huawei config","format":"huaweiconfig"}`)
+	hwc := register(t, `{"name":"huawei config","format":"huaweiconfig","owns":{"exact":["huaweicloud.config/059b5c937100d3e40ff0c00a7675a0a0"]}}`)
 	json := map[string]string{"Content-Type": "application/json"}
 	bearer := func(token string, h map[string]string) map[string]string {
 		out := map[string]string{"Authorization": "Bearer " + token}
@@ -167,20 +174,25 @@ func TestProducersSeedFormats(t *testing.T) {
 		}
 	})
 	t.Run("juno detected by an auto source", func(t *testing.T) {
-		status, raw := request(t, "POST", "/events", bearer(auto.Token, json), example(t, "juno/testdata/confgo_file_publish_metadata_array.input"))
-		storedAs(t, acceptedIDs(t, status, raw, 1)[0], wantEvent(t, "juno/testdata/confgo_file_publish_metadata_array"))
+		// Under a Juno subsystem the auto source owns.
+		body := strings.Replace(string(example(t, "juno/testdata/confgo_file_publish_metadata_array.input")), `"source":"confgo"`, `"source":"git"`, 1)
+		status, raw := request(t, "POST", "/events", bearer(auto.Token, json), []byte(body))
+		want := wantEvent(t, "juno/testdata/confgo_file_publish_metadata_array")
+		want.Source = "juno/git"
+		want.Data = []byte(strings.Replace(string(want.Data), `"confgo"`, `"git"`, 1))
+		storedAs(t, acceptedIDs(t, status, raw, 1)[0], want)
 	})
 	t.Run("bkmonitor with data_id and token in the body", func(t *testing.T) {
 		body := fmt.Sprintf(`{"data_id":%d,"access_token":%q,"data":[%s,%s]}`, bk.DataID, bk.Token,
 			example(t, "bkmonitor/testdata/seed_cpu_usage.input"), example(t, "bkmonitor/testdata/string_severity_ms_time.input"))
 		status, raw := request(t, "POST", "/api/v1/events", json, []byte(body))
 		ids := acceptedIDs(t, status, raw, 2)
-		storedAs(t, ids[0], wantEvent(t, "bkmonitor/testdata/seed_cpu_usage"))
-		storedAs(t, ids[1], wantEvent(t, "bkmonitor/testdata/string_severity_ms_time"))
+		storedAs(t, ids[0], blueKing(wantEvent(t, "bkmonitor/testdata/seed_cpu_usage"), bk.DataID))
+		storedAs(t, ids[1], blueKing(wantEvent(t, "bkmonitor/testdata/string_severity_ms_time"), bk.DataID))
 	})
 	t.Run("bkmonitor with a bearer token", func(t *testing.T) {
 		status, raw := request(t, "POST", "/events", bearer(bk.Token, json), example(t, "bkmonitor/testdata/all_fields_recovered.input"))
-		storedAs(t, acceptedIDs(t, status, raw, 1)[0], wantEvent(t, "bkmonitor/testdata/all_fields_recovered"))
+		storedAs(t, acceptedIDs(t, status, raw, 1)[0], blueKing(wantEvent(t, "bkmonitor/testdata/all_fields_recovered"), bk.DataID))
 	})
 	t.Run("huaweiconfig, all four notification types", func(t *testing.T) {
 		for _, name := range []string{"seed_resource_changed", "seed_resource_relation_changed", "seed_snapshot_archive_completed", "seed_notification_archive_completed", "resource_deleted"} {
@@ -299,7 +311,7 @@ func TestProducersIUAP(t *testing.T) {
 		t.Fatalf("rotate signing key = %d", s)
 	}
 	for i, key := range []string{src.SigningKey, rotated.SigningKey} {
-		f := url.Values{"sourceID": {"USER"}, "eventType": {"UPDATE_AFTER"}, "userObject": {strconv.Itoa(i)}}
+		f := url.Values{"sourceID": {"USER"}, "eventType": {"UPDATE_AFTER"}, "tenantCode": {"t0001"}, "userObject": {strconv.Itoa(i)}}
 		ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
 		if status, raw := iuapPost(t, src.AppID, ts, iuap.Sign(key, src.AppID, ts, flatForm(f)), f); status != 200 {
 			t.Errorf("key %d after rotation = %d %s; want 200", i, status, raw)
@@ -309,9 +321,10 @@ func TestProducersIUAP(t *testing.T) {
 
 func TestProducersTokenLifecycle(t *testing.T) {
 	needStack(t)
-	src := register(t, `{"name":"rotating","format":"cloudevents"}`)
+	src := register(t, `{"name":"rotating","format":"cloudevents","owns":{"exact":["/rotate-e2e"]}}`)
 	postWith := func(token string) int {
 		_, body := cloudEvent("e2e.rotate")
+		body = strings.Replace(body, `"source":"/e2e/tests"`, `"source":"/rotate-e2e"`, 1)
 		status, _ := send(t, "POST", "/events", token, "application/cloudevents+json", []byte(body))
 		return status
 	}

@@ -62,7 +62,7 @@ func runMain(m *testing.M) int {
 	}
 	defer local.Close()
 	var src struct{ Token string }
-	if status := call(nil, http.MethodPost, "/sources", local.AdminToken, `{"name":"e2e","format":"cloudevents"}`, &src); status != http.StatusCreated {
+	if status := call(nil, http.MethodPost, "/sources", local.AdminToken, `{"name":"e2e","format":"cloudevents","owns":{"prefixes":["/e2e","/sec/","/shop","/iuap/"]}}`, &src); status != http.StatusCreated {
 		fmt.Fprintf(os.Stderr, "create source: HTTP %d\n%s", status, tail(logs.String(), 150))
 		return 1
 	}

@@ -342,7 +342,7 @@ func TestReplayEventKeepsWebhookID(t *testing.T) {
 func TestAlertFolding(t *testing.T) {
 	needStack(t)
 	target := unique("10.0.0")
-	src := "bkmonitor/" + unique("data")
+	src := "/e2e/bk/" + unique("data")
 	var keys []string
 	for i, status := range []string{"ABNORMAL", "ABNORMAL", "ABNORMAL", "RECOVERED"} {
 		data := fmt.Sprintf(`{"alert_name":"CPU使用率过高","event_id":"event-%d","description":"CPU使用率持续超过90%%","metric":"cpu_usage",`+
@@ -394,11 +394,11 @@ func TestAlertFolding(t *testing.T) {
 func TestQuarantineAndResubmit(t *testing.T) {
 	needStack(t)
 	var srcDoc struct{ ID string }
-	if status := call(t, http.MethodPost, "/sources", local.AdminToken, `{"name":"e2e-quarantine","format":"cloudevents"}`, &srcDoc); status != http.StatusCreated {
+	if status := call(t, http.MethodPost, "/sources", local.AdminToken, `{"name":"e2e-quarantine","format":"cloudevents","owns":{"exact":["/q-e2e"]}}`, &srcDoc); status != http.StatusCreated {
 		t.Fatalf("POST /sources = %d", status)
 	}
-	id, body := ce("/e2e/quarantine", "e2e.quarantine", "")
-	key := cloudevent.Key("/e2e/quarantine", id)
+	id, body := ce("/q-e2e", "e2e.quarantine", "")
+	key := cloudevent.Key("/q-e2e", id)
 	detail, _ := json.Marshal(bus.ReceivedDetail{Raw: json.RawMessage(body), Format: "nonesuch", Hub: bus.Hub{
 		Key: key, SourceID: srcDoc.ID, Format: "nonesuch", ReceivedAt: time.Now().UTC(),
 	}})

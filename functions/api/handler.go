@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
@@ -75,8 +76,20 @@ func (h *handler) serve(ctx context.Context, req *apigw.Request) (apigw.Response
 	if !ok {
 		return apigw.Response{}, fault.New(fault.NotFound, "no route %s", req.RouteKey)
 	}
+	for name, v := range req.PathParameters {
+		if name == "type" {
+			continue // a type name is checked by its routes (400 naming the limit)
+		}
+		if len(v) > maxPathID || !utf8.ValidString(v) {
+			return apigw.Response{}, fault.New(fault.NotFound, "no such %s: it is %d bytes long, and no %s is longer than %d bytes of UTF-8", name, len(v), name, maxPathID)
+		}
+	}
 	return r(ctx, req)
 }
+
+// maxPathID bounds the ids and names in paths: every id eventhub makes is far
+// shorter, and the table's keys cannot hold much more (1,024 bytes for a sort key).
+const maxPathID = 256
 
 func (h *handler) id(prefix string) string {
 	if h.newID != nil {

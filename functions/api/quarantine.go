@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	formats "github.com/eventhub/eventhub/shared/adapter/format"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -62,6 +63,9 @@ func (h *handler) resubmit(ctx context.Context, req *apigw.Request) (apigw.Respo
 	if err != nil {
 		return apigw.Response{}, err
 	}
+	if q.RawTruncated {
+		return apigw.Response{}, fault.New(fault.Conflict, "quarantined %s kept only the beginning of its %d-byte payload: it cannot be re-submitted", q.ID, q.RawBytes)
+	}
 	format := in.Format
 	if format == "" && q.SourceID != "" {
 		src, err := h.ev.store.GetSource(ctx, q.SourceID)
@@ -79,15 +83,22 @@ func (h *handler) resubmit(ctx context.Context, req *apigw.Request) (apigw.Respo
 	if format == "" {
 		return apigw.Response{}, fault.At("format", "required: the quarantined event has no source format to use")
 	}
-	hub := bus.Hub{SourceID: q.SourceID, Format: format, ReceivedAt: h.now().UTC(), RequestID: req.RequestContext.RequestID}
+	// Only what came through the signed iuap route may be read as iuap again.
+	signed := q.Format == formats.IUAP
+	if format == formats.IUAP && !signed {
+		return apigw.Response{}, fault.At("format", "iuap events are accepted only through the signed route; this event came as %q", q.Format)
+	}
+	hub := bus.Hub{SourceID: q.SourceID, Format: format, ReceivedAt: h.now().UTC(), RequestID: req.RequestContext.RequestID, Signed: signed && format == formats.IUAP}
+	// Recorded first, so that the timeline shows the re-submission before what the
+	// pipeline then does with it.
+	if err := h.ev.store.MarkResubmitted(ctx, q.ID, format); err != nil {
+		return apigw.Response{}, err
+	}
 	if err := h.ev.pub.Publish(ctx, bus.Entry{
 		Source:     bus.SourceIngest,
 		DetailType: bus.Received,
 		Detail:     bus.ReceivedDetail{Raw: q.Raw, Format: format, Hub: hub},
 	}); err != nil {
-		return apigw.Response{}, err
-	}
-	if err := h.ev.store.MarkResubmitted(ctx, q.ID, format); err != nil {
 		return apigw.Response{}, err
 	}
 	h.log.InfoContext(ctx, "resubmitted", "quarantineId", q.ID, "sourceId", q.SourceID, "format", format)

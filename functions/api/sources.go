@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -22,7 +25,7 @@ type sourceStore interface {
 	CreateSource(ctx context.Context, src store.Source) error
 	ListSources(ctx context.Context) ([]store.Source, error)
 	GetSource(ctx context.Context, id string) (*store.Source, error)
-	UpdateSource(ctx context.Context, src store.Source) error
+	UpdateSource(ctx context.Context, src *store.Source) error
 	RotateToken(ctx context.Context, id, newHash string, graceUntil time.Time) (*store.Source, error)
 }
 
@@ -49,20 +52,69 @@ func validAppID(id string) bool {
 }
 
 type sourceInput struct {
-	Name       string   `json:"name"`
-	Format     string   `json:"format"`
-	DataID     int64    `json:"dataId"`
-	AppID      string   `json:"appId"`
-	DedupeKeys []string `json:"dedupeKeys"`
-	Signing    bool     `json:"signing"`
-	OnInvalid  string   `json:"onInvalid"`
+	Name       string           `json:"name"`
+	Format     string           `json:"format"`
+	DataID     int64            `json:"dataId"`
+	AppID      string           `json:"appId"`
+	DedupeKeys []string         `json:"dedupeKeys"`
+	Signing    bool             `json:"signing"`
+	OnInvalid  string           `json:"onInvalid"`
+	Owns       *ownership.Set   `json:"owns"`
+	RateLimit  *store.RateLimit `json:"rateLimit"`
 }
 
 type sourcePatch struct {
-	Name       *string   `json:"name"`
-	Enabled    *bool     `json:"enabled"`
-	DedupeKeys *[]string `json:"dedupeKeys"`
-	OnInvalid  *string   `json:"onInvalid"`
+	Name       *string         `json:"name"`
+	Enabled    *bool           `json:"enabled"`
+	DedupeKeys *[]string       `json:"dedupeKeys"`
+	OnInvalid  *string         `json:"onInvalid"`
+	Owns       *ownership.Set  `json:"owns"`
+	RateLimit  json.RawMessage `json:"rateLimit"` // null: back to the default
+	// Version, when given, must be the source's current version (409 otherwise):
+	// a client that read the source changes what it read.
+	Version *int64 `json:"version"`
+}
+
+// formatGrants are the owned values a source of the format is given when its
+// registration names none: the namespaces of formats whose CloudEvents source the
+// producer's own system names (Juno's subsystems, Huawei accounts). A second source
+// of such a format must be given its own values.
+var formatGrants = map[string]ownership.Set{
+	formats.Juno:         {Prefixes: []string{"juno/"}},
+	formats.HuaweiConfig: {Prefixes: []string{"huaweicloud.config/"}},
+}
+
+// checkOwns validates an admin's grant of CloudEvents source values.
+func checkOwns(set *ownership.Set) error {
+	if set == nil {
+		return nil
+	}
+	if path, reason := set.Check(); reason != "" {
+		if path == "" {
+			return fault.At("owns", "%s", reason)
+		}
+		return fault.At("owns."+path, "%s", reason)
+	}
+	return nil
+}
+
+// Rate limits an admin may set.
+const (
+	maxRate  = 100_000
+	maxBurst = 1_000_000
+)
+
+func checkRateLimit(rl *store.RateLimit) error {
+	if rl == nil {
+		return nil
+	}
+	if !(rl.Rate > 0 && rl.Rate <= maxRate) {
+		return fault.At("rateLimit.perSecond", "must be more than 0 and at most %d events a second", maxRate)
+	}
+	if rl.Burst < 1 || rl.Burst > maxBurst {
+		return fault.At("rateLimit.burst", "must be from 1 to %d events", maxBurst)
+	}
+	return nil
 }
 
 // onInvalid checks a source's choice of what ingest does with events it cannot read.
@@ -82,16 +134,34 @@ type sourceRotation struct {
 }
 
 // sourceView is a source as the API shows it; the token and the signing key only when
-// they are made.
+// they are made. Owned is every CloudEvents source value it may publish: its
+// identity's and the admin's grant (owns).
 type sourceView struct {
 	store.Source
-	Signing    bool   `json:"signing"`
-	Token      string `json:"token,omitempty"`
-	SigningKey string `json:"signingKey,omitempty"`
+	Owned        ownership.Set `json:"owned"`
+	Transitional bool          `json:"transitional,omitempty"`
+	Signing      bool          `json:"signing"`
+	Token        string        `json:"token,omitempty"`
+	SigningKey   string        `json:"signingKey,omitempty"`
 }
 
 func viewSource(s store.Source) sourceView {
-	return sourceView{Source: s, Signing: s.SigningKey != ""}
+	if s.Owns != nil {
+		owns := ownedLists(*s.Owns)
+		s.Owns = &owns
+	}
+	return sourceView{Source: s, Owned: ownedLists(s.Owned()), Transitional: s.Transitional(), Signing: s.SigningKey != ""}
+}
+
+// ownedLists shows a set's lists as arrays, empty ones too.
+func ownedLists(set ownership.Set) ownership.Set {
+	if set.Exact == nil {
+		set.Exact = []string{}
+	}
+	if set.Prefixes == nil {
+		set.Prefixes = []string{}
+	}
+	return set
 }
 
 func (h *handler) sourceRoutes() map[string]route {
@@ -127,7 +197,20 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	if err != nil {
 		return apigw.Response{}, err
 	}
+	if err := checkOwns(in.Owns); err != nil {
+		return apigw.Response{}, err
+	}
+	if err := checkRateLimit(in.RateLimit); err != nil {
+		return apigw.Response{}, err
+	}
+	owns := in.Owns
+	if owns == nil {
+		grant := formatGrants[format]
+		owns = &grant
+	}
 	src := store.Source{
+		Owns:       owns,
+		RateLimit:  in.RateLimit,
 		OnInvalid:  invalid,
 		ID:         h.id("src_"),
 		Name:       name,
@@ -158,8 +241,14 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	token := auth.NewToken(auth.ProducerPrefix)
 	src.TokenHash = auth.Hash(token)
 	if err := h.store.CreateSource(ctx, src); err != nil {
+		if e, ok := fault.As(err); ok && e.Code == fault.Conflict && e.Path == "owns" && in.Owns == nil {
+			c := *e
+			c.Message += fmt.Sprintf(" (a %s source owns %s unless its registration names its own values in owns)", format, formatGrants[format])
+			return apigw.Response{}, &c
+		}
 		return apigw.Response{}, err
 	}
+	src.Version = 1
 	v := viewSource(src)
 	v.Token, v.SigningKey = token, src.SigningKey
 	resp := apigw.JSON(http.StatusCreated, v)
@@ -208,6 +297,25 @@ func (h *handler) patchSource(ctx context.Context, req *apigw.Request) (apigw.Re
 	if err != nil {
 		return apigw.Response{}, err
 	}
+	if in.Version != nil && *in.Version != src.Version {
+		return apigw.Response{}, &fault.Error{Code: fault.Conflict, Path: "version", Message: fmt.Sprintf("source %s is at version %d, not %d: read it again", src.ID, src.Version, *in.Version)}
+	}
+	if in.Owns != nil {
+		if err := checkOwns(in.Owns); err != nil {
+			return apigw.Response{}, err
+		}
+		src.Owns = in.Owns
+	}
+	if len(in.RateLimit) > 0 {
+		var rl *store.RateLimit
+		if err := json.Unmarshal(in.RateLimit, &rl); err != nil {
+			return apigw.Response{}, fault.At("rateLimit", "must be {\"perSecond\": n, \"burst\": n} or null")
+		}
+		if err := checkRateLimit(rl); err != nil {
+			return apigw.Response{}, err
+		}
+		src.RateLimit = rl
+	}
 	if in.Name != nil {
 		if strings.TrimSpace(*in.Name) == "" {
 			return apigw.Response{}, fault.At("name", "must not be empty")
@@ -228,10 +336,9 @@ func (h *handler) patchSource(ctx context.Context, req *apigw.Request) (apigw.Re
 			return apigw.Response{}, err
 		}
 	}
-	if err := h.store.UpdateSource(ctx, *src); err != nil {
+	if err := h.store.UpdateSource(ctx, src); err != nil {
 		return apigw.Response{}, err
 	}
-	src.UpdatedAt = h.now().UTC()
 	return apigw.JSON(http.StatusOK, viewSource(*src)), nil
 }
 
@@ -275,7 +382,7 @@ func (h *handler) rotateSource(ctx context.Context, req *apigw.Request) (apigw.R
 			src.PrevSigningKey, src.PrevSigningKeyUntil = "", time.Time{}
 		}
 		src.SigningKey = newSigningKey()
-		if err := h.store.UpdateSource(ctx, *src); err != nil {
+		if err := h.store.UpdateSource(ctx, src); err != nil {
 			return apigw.Response{}, err
 		}
 		v := viewSource(*src)

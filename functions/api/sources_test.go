@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventhub/eventhub/shared/auth"
+	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -28,13 +29,17 @@ func (m *memStore) GetSource(_ context.Context, id string) (*store.Source, error
 	return nil, fmt.Errorf("source %s: %w", id, store.ErrNotFound)
 }
 
-func (m *memStore) UpdateSource(_ context.Context, src store.Source) error {
+func (m *memStore) UpdateSource(_ context.Context, src *store.Source) error {
 	if m.err != nil {
 		return m.err
 	}
 	for i, s := range m.sources {
 		if s.ID == src.ID {
-			m.sources[i] = src
+			if s.Version != src.Version {
+				return fault.New(fault.Conflict, "source %s changed", src.ID)
+			}
+			src.Version++
+			m.sources[i] = *src
 			return nil
 		}
 	}
@@ -47,7 +52,7 @@ func (m *memStore) RotateToken(ctx context.Context, id, newHash string, _ time.T
 		return nil, err
 	}
 	src.TokenHash = newHash
-	return src, m.UpdateSource(ctx, *src)
+	return src, m.UpdateSource(ctx, src)
 }
 
 func (m *memStore) PutType(_ context.Context, t store.EventType) (bool, *store.EventType, error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -76,11 +77,11 @@ func seed(t *testing.T, path string) string {
 // checks the key (from the producer's id) and the format that travels on the bus.
 func TestIngestFormats(t *testing.T) {
 	srcs := map[string]*store.Source{
-		"ehp_auto": {ID: "src_auto", Format: "auto", Enabled: true},
-		"ehp_juno": {ID: "src_juno", Format: "juno", Enabled: true},
-		"ehp_bk":   {ID: "src_bk", Format: "bkmonitor", Enabled: true, DataID: 1500001},
-		"ehp_hwc":  {ID: "src_hwc", Format: "huaweiconfig", Enabled: true},
-		"ehp_ce":   {ID: "src_ce", Format: "cloudevents", Enabled: true},
+		"ehp_auto": {ID: "src_auto", Format: "auto", Enabled: true, DataID: 1500009, Owns: &ownership.Set{Exact: []string{"acs.mse"}, Prefixes: []string{"juno/", "huaweicloud.config/"}}},
+		"ehp_juno": {ID: "src_juno", Format: "juno", Enabled: true, Owns: &ownership.Set{Prefixes: []string{"juno/"}}},
+		"ehp_bk":   {ID: "src_bk", Format: "bkmonitor", Enabled: true, DataID: 1500001, Owns: &ownership.Set{}},
+		"ehp_hwc":  {ID: "src_hwc", Format: "huaweiconfig", Enabled: true, Owns: &ownership.Set{Prefixes: []string{"huaweicloud.config/"}}},
+		"ehp_ce":   {ID: "src_ce", Format: "cloudevents", Enabled: true, Owns: &ownership.Set{}},
 	}
 	juno := seed(t, "juno/testdata/seed_confgo_file_update.input")
 	bk := seed(t, "bkmonitor/testdata/seed_cpu_usage.input")
@@ -94,8 +95,8 @@ func TestIngestFormats(t *testing.T) {
 	}{
 		{name: "juno by the source's format", token: "ehp_juno", body: juno, wantKeys: []string{cloudevent.Key("juno/confgo", "11979")}, wantFormat: "juno"},
 		{name: "juno detected", token: "ehp_auto", body: juno, wantKeys: []string{cloudevent.Key("juno/confgo", "11979")}, wantFormat: "juno"},
-		{name: "bkmonitor detected", token: "ehp_auto", body: bk, wantKeys: []string{cloudevent.Key("bkmonitor", "event-001")}, wantFormat: "bkmonitor"},
-		{name: "bkmonitor on BlueKing's path", token: "ehp_ce", path: routeBKMonitor, body: bk, wantKeys: []string{cloudevent.Key("bkmonitor", "event-001")}, wantFormat: "bkmonitor"},
+		{name: "bkmonitor detected", token: "ehp_auto", body: bk, wantKeys: []string{cloudevent.Key("bkmonitor/1500009", "event-001")}, wantFormat: "bkmonitor"},
+		{name: "bkmonitor on BlueKing's path", token: "ehp_bk", path: routeBKMonitor, body: bk, wantKeys: []string{cloudevent.Key("bkmonitor/1500001", "event-001")}, wantFormat: "bkmonitor"},
 		{name: "huaweiconfig", token: "ehp_hwc", body: hwc, wantFormat: "huaweiconfig"},
 		{name: "huaweiconfig detected", token: "ehp_auto", body: hwc, wantFormat: "huaweiconfig"},
 		{name: "mse detected", token: "ehp_auto", body: mse, wantKeys: []string{cloudevent.Key("acs.mse", "170d56b6-9efe-420b-affb-16ab9adb****")}, wantFormat: "cloudevents"},
@@ -103,7 +104,7 @@ func TestIngestFormats(t *testing.T) {
 		{name: "forced with ?format=", token: "ehp_ce", query: "generic", body: juno, wantFormat: "generic"},
 		{name: "cloudevents content type wins over auto", token: "ehp_auto", contentType: "application/cloudevents+json", body: mse, wantFormat: "cloudevents"},
 		{name: "mixed batch detected one by one", token: "ehp_auto", body: "[" + juno + "," + bk + "," + mse + "]", wantKeys: []string{
-			cloudevent.Key("juno/confgo", "11979"), cloudevent.Key("bkmonitor", "event-001"), cloudevent.Key("acs.mse", "170d56b6-9efe-420b-affb-16ab9adb****"),
+			cloudevent.Key("juno/confgo", "11979"), cloudevent.Key("bkmonitor/1500009", "event-001"), cloudevent.Key("acs.mse", "170d56b6-9efe-420b-affb-16ab9adb****"),
 		}},
 	}
 	for _, tc := range tests {
@@ -187,7 +188,7 @@ func TestIngestBlueKingEnvelope(t *testing.T) {
 				if r.Accepted != 1 || r.Results[1].Error == nil || r.Results[1].Error.Path != "data[1].alert_name" {
 					t.Errorf("body = %s; want the second event rejected at data[1].alert_name", resp.Body)
 				}
-				if r.IDs[0] != cloudevent.Key("bkmonitor", "event-001") {
+				if r.IDs[0] != cloudevent.Key("bkmonitor/1500001", "event-001") {
 					t.Errorf("ids = %v", r.IDs)
 				}
 				if strings.Contains(string(pub.events[0].Raw), "ehp_bk") {
@@ -367,6 +368,36 @@ func TestIngestIUAP(t *testing.T) {
 		status int
 		path   string
 	}{"field sent twice", twice, 400, "sourceID"})
+	// The first scheme's string of a form re-cut so that one field swallows the next
+	// (a name holding "=" and a line break) is that of the signed form: refused.
+	signed := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode": {"t1"}, "userObject": {"x"}}
+	recut := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode=t1\nuserObject": {"x"}}
+	if iuap.StringToSign("crm", ts, flat(signed)) != iuap.StringToSign("crm", ts, flat(recut)) {
+		t.Fatal("the re-cut form does not collide: the test does not test the attack")
+	}
+	recutV1 := iuapRequest("crm", ts, recut, iuap.Sign(iuapKey, "crm", ts, flat(signed)))
+	recutV2 := iuapRequest("crm", ts, recut, iuap.SignV2(iuapKey, "crm", ts, []byte(signed.Encode())))
+	noTenant := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}}
+	for _, c := range []struct {
+		name   string
+		req    apigw.Request
+		status int
+		path   string
+	}{
+		{"re-cut form, first scheme", recutV1, 401, "sign"},
+		{"re-cut form, body signed", recutV2, 401, "sign"},
+		{"value with a line break, first scheme", iuapRequest("crm", ts, url.Values{"sourceID": {"USER"}, "eventType": {"ADD"}, "tenantCode": {"t1\nx"}},
+			iuap.Sign(iuapKey, "crm", ts, map[string]string{"sourceID": "USER", "eventType": "ADD", "tenantCode": "t1\nx"})), 401, "sign"},
+		{"no tenantCode", iuapRequest("crm", ts, noTenant, iuap.SignV2(iuapKey, "crm", ts, []byte(noTenant.Encode()))), 400, "tenantCode"},
+		{"body signed under another appId", iuapRequest("crm", ts, form, iuap.SignV2(iuapKey, "crm2", ts, []byte(form.Encode()))), 401, "sign"},
+	} {
+		tests = append(tests, struct {
+			name   string
+			req    apigw.Request
+			status int
+			path   string
+		}{c.name, c.req, c.status, c.path})
+	}
 
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -448,7 +479,7 @@ func TestIngestFixtures(t *testing.T) {
 				t.Fatalf("%s: %v", file, err)
 			}
 			pub := &fakeBus{}
-			h := formatHandler(t, pub, map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "auto", Enabled: true, DataID: 1500001}})
+			h := formatHandler(t, pub, map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "auto", Enabled: true, DataID: 1500001, Owns: &ownership.Set{Exact: []string{"acs.mse"}, Prefixes: []string{"juno/", "huaweicloud.config/"}}}})
 			h.apps = appFunc(func(context.Context, string) (*store.Source, error) {
 				return &store.Source{ID: "src_example", AppID: "ANONYMOUS_CLUSTER", Enabled: true, SigningKey: "ehk_example"}, nil
 			})
@@ -477,8 +508,23 @@ type staleApps struct{ cached, fresh *store.Source }
 func (s staleApps) Source(context.Context, string) (*store.Source, error) { return s.cached, nil }
 func (s staleApps) Fresh(context.Context, string) (*store.Source, error)  { return s.fresh, nil }
 
+// TestIngestIUAPSignedBody: a request signed over its body (v2) is accepted, values
+// with line breaks included, and stored with exactly the fields that were signed.
+func TestIngestIUAPSignedBody(t *testing.T) {
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode": {"t1"}, "userObject": {"{\n  \"userId\": \"u-1\"\n}"}}
+	pub := &fakeBus{}
+	resp, _ := formatHandler(t, pub, testSources).handle(context.Background(), iuapRequest("crm", ts, form, iuap.SignV2(iuapKey, "crm", ts, []byte(form.Encode()))))
+	if resp.StatusCode != 200 || len(pub.events) != 1 {
+		t.Fatalf("body-signed request = %d %s; want 200", resp.StatusCode, resp.Body)
+	}
+	if d := pub.events[0]; !strings.Contains(string(d.Raw), `"tenantCode":"t1"`) || !d.Hub.Signed {
+		t.Errorf("published %s (%+v); want the signed fields, marked signed", d.Raw, d.Hub)
+	}
+}
+
 func TestIngestIUAPKeyRotatedPastTheCache(t *testing.T) {
-	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}}
+	form := url.Values{"sourceID": {"USER"}, "eventType": {"ADD_AFTER"}, "tenantCode": {"t1"}}
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
 	rotated := *iuapSource
 	rotated.SigningKey, rotated.PrevSigningKey, rotated.PrevSigningKeyUntil = "ehk_new", iuapKey, now.Add(time.Hour)

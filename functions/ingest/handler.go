@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/metrics"
+	"github.com/eventhub/eventhub/shared/ownership"
+	"github.com/eventhub/eventhub/shared/ratelimit"
 	"github.com/eventhub/eventhub/shared/store"
 	"github.com/eventhub/eventhub/shared/trace"
 )
@@ -23,10 +26,14 @@ import (
 // tightly unless it compresses well; maxEvent keeps its Event Received entry within
 // EventBridge's 1 MB.
 const (
-	maxBody   = 1 << 20        // one request
-	maxEvent  = 1<<20 - 16<<10 // one event as sent
-	maxEvents = 100            // events in one batch
-	maxDepth  = 64             // nesting of JSON arrays and objects
+	maxBody   = 1 << 20      // one request
+	maxEvent  = bus.MaxEvent // one event as sent
+	maxEvents = 100          // events in one batch
+	maxDepth  = 64           // nesting of JSON arrays and objects
+	// maxQuarantined is the size up to which a quarantining source's event that fails
+	// a check is kept in quarantine; a larger one is refused, as it could not be kept
+	// whole.
+	maxQuarantined = 256 << 10
 )
 
 // Routes of the ingest function.
@@ -46,15 +53,22 @@ type appLookup interface {
 	Fresh(ctx context.Context, appID string) (*store.Source, error)
 }
 
+// limiter is each source's rate limit (ratelimit.Limiter).
+type limiter interface {
+	Take(ctx context.Context, sourceID string, rl *store.RateLimit, n int) error
+}
+
 // publisher puts entries on the bus (bus.Publisher).
 type publisher interface {
 	Publish(ctx context.Context, entries ...bus.Entry) error
 }
 
 type handler struct {
-	sources sourceLookup   // by token
-	apps    appLookup      // by iuap appId
-	schemas catalog.Lookup // nil: no catalog checks
+	sources sourceLookup     // by token
+	apps    appLookup        // by iuap appId
+	owners  ownership.Others // what other sources own, for transitional sources
+	schemas catalog.Lookup   // nil: no catalog checks
+	limits  limiter          // nil: no rate limits
 	pub     publisher
 	now     func() time.Time
 	newID   func() string // quarantine ids
@@ -170,13 +184,16 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	if err != nil {
 		return apigw.Response{}, err
 	}
+	if err := h.limit(ctx, src, len(items)); err != nil {
+		return apigw.Response{}, err
+	}
 	hub := bus.Hub{
 		SourceID:    src.ID,
 		ContentType: apigw.Header(req, "content-type"),
 		ReceivedAt:  h.now().UTC(),
 		RequestID:   req.RequestContext.RequestID,
 	}
-	meta := adapter.Meta{SourceID: src.ID}
+	meta := adapter.Meta{SourceID: src.ID, DataID: src.DataID}
 	for i := range items {
 		if items[i].err == nil {
 			h.read(ctx, &items[i], meta, src)
@@ -204,24 +221,37 @@ func (h *handler) format(req *apigw.Request, src *store.Source) (string, error) 
 }
 
 // read runs the adapter on one item, as normalize will, to answer the producer with a
-// precise error: it checks the event against the catalog and the store's limits, and
-// gives it its key. Normalize makes the canonical event again from the same bytes.
-// A source that quarantines what it cannot read keeps the item, with the reason,
-// instead of rejecting it.
+// precise error: it checks that the source owns the event's CloudEvents source, the
+// event against the catalog and the store's limits, and gives it its key. Normalize
+// makes the canonical event again from the same bytes. A source that quarantines
+// what it cannot read keeps the item, with the reason, instead of rejecting it; an
+// event it may not publish is refused all the same.
 func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta, src *store.Source) {
-	err := h.check(ctx, it, meta)
+	err := h.check(ctx, it, meta, src)
 	if err == nil {
 		return
 	}
 	e, ok := fault.As(err)
-	if !ok || src.OnInvalid != store.OnInvalidQuarantine {
+	if !ok || e.Code == fault.Forbidden || src.OnInvalid != store.OnInvalidQuarantine {
 		it.err = at(it.prefix, err)
 		return
 	}
-	it.quarantine = &bus.Quarantine{ID: "qrn_" + h.newID(), Reason: at(it.prefix, e).Error()}
+	if len(it.raw) > maxQuarantined {
+		c := *e
+		c.Message += fmt.Sprintf(" (an event over %d KB is refused rather than quarantined: it could not be kept whole)", maxQuarantined>>10)
+		it.err = at(it.prefix, &c)
+		return
+	}
+	it.quarantine = &bus.Quarantine{ID: "qrn_" + h.newID(), Reason: store.TruncateReason(at(it.prefix, e).Error())}
 }
 
-func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta) error {
+// errUnsigned refuses iuap events anywhere but on the signed route.
+var errUnsigned = &fault.Error{Code: fault.Forbidden, Message: "an iuap event: iuap events are accepted only on the signed route POST /event/eventmanager/sendEventMsg.do"}
+
+func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta, src *store.Source) error {
+	if it.format == adapter.IUAP && !it.signed {
+		return errUnsigned
+	}
 	if it.event == nil {
 		ev, format, err := adapter.Parse(it.format, it.raw, meta)
 		it.format = format
@@ -230,12 +260,26 @@ func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta) error 
 		}
 		it.event = ev
 	}
+	if it.format == adapter.IUAP && !it.signed { // detected
+		return errUnsigned
+	}
+	if err := ownership.Authorize(ctx, src.Publisher(it.signed), it.event.Source, h.owners); err != nil {
+		if e, ok := fault.As(err); ok && it.binary {
+			c := *e
+			c.Path = "ce-source"
+			return &c
+		}
+		return err
+	}
 	it.key = it.event.Key()
 	if err := catalog.Check(ctx, h.schemas, it.event); err != nil {
 		return err
 	}
 	body, err := it.event.MarshalJSON()
 	if err != nil {
+		return err
+	}
+	if err := bus.CheckFits(body); err != nil {
 		return err
 	}
 	return store.CheckFits(it.event.Source, it.event.Type, it.event.Subject, body)
@@ -294,16 +338,49 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 	status := http.StatusAccepted
 	switch {
 	case resp.Accepted == 0:
-		status = http.StatusBadRequest
+		status = rejectedStatus(resp.Results)
 	case resp.Rejected > 0:
 		status = http.StatusMultiStatus
 	}
-	if status == http.StatusBadRequest && len(items) == 1 {
+	if resp.Accepted == 0 && len(items) == 1 {
 		// A single rejected event reads better as a plain error.
 		e := resp.Results[0].Error
 		return apigw.JSON(apigw.Status(e), apigw.ErrorBody{Error: e}), nil
 	}
 	return apigw.JSON(status, resp), nil
+}
+
+// limit takes n events from the source's rate limit: a fault (429, or 413 for a
+// batch larger than its burst) when it may not send them now. A bucket that cannot be
+// read lets the request through, logged: the limit protects the pipeline's share, and
+// a store failure must not refuse every producer.
+func (h *handler) limit(ctx context.Context, src *store.Source, n int) error {
+	if h.limits == nil {
+		return nil
+	}
+	err := h.limits.Take(ctx, src.ID, src.RateLimit, n)
+	if errors.Is(err, ratelimit.ErrUnavailable) {
+		h.log.WarnContext(ctx, "rate limit not applied", "sourceId", src.ID, "error", err)
+		return nil
+	}
+	return err
+}
+
+// rejectedStatus is the status of a request whose every event was rejected: theirs
+// when they share it (403 for a batch of events the source may not publish), else 400.
+func rejectedStatus(results []result) int {
+	status := 0
+	for _, r := range results {
+		s := apigw.Status(r.Error)
+		if status != 0 && s != status {
+			return http.StatusBadRequest
+		}
+		status = s
+	}
+	if status == 0 {
+		return http.StatusBadRequest
+	}
+	return status
 }
 
 func (h *handler) authenticate(ctx context.Context, token string) (*store.Source, error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 	"github.com/eventhub/eventhub/shared/trace"
 )
@@ -71,8 +72,8 @@ const token = "ehp_test"
 var now = time.Date(2026, 3, 14, 15, 9, 26, 535000000, time.FixedZone("CET", 3600))
 
 var testSources = map[string]*store.Source{
-	token:          {ID: "src_1", Name: "mse", Format: "cloudevents", Enabled: true},
-	"ehp_disabled": {ID: "src_off", Name: "old", Format: "cloudevents", Enabled: false},
+	token:          {ID: "src_1", Name: "mse", Format: "cloudevents", Enabled: true, Owns: &ownership.Set{Exact: []string{"/test", "/s", "acs.mse"}}},
+	"ehp_disabled": {ID: "src_off", Name: "old", Format: "cloudevents", Enabled: false, Owns: &ownership.Set{}},
 }
 
 func newTestHandler(pub *fakeBus) *handler {
@@ -558,7 +559,7 @@ func TestIngestFixture(t *testing.T) {
 	}
 	pub := &fakeBus{}
 	h := newTestHandler(pub)
-	h.sources = knownSources(map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "cloudevents", Enabled: true}})
+	h.sources = knownSources(map[string]*store.Source{"ehp_example": {ID: "src_example", Format: "cloudevents", Enabled: true, Owns: &ownership.Set{Exact: []string{"acs.mse"}}}})
 	resp, err := h.handle(context.Background(), req)
 	if err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("handle(fixture) = %d %s, %v; want 202", resp.StatusCode, resp.Body, err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/eventhub/eventhub/shared/adapter"
@@ -46,6 +47,9 @@ func (h *handler) iuap(ctx context.Context, req *apigw.Request) apigw.Response {
 		resp := apigw.JSON(apigw.Status(e), iuapReply{Data: iuapStatus{Message: e.Error(), Status: 0}, Error: e})
 		if e.Code == fault.Unauthorized {
 			resp.Headers["www-authenticate"] = `HMAC-SHA256 realm="eventhub"`
+		}
+		if e.RetryAfter > 0 {
+			resp.Headers["retry-after"] = strconv.Itoa(e.RetryAfter)
 		}
 		return resp
 	}
@@ -88,7 +92,7 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		sign = q["sign"]
 	}
 	now := h.now()
-	if err := iuap.Verify(src.SigningKeys(now), appID, ts, sign, form, now); err != nil {
+	if err := iuap.Verify(src.SigningKeys(now), appID, ts, sign, form, body, now); err != nil {
 		// The cached source may predate a key rotation: check once against the table.
 		e, ok := fault.As(err)
 		if !ok || e.Path != "sign" {
@@ -98,13 +102,16 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		if ferr != nil || fresh.SigningKey == src.SigningKey {
 			return "", err
 		}
-		if err := iuap.Verify(fresh.SigningKeys(now), appID, ts, sign, form, now); err != nil {
+		if err := iuap.Verify(fresh.SigningKeys(now), appID, ts, sign, form, body, now); err != nil {
 			return "", err
 		}
 		src = fresh
 		if !src.Enabled {
 			return "", fault.New(fault.Forbidden, "source %s is disabled", src.ID)
 		}
+	}
+	if err := h.limit(ctx, src, 1); err != nil {
+		return "", err
 	}
 	fields := map[string]string{"appId": appID, "ts": ts}
 	for k, v := range form {
@@ -116,7 +123,7 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		}
 		fields[k] = v
 	}
-	it := item{raw: formJSON(fields), format: adapter.IUAP}
+	it := item{raw: formJSON(fields), format: adapter.IUAP, signed: true}
 	h.read(ctx, &it, adapter.Meta{SourceID: src.ID}, src)
 	if it.err != nil {
 		return "", it.err
@@ -126,6 +133,7 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		ContentType: apigw.Header(req, "content-type"),
 		ReceivedAt:  now.UTC(),
 		RequestID:   req.RequestContext.RequestID,
+		Signed:      true,
 	}
 	if err := h.pub.Publish(ctx, received(&it, hub)); err != nil {
 		return "", err

@@ -17,6 +17,8 @@ import (
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
+	"github.com/eventhub/eventhub/shared/ownership"
+	"github.com/eventhub/eventhub/shared/ratelimit"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -33,6 +35,8 @@ func main() {
 	h := &handler{
 		sources: newTokenCache(st, 30*time.Second, time.Now),
 		apps:    newAppCache(st, 30*time.Second, time.Now),
+		owners:  ownership.NewIndex(st.Owners, 30*time.Second, time.Now),
+		limits:  ratelimit.New(st, time.Now),
 		schemas: catalog.New(st, 5*time.Second, time.Now),
 		pub:     bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:     time.Now,

@@ -11,6 +11,7 @@ import (
 	"github.com/eventhub/eventhub/shared/adapter/iuap"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/metrics/metricstest"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -23,7 +24,7 @@ func TestIngestMetrics(t *testing.T) {
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
 	srcs := map[string]*store.Source{
 		token:      testSources[token],
-		"ehp_auto": {ID: "src_auto", Format: "auto", Enabled: true},
+		"ehp_auto": {ID: "src_auto", Format: "auto", Enabled: true, Owns: &ownership.Set{Exact: []string{"/test"}, Prefixes: []string{"juno/"}}},
 	}
 	autoPost := func(body string) apigw.Request {
 		r := post("application/json", body)

@@ -22,6 +22,8 @@ type item struct {
 	raw    json.RawMessage
 	format string
 	event  *cloudevent.Event // already read (binary mode)
+	binary bool              // a CloudEvent in binary mode: its attributes are ce-* headers
+	signed bool              // came through the signed iuap route
 	key    string
 	err    error
 	// quarantine is set, instead of err, when the source quarantines what it cannot
@@ -119,7 +121,7 @@ func binary(req *apigw.Request, body []byte) ([]item, error) {
 	if len(raw) > maxEvent+maxEvent/3+1024 { // base64 and the attributes
 		return nil, fault.New(fault.TooLarge, "event is %d bytes in the JSON format; the limit is %d", len(raw), maxEvent)
 	}
-	return []item{{raw: raw, format: adapter.CloudEvents, event: ev}}, nil
+	return []item{{raw: raw, format: adapter.CloudEvents, event: ev, binary: true}}, nil
 }
 
 func compact(raw []byte) json.RawMessage {

@@ -11,6 +11,7 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/pattern/patterntest"
+	"github.com/eventhub/eventhub/shared/store"
 )
 
 // BenchmarkHandle is the function's own work for one Event Received: decode the bus
@@ -51,7 +52,7 @@ func BenchmarkNormalize(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
-				ev, _, err := normalize(rec)
+				ev, _, err := normalize(rec, &store.Source{ID: "src_1"})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -16,6 +16,7 @@ import (
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/metrics"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -27,10 +28,17 @@ type publisher interface {
 	Publish(ctx context.Context, entries ...bus.Entry) error
 }
 
+// sourceLookup finds the producer source that sent an event (store.SourceCache).
+type sourceLookup interface {
+	Source(ctx context.Context, id string) (*store.Source, error)
+}
+
 type handler struct {
 	claims     bus.Claims
 	quarantine quarantiner
-	schemas    catalog.Lookup // nil: no catalog checks
+	sources    sourceLookup
+	owners     ownership.Others // what other sources own, for transitional sources
+	schemas    catalog.Lookup   // nil: no catalog checks
 	pub        publisher
 	now        func() time.Time
 	log        *slog.Logger
@@ -55,8 +63,27 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	if rec.Hub.Quarantine != nil && rec.Hub.Quarantine.ID != "" {
 		qid = rec.Hub.Quarantine.ID // the id ingest answered the producer with
 	}
-	ev, format, err := normalize(rec)
+	src, err := h.sources.Source(ctx, rec.Hub.SourceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, fmt.Sprintf("the producer source %q that sent it is not registered", rec.Hub.SourceID))
+	}
 	if err != nil {
+		return err
+	}
+	ev, format, err := normalize(rec, src)
+	if err != nil {
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
+	}
+	// The source as mapped is checked against the producer's owned values as they are
+	// now, before anything is stored: what ingest let through may have been disowned
+	// since, or re-submitted from quarantine.
+	if format == adapter.IUAP && !rec.Hub.Signed {
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, "an iuap event that did not come through the signed route")
+	}
+	if err := ownership.Authorize(ctx, src.Publisher(rec.Hub.Signed), ev.Source, h.owners); err != nil {
+		if _, ok := fault.As(err); !ok {
+			return err
+		}
 		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
 	}
 	if k := ev.Key(); rec.Hub.Key != "" && k != rec.Hub.Key {
@@ -71,6 +98,9 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	}
 	body, err := ev.MarshalJSON()
 	if err != nil {
+		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
+	}
+	if err := bus.CheckFits(body); err != nil {
 		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
 	}
 	if err := store.CheckFits(ev.Source, ev.Type, ev.Subject, body); err != nil {
@@ -93,11 +123,11 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 
 // normalize runs the adapter of the event's format, the same code ingest ran to accept
 // it and compute its key; "auto" detects the format as ingest does.
-func normalize(rec bus.ReceivedDetail) (*cloudevent.Event, string, error) {
+func normalize(rec bus.ReceivedDetail, src *store.Source) (*cloudevent.Event, string, error) {
 	if rec.Format == "" || !adapter.Known(rec.Format) {
 		return nil, rec.Format, fault.New(fault.Invalid, "unknown format %q", rec.Format)
 	}
-	return adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: rec.Hub.SourceID})
+	return adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: src.ID, DataID: src.DataID})
 }
 
 func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.Hub, raw json.RawMessage, reason string) error {

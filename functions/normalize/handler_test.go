@@ -18,6 +18,7 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -101,11 +102,28 @@ type fixture struct {
 	h      *handler
 }
 
+// sourceFunc is a sourceLookup made of a function.
+type sourceFunc func(ctx context.Context, id string) (*store.Source, error)
+
+func (f sourceFunc) Source(ctx context.Context, id string) (*store.Source, error) { return f(ctx, id) }
+
+// testDataID is the BlueKing data id of the tests' producer sources.
+const testDataID = 1500001
+
+// anySource is a producer source of any id that owns the values of the tests' events.
+func anySource(_ context.Context, id string) (*store.Source, error) {
+	return &store.Source{
+		ID: id, Enabled: true, DataID: testDataID, AppID: "ANONYMOUS_CLUSTER",
+		Owns: &ownership.Set{Exact: []string{"acs.mse", "/t"}, Prefixes: []string{"juno/", "huaweicloud.config/", "/e2e/", "/sss"}},
+	}, nil
+}
+
 func newFixture() *fixture {
 	f := &fixture{claims: memClaims{}, quar: &fakeQuarantine{}, pub: &fakeBus{}}
 	f.h = &handler{
 		claims:     f.claims,
 		quarantine: f.quar,
+		sources:    sourceFunc(anySource),
 		pub:        f.pub,
 		now:        func() time.Time { return now },
 		log:        slog.New(slog.DiscardHandler),
@@ -356,8 +374,11 @@ func TestNormalizeSeedFormats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.format == "generic" {
+			switch tc.format {
+			case "generic":
 				want.Source = "/sources/src_1"
+			case "bkmonitor":
+				want.Source = ownership.BlueKing(testDataID)
 			}
 			var compact bytes.Buffer
 			if err := json.Compact(&compact, raw); err != nil {
@@ -365,6 +386,7 @@ func TestNormalizeSeedFormats(t *testing.T) {
 			}
 			h := hub(want.Key())
 			h.Format = tc.format
+			h.Signed = tc.format == "iuap"
 			f := newFixture()
 			if err := f.h.handle(context.Background(), received(t, compact.String(), tc.format, h)); err != nil {
 				t.Fatalf("handle = %v", err)

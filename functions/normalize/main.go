@@ -14,6 +14,7 @@ import (
 	"github.com/eventhub/eventhub/shared/boot"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
+	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -29,6 +30,8 @@ func main() {
 	h := &handler{
 		claims:     st,
 		quarantine: st,
+		sources:    store.NewSourceCache(st.GetSource, 30*time.Second, time.Now),
+		owners:     ownership.NewIndex(st.Owners, 30*time.Second, time.Now),
 		schemas:    catalog.New(st, 5*time.Second, time.Now),
 		pub:        bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:        time.Now,

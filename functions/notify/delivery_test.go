@@ -23,14 +23,19 @@ func TestIUAPFields(t *testing.T) {
 		want  iuapForm
 	}{
 		{
-			name:  "extensions from the iuap adapter",
-			event: `{"specversion":"1.0","id":"1","source":"/iuap","type":"ADD_AFTER","iuapsourceid":"USER","iuapeventtype":"ADD_AFTER","iuaptenantcode":"t1","data":{"userObject":"{\"id\":7}"}}`,
-			want:  iuapForm{SourceID: "USER", EventType: "ADD_AFTER", TenantCode: "t1", UserObject: `{"id":7}`},
+			name:  "a producer's extensions are not read",
+			event: `{"specversion":"1.0","id":"1","source":"/shop","type":"ADD_AFTER","iuapsourceid":"USER","iuapeventtype":"DELETE","iuaptenantcode":"t1","iuapuserobject":"forged","data":{"userObject":"{\"id\":7}"}}`,
+			want:  iuapForm{SourceID: "/shop", EventType: "ADD_AFTER", UserObject: `{"id":7}`},
 		},
 		{
-			name:  "plain extensions",
-			event: `{"specversion":"1.0","id":"1","source":"/iuap","type":"x","sourceid":"ORDER","eventtype":"DELETE","tenantcode":"t2","data":{"a":1}}`,
-			want:  iuapForm{SourceID: "ORDER", EventType: "DELETE", TenantCode: "t2", UserObject: `{"a":1}`},
+			name:  "plain extensions are not read either",
+			event: `{"specversion":"1.0","id":"1","source":"/shop","type":"x","sourceid":"ORDER","eventtype":"DELETE","tenantcode":"t2","data":{"a":1}}`,
+			want:  iuapForm{SourceID: "/shop", EventType: "x", UserObject: `{"a":1}`},
+		},
+		{
+			name:  "a signed iuap event: its form",
+			event: `{"specversion":"1.0","id":"iuap-1","source":"iuap/crm","type":"USER:ADD_AFTER","subject":"t1","data":{"appId":"crm","ts":"1","sourceID":"USER","eventType":"ADD_AFTER","tenantCode":"t1","userObject":{"id":7}}}`,
+			want:  iuapForm{SourceID: "USER", EventType: "ADD_AFTER", TenantCode: "t1", UserObject: `{"id":7}`},
 		},
 		{
 			name:  "the form kept in data",
@@ -105,6 +110,16 @@ func TestNotifyIUAPMessage(t *testing.T) {
 	}
 	if len(r.queue.to(retryURL)) != 1 || !strings.Contains(r.st.timeline[0].Error, "success") {
 		t.Errorf(`{"success":"false"} gave retries %d, timeline %+v; want a retry and the reason`, len(r.queue.to(retryURL)), r.st.timeline)
+	}
+}
+
+// TestIUAPHeadersAreTheSubscriptions: the form fields are added as headers only where
+// the subscription sets none of that name, in any case.
+func TestIUAPHeadersAreTheSubscriptions(t *testing.T) {
+	f := iuapForm{SourceID: "USER", EventType: "ADD", TenantCode: "forged", UserObject: "{}"}
+	got := f.headers(map[string]string{"TenantCode": "t-admin", "X-Team": "erp"})
+	if got["TenantCode"] != "t-admin" || got["tenantCode"] != "" || got["X-Team"] != "erp" || got["sourceID"] != "USER" {
+		t.Errorf("headers = %v; want the subscription's TenantCode and X-Team, the form's sourceID", got)
 	}
 }
 

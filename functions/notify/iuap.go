@@ -13,12 +13,15 @@ import (
 //
 // The fields come from the stored CloudEvent, first match wins:
 //
-//	sourceID    extension iuapsourceid, extension sourceid, data.sourceID, subject, source
-//	eventType   extension iuapeventtype, extension eventtype, data.eventType, type
-//	tenantCode  extension iuaptenantcode, extension tenantcode, data.tenantCode, ""
-//	userObject  extension iuapuserobject, data.userObject, the whole data, ""
+//	sourceID    data.sourceID, subject, source
+//	eventType   data.eventType, type
+//	tenantCode  data.tenantCode, ""
+//	userObject  data.userObject, the whole data, ""
 //
-// A string value is sent as it is; any other JSON value as its compact JSON text.
+// An iuap event's data is the form its node signed. Extension attributes are never
+// read: a producer's extension cannot steer what a listener is told, nor override the
+// subscription's headers (headers). A string value is sent as it is; any other JSON
+// value as its compact JSON text.
 
 const iuapContentType = "application/x-www-form-urlencoded; charset=UTF-8"
 
@@ -42,10 +45,10 @@ func iuapFields(event []byte) iuapForm {
 		return ""
 	}
 	return iuapForm{
-		SourceID:   pick(ce["iuapsourceid"], ce["sourceid"], data["sourceID"], ce["subject"], ce["source"]),
-		EventType:  pick(ce["iuapeventtype"], ce["eventtype"], data["eventType"], ce["type"]),
-		TenantCode: pick(ce["iuaptenantcode"], ce["tenantcode"], data["tenantCode"]),
-		UserObject: pick(ce["iuapuserobject"], data["userObject"], ce["data"]),
+		SourceID:   pick(data["sourceID"], ce["subject"], ce["source"]),
+		EventType:  pick(data["eventType"], ce["type"]),
+		TenantCode: pick(data["tenantCode"]),
+		UserObject: pick(data["userObject"], ce["data"]),
 	}
 }
 
@@ -73,11 +76,14 @@ func (f iuapForm) encode() []byte {
 
 // headers returns the subscription's headers with the form fields added as headers
 // too, where they fit in one (printable ASCII): the iuap sample listener reads them
-// with getHeader. The form body is the authoritative copy.
+// with getHeader. The form body is the authoritative copy. A header the subscription
+// sets, in any case, is the subscription's: the event's fields never replace it.
 func (f iuapForm) headers(own map[string]string) map[string]string {
 	out := make(map[string]string, len(own)+4)
+	set := make(map[string]bool, len(own))
 	for k, v := range own {
 		out[k] = v
+		set[strings.ToLower(k)] = true
 	}
 	for _, h := range []struct {
 		name, value string
@@ -88,7 +94,7 @@ func (f iuapForm) headers(own map[string]string) map[string]string {
 		{"tenantCode", f.TenantCode, 256},
 		{"userObject", f.UserObject, 4096},
 	} {
-		if h.value != "" && len(h.value) <= h.max && printableASCII(h.value) {
+		if h.value != "" && len(h.value) <= h.max && printableASCII(h.value) && !set[strings.ToLower(h.name)] {
 			out[h.name] = h.value
 		}
 	}

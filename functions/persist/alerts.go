@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -40,6 +42,7 @@ func (h *handler) fold(ctx context.Context, ev *cloudevent.Event, key, sourceID 
 	if sig == nil {
 		return nil
 	}
+	sig.SourceID = sourceID
 	sig.EventKey = key
 	a, err := h.alerts.FoldAlert(ctx, *sig)
 	if errors.Is(err, store.ErrAlreadyFolded) {
@@ -84,24 +87,37 @@ func carriedKeys(data map[string]any) (names []string, values map[string]string)
 	return names, values
 }
 
+// MaxAlertSkew is how far ahead of the time eventhub received it an event's own time
+// may place it in its alert: a producer's clock that runs ahead, or a time far in the
+// future, counts as the time of receipt plus MaxAlertSkew. So a RECOVERED event
+// cannot close its alert later than that, and cannot make the events that follow it
+// "late" (counted without reopening the alert) for longer than that.
+const MaxAlertSkew = 5 * time.Minute
+
 // signalOf returns what the event says about an alert, or nil when it has no dedupe
 // keys. A key names a field of data ("alert_name", or a path such as "tags.host"), or
 // else a CloudEvents attribute ("subject", an extension); a missing one counts as "".
+// Its time is the event's, at most MaxAlertSkew after receivedAt.
 func signalOf(ev *cloudevent.Event, data map[string]any, names []string, values map[string]string, receivedAt time.Time) *store.Signal {
 	if len(names) == 0 && len(values) == 0 {
 		return nil
 	}
-	keys := values
-	if keys == nil {
-		keys = make(map[string]string, len(names))
+	if len(names)+len(values) > maxAlertKeys {
+		return nil // not an alert's keys: nothing to fold
+	}
+	keys := make(map[string]string, len(names)+len(values))
+	for k, v := range values {
+		keys[bounded(k)] = bounded(v)
+	}
+	if values == nil {
 		for _, n := range names {
-			keys[n] = lookup(ev, data, n)
+			keys[bounded(n)] = bounded(lookup(ev, data, n))
 		}
 	}
 	sig := &store.Signal{
 		Source: ev.Source,
 		Keys:   keys,
-		Name:   text(data["alert_name"]),
+		Name:   bounded(text(data["alert_name"])),
 		Status: store.AlertStatus(text(data["status"])),
 		At:     receivedAt,
 	}
@@ -113,7 +129,26 @@ func signalOf(ev *cloudevent.Event, data map[string]any, names []string, values 
 	} else if t, ok := eventTime(data["time"]); ok {
 		sig.At = t
 	}
+	if limit := receivedAt.Add(MaxAlertSkew); !receivedAt.IsZero() && sig.At.After(limit) {
+		sig.At = limit
+	}
 	return sig
+}
+
+// Bounds on what an alert keeps of an event, so that its item always fits the store:
+// at most maxAlertKeys keys, each name and value at most maxAlertText bytes (a longer
+// one is kept as its digest, which still tells values apart).
+const (
+	maxAlertKeys = 16
+	maxAlertText = 512
+)
+
+func bounded(s string) string {
+	if len(s) <= maxAlertText {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func lookup(ev *cloudevent.Event, data map[string]any, name string) string {

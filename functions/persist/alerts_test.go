@@ -51,7 +51,7 @@ func TestPersistFoldsAlerts(t *testing.T) {
 			name:  "keys carried in data.dedupe_keys",
 			event: bkEvent,
 			want: &store.Signal{
-				EventKey: bkKey, Source: "bkmonitor/data-1001", Name: "CPU使用率过高", Status: "RECOVERED", Severity: 1,
+				EventKey: bkKey, SourceID: "src_1", Source: "bkmonitor/data-1001", Name: "CPU使用率过高", Status: "RECOVERED", Severity: 1,
 				Keys: map[string]string{"alert_name": "CPU使用率过高", "target": "10.0.0.1"},
 				At:   time.Date(2026, 3, 14, 7, 9, 20, 0, time.UTC),
 			},
@@ -61,7 +61,7 @@ func TestPersistFoldsAlerts(t *testing.T) {
 			event:      strings.Replace(bkEvent, `"dedupe_keys":["alert_name","target"],`, ``, 1),
 			sourceKeys: []string{"alert_name", "tags.host", "subject"},
 			want: &store.Signal{
-				EventKey: bkKey, Source: "bkmonitor/data-1001", Name: "CPU使用率过高", Status: "RECOVERED", Severity: 1,
+				EventKey: bkKey, SourceID: "src_1", Source: "bkmonitor/data-1001", Name: "CPU使用率过高", Status: "RECOVERED", Severity: 1,
 				Keys: map[string]string{"alert_name": "CPU使用率过高", "tags.host": "web-1", "subject": ""},
 				At:   time.Date(2026, 3, 14, 7, 9, 20, 0, time.UTC),
 			},
@@ -70,8 +70,17 @@ func TestPersistFoldsAlerts(t *testing.T) {
 			name:  "key values given as an object; status defaults to ABNORMAL; time from data",
 			event: `{"specversion":"1.0","id":"event-003","source":"bkmonitor/data-1001","type":"t","data":{"time":1773472160,"severity":"2","dedupe_keys":{"host":"web-1"}}}`,
 			want: &store.Signal{
-				EventKey: bkKey, Source: "bkmonitor/data-1001", Status: "ABNORMAL", Severity: 2,
+				EventKey: bkKey, SourceID: "src_1", Source: "bkmonitor/data-1001", Status: "ABNORMAL", Severity: 2,
 				Keys: map[string]string{"host": "web-1"}, At: time.Unix(1773472160, 0).UTC(),
+			},
+		},
+		{
+			name:  "a time far ahead of receipt counts as receipt plus the skew",
+			event: strings.Replace(bkEvent, `"time":"2026-03-14T07:09:20Z"`, `"time":"2099-01-01T00:00:00Z"`, 1),
+			want: &store.Signal{
+				EventKey: bkKey, SourceID: "src_1", Source: "bkmonitor/data-1001", Name: "CPU使用率过高", Status: "RECOVERED", Severity: 1,
+				Keys: map[string]string{"alert_name": "CPU使用率过高", "target": "10.0.0.1"},
+				At:   receivedAt.Add(MaxAlertSkew),
 			},
 		},
 		{

@@ -217,7 +217,7 @@ func run(ctx context.Context, root string, cfg config) (*report, error) {
 	admin := &client{api: st.APIURL, token: st.AdminToken, http: &http.Client{Timeout: 30 * time.Second}}
 
 	var src struct{ Token string }
-	if err := admin.do(ctx, http.MethodPost, "/sources", `{"name":"chaos","format":"cloudevents"}`, http.StatusCreated, &src); err != nil {
+	if err := admin.do(ctx, http.MethodPost, "/sources", `{"name":"chaos","format":"cloudevents","owns":{"prefixes":["/chaos/"]},"rateLimit":{"perSecond":100000,"burst":1000000}}`, http.StatusCreated, &src); err != nil {
 		return nil, fmt.Errorf("create the source: %w", err)
 	}
 	subs := subscriptions()

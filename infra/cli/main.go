@@ -35,6 +35,8 @@ commands:
   quarantine  events that could not be normalized: [-source src_...]
   resubmit  send a quarantined event through normalization again: resubmit <id> [-format F]
   alerts    folded alerts: [-status ABNORMAL|RECOVERED|CLOSED]
+  sources migrate  give every transitional source (registered before sources owned their
+            CloudEvents sources) a grant of the values only it published: [-since T] [-apply]
 
 Times (-since, -until) are RFC 3339 (2026-11-23T10:00:00Z) or durations before now (15m, 2h, 7d).
 Every command takes -json to print the API's answer as it is.
@@ -63,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		out: stdout, now: time.Now}
 	cmds := map[string]func(context.Context, *client, []string) error{
 		"send": cmdSend, "get": cmdGet, "list": cmdList, "tail": cmdTail, "replay": cmdReplay, "replays": cmdReplays,
-		"quarantine": cmdQuarantine, "resubmit": cmdResubmit, "alerts": cmdAlerts,
+		"quarantine": cmdQuarantine, "resubmit": cmdResubmit, "alerts": cmdAlerts, "sources": cmdSources,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

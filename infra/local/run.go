@@ -133,7 +133,10 @@ func producerToken(ctx context.Context, st *stack.Stack, saved string) (string, 
 			return saved, nil
 		}
 	}
-	body := `{"name":"local","format":"auto"}`
+	// The local producer owns the CloudEvents sources of the README's examples and of
+	// the CLI's send command (docs/producers-ownership.md); Juno and Huawei sources are
+	// registered for themselves.
+	body := `{"name":"local","format":"auto","owns":{"exact":["/eventhub/cli"],"prefixes":["/shop/"]}}`
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, st.APIURL+"/sources", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+st.AdminToken)
 	req.Header.Set("Content-Type", "application/json")

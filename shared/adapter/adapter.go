@@ -37,6 +37,7 @@ func Known(f string) bool { return format.Known(f) }
 // Meta is what the pipeline knows about an event besides its payload.
 type Meta struct {
 	SourceID string // the registered producer source that sent it
+	DataID   int64  // its BlueKing data_id, if it has one
 }
 
 // Parse reads one event of the format (Auto detects it) and returns the canonical
@@ -62,7 +63,7 @@ func FromObject(format string, o *member.Object, m Meta) (*cloudevent.Event, err
 	case Juno:
 		return juno.FromObject(o)
 	case BKMonitor:
-		return bkmonitor.FromObject(o)
+		return bkmonitor.FromObject(o, m.DataID)
 	case IUAP:
 		return iuap.FromObject(o)
 	case HuaweiConfig:

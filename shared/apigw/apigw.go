@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -42,6 +43,7 @@ var statuses = map[fault.Code]int{
 	fault.Conflict:         http.StatusConflict,
 	fault.TooLarge:         http.StatusRequestEntityTooLarge,
 	fault.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	fault.RateLimited:      http.StatusTooManyRequests,
 }
 
 // Status is the HTTP status for an error: its fault code's, or 500.
@@ -66,6 +68,9 @@ func Error(ctx context.Context, log *slog.Logger, err error) Response {
 		resp := JSON(Status(err), ErrorBody{e})
 		if e.Code == fault.Unauthorized {
 			resp.Headers["www-authenticate"] = `Bearer realm="eventhub"`
+		}
+		if e.RetryAfter > 0 {
+			resp.Headers["retry-after"] = strconv.Itoa(e.RetryAfter)
 		}
 		return resp
 	}

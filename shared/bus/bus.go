@@ -6,6 +6,8 @@ package bus
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/eventhub/eventhub/shared/fault"
 )
 
 // Sources and detail types of the entries on the bus (DESIGN.md §2).
@@ -24,6 +26,20 @@ const (
 	SubscriptionDisabled = "Subscription Disabled"
 )
 
+// MaxEvent is the largest event, as sent or as a CloudEvent, that an entry carries
+// with its hub: EventBridge's 1 MB entry, less room for the hub and the envelope.
+const MaxEvent = 1<<20 - 16<<10
+
+// CheckFits reports whether a canonical event fits the Event Normalized and Event
+// Stored entries that carry it: a fault.TooLarge when it does not. Ingest and
+// normalize check it, so that no accepted event is stuck between two functions.
+func CheckFits(event []byte) error {
+	if len(event) > MaxEvent {
+		return fault.New(fault.TooLarge, "event is %d bytes as a CloudEvent; an event on the bus is limited to %d", len(event), MaxEvent)
+	}
+	return nil
+}
+
 // Hub is the pipeline's metadata about one event, carried through every stage.
 type Hub struct {
 	Key          string    `json:"key"`                   // storage key (cloudevent.Key)
@@ -41,6 +57,9 @@ type Hub struct {
 	// cannot read (store.OnInvalidQuarantine) when the event failed ingest's checks:
 	// the id of the quarantine item normalize is to make of it, and ingest's reason.
 	Quarantine *Quarantine `json:"quarantine,omitempty"`
+	// Signed is set by ingest on an event that came through the signed iuap route,
+	// the only one whose events may carry an iuap identity.
+	Signed bool `json:"signed,omitempty"`
 }
 
 // Quarantine is what ingest tells normalize about an event it accepted although it

@@ -18,6 +18,7 @@ const (
 	Conflict         Code = "conflict"          // state does not allow the request
 	TooLarge         Code = "too_large"         // body or event over a limit
 	UnsupportedMedia Code = "unsupported_media" // unknown content type
+	RateLimited      Code = "rate_limited"      // over the caller's rate limit: try again after RetryAfter
 )
 
 // Error is an application error. Path is a JSON path ("data.severity") or a form field;
@@ -30,6 +31,8 @@ type Error struct {
 	Offset  int    `json:"offset,omitempty"`
 	Line    int    `json:"line,omitempty"`
 	Column  int    `json:"column,omitempty"`
+	// RetryAfter is, for RateLimited, the seconds after which the request may succeed.
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 func (e *Error) Error() string {

@@ -51,6 +51,7 @@ func rank(status string) int {
 // and its status and severity.
 type Signal struct {
 	EventKey string
+	SourceID string            // the producer source that sent it: alerts of different producers never fold
 	Source   string            // CloudEvents source: alerts of different sources never fold
 	Keys     map[string]string // dedupe key name → the event's value
 	Name     string            // alert_name
@@ -67,6 +68,8 @@ func (sig Signal) Fingerprint() string {
 	}
 	sort.Strings(names)
 	h := sha256.New()
+	h.Write([]byte(sig.SourceID))
+	h.Write([]byte{0})
 	h.Write([]byte(sig.Source))
 	for _, k := range names {
 		h.Write([]byte{0})
@@ -91,6 +94,7 @@ type SeverityChange struct {
 type Alert struct {
 	ID              string            `dynamodbav:"id" json:"id"`
 	Fingerprint     string            `dynamodbav:"fingerprint" json:"fingerprint"`
+	SourceID        string            `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
 	Source          string            `dynamodbav:"source" json:"source"`
 	Name            string            `dynamodbav:"name,omitempty" json:"name,omitempty"`
 	DedupeKeys      map[string]string `dynamodbav:"dedupeKeys" json:"dedupeKeys"`
@@ -109,6 +113,10 @@ type Alert struct {
 
 // maxAlertEvents is how many event keys an alert lists; Count counts them all.
 const maxAlertEvents = 20
+
+// maxSeverityChanges is how many of its latest severity changes an alert keeps, so
+// that its item stays within DynamoDB's however long the alert lasts.
+const maxSeverityChanges = 50
 
 type alertItem struct {
 	keyAttrs
@@ -186,7 +194,7 @@ func fold(latest *Alert, sig Signal, fp string, now time.Time) (next *Alert, isN
 			seq = latest.Seq + 1
 		}
 		a := &Alert{
-			ID: alertID(fp, seq), Fingerprint: fp, Source: sig.Source, Name: sig.Name, DedupeKeys: sig.Keys,
+			ID: alertID(fp, seq), Fingerprint: fp, SourceID: sig.SourceID, Source: sig.Source, Name: sig.Name, DedupeKeys: sig.Keys,
 			Status: sig.Status, Severity: sig.Severity, Count: 1, FirstSeen: sig.At, LastSeen: sig.At,
 			Events: []string{sig.EventKey}, UpdatedAt: now, Seq: seq, Version: 1,
 		}
@@ -222,6 +230,9 @@ func fold(latest *Alert, sig Signal, fp string, now time.Time) (next *Alert, isN
 	if !late && sig.Severity != 0 && sig.Severity != a.Severity {
 		if a.Severity != 0 {
 			a.SeverityChanges = append(a.SeverityChanges, SeverityChange{At: sig.At, From: a.Severity, To: sig.Severity, EventKey: sig.EventKey})
+			if len(a.SeverityChanges) > maxSeverityChanges {
+				a.SeverityChanges = a.SeverityChanges[len(a.SeverityChanges)-maxSeverityChanges:]
+			}
 		}
 		a.Severity = sig.Severity
 	}

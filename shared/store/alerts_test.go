@@ -202,3 +202,17 @@ func TestSourceDedupeKeys(t *testing.T) {
 		t.Errorf("SourceDedupeKeys(src_2) = %v, %v; want [alert_name tags.host]", keys, err)
 	}
 }
+
+// TestFingerprintPerProducer: the same keys under the same CloudEvents source fold
+// apart when two producer sources send them.
+func TestFingerprintPerProducer(t *testing.T) {
+	keys := map[string]string{"alert_name": "CPU", "target": "10.0.0.1"}
+	a := store.Signal{SourceID: "src_a", Source: "bkmonitor", Keys: keys}
+	b := store.Signal{SourceID: "src_b", Source: "bkmonitor", Keys: keys}
+	if a.Fingerprint() == b.Fingerprint() {
+		t.Fatal("two producers' alerts share a fingerprint")
+	}
+	if a.Fingerprint() != (store.Signal{SourceID: "src_a", Source: "bkmonitor", Keys: keys, Status: "RECOVERED"}).Fingerprint() {
+		t.Fatal("the fingerprint depends on more than producer, source and keys")
+	}
+}

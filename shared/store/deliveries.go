@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -255,7 +256,10 @@ func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) (*DeliveryP
 	var start map[string]types.AttributeValue
 	if q.Cursor != "" {
 		var err error
-		if start, err = decodeCursor(q.Cursor); err != nil {
+		// A cursor names a place in this listing's range of the index, or none.
+		lo, hi := attrString(vals, ":lo"), attrString(vals, ":hi")
+		if start, err = decodeCursor(q.Cursor); err != nil || attrString(start, "gsi1pk") != pkDeliveriesOf+q.SubscriptionID ||
+			(q.Status != "" && (attrString(start, "gsisk") < lo || attrString(start, "gsisk") > hi)) {
 			return nil, fault.At("cursor", "not a cursor this API returned")
 		}
 	}
@@ -318,6 +322,9 @@ func encodeCursor(k map[string]types.AttributeValue) (string, error) {
 }
 
 func decodeCursor(c string) (map[string]types.AttributeValue, error) {
+	if len(c) > 4*maxCursor {
+		return nil, errors.New("cursor too long")
+	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return nil, err
@@ -329,7 +336,7 @@ func decodeCursor(c string) (map[string]types.AttributeValue, error) {
 	out := map[string]types.AttributeValue{}
 	for _, name := range []string{"pk", "sk", "gsi1pk", "gsisk"} {
 		v, ok := m[name]
-		if !ok {
+		if !ok || v == "" || len(v) > 1024 || !utf8.ValidString(v) {
 			return nil, errors.New("cursor lacks " + name)
 		}
 		out[name] = str(v)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -15,17 +17,22 @@ import (
 // Quarantined is an event that could not be normalized, kept with the reason and the
 // payload as the producer sent it, until it is re-submitted or expires.
 type Quarantined struct {
-	ID            string          `dynamodbav:"qid" json:"id"` // the Event Received entry's id
-	At            time.Time       `dynamodbav:"at" json:"at"`
-	ReceivedAt    time.Time       `dynamodbav:"receivedAt,omitempty" json:"receivedAt,omitzero"`
-	Key           string          `dynamodbav:"key,omitempty" json:"key,omitempty"` // the id ingest answered with
-	SourceID      string          `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
-	Format        string          `dynamodbav:"format,omitempty" json:"format,omitempty"`
-	Reason        string          `dynamodbav:"reason" json:"reason"`
-	Raw           json.RawMessage `dynamodbav:"-" json:"raw"`
-	RawText       string          `dynamodbav:"raw" json:"-"`
-	Resubmits     int             `dynamodbav:"resubmits,omitempty" json:"resubmits,omitempty"`
-	ResubmittedAt time.Time       `dynamodbav:"resubmittedAt,omitempty" json:"resubmittedAt,omitzero"`
+	ID         string          `dynamodbav:"qid" json:"id"` // the Event Received entry's id
+	At         time.Time       `dynamodbav:"at" json:"at"`
+	ReceivedAt time.Time       `dynamodbav:"receivedAt,omitempty" json:"receivedAt,omitzero"`
+	Key        string          `dynamodbav:"key,omitempty" json:"key,omitempty"` // the id ingest answered with
+	SourceID   string          `dynamodbav:"sourceId,omitempty" json:"sourceId,omitempty"`
+	Format     string          `dynamodbav:"format,omitempty" json:"format,omitempty"`
+	Reason     string          `dynamodbav:"reason" json:"reason"`
+	Raw        json.RawMessage `dynamodbav:"-" json:"raw"`
+	RawText    string          `dynamodbav:"raw,omitempty" json:"-"`
+	RawPacked  []byte          `dynamodbav:"rawz,omitempty" json:"-"` // deflated, when that is smaller
+	// RawBytes is the size of a payload too large to keep whole: Raw is then a JSON
+	// string of its beginning (RawTruncated).
+	RawBytes      int       `dynamodbav:"rawBytes,omitempty" json:"rawBytes,omitempty"`
+	RawTruncated  bool      `dynamodbav:"rawTruncated,omitempty" json:"rawTruncated,omitempty"`
+	Resubmits     int       `dynamodbav:"resubmits,omitempty" json:"resubmits,omitempty"`
+	ResubmittedAt time.Time `dynamodbav:"resubmittedAt,omitempty" json:"resubmittedAt,omitzero"`
 }
 
 type quarantineItem struct {
@@ -38,6 +45,53 @@ type quarantineItem struct {
 }
 
 const skQuar = "QUAR"
+
+// Bounds on what a quarantine item keeps, so that it always fits DynamoDB's item: the
+// reason, and the payload once deflated (its beginning when even that is too large).
+const (
+	MaxReason  = 4 << 10
+	maxQuarRaw = maxItem - 3*MaxReason - itemReserve
+	keptRaw    = 64 << 10 // of a payload too large to keep whole
+)
+
+// TruncateReason cuts a reason to MaxReason bytes, at a character boundary.
+func TruncateReason(s string) string {
+	if len(s) <= MaxReason {
+		return s
+	}
+	n := MaxReason - len("...")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+// packRaw sets how q's payload is stored: as text, deflated, or (too large for the
+// item even deflated) its beginning as a JSON string, with its size.
+func packRaw(q *Quarantined) {
+	text, packed := packBody(q.Raw)
+	if len(text)+len(packed) <= maxQuarRaw {
+		q.RawText, q.RawPacked = text, packed
+		return
+	}
+	cut := min(keptRaw, len(q.Raw))
+	for cut > 0 && !utf8.RuneStart(q.Raw[cut]) {
+		cut--
+	}
+	prefix, _ := json.Marshal(strings.ToValidUTF8(string(q.Raw[:cut]), "\uFFFD"))
+	q.RawBytes, q.RawTruncated = len(q.Raw), true
+	q.RawText, q.RawPacked = string(prefix), nil
+}
+
+// unpackRaw reads a stored payload back into q.Raw.
+func unpackRaw(q *Quarantined) error {
+	raw, err := unpackBody(q.RawText, q.RawPacked)
+	if err != nil {
+		return fmt.Errorf("quarantined %s: %w", q.ID, err)
+	}
+	q.Raw = raw
+	return nil
+}
 
 // Quarantine keeps an event that could not be normalized and, when its key is known,
 // records the reason in the event's timeline, so that GET /events/{id} answers for it.
@@ -52,7 +106,8 @@ func (s *Store) Quarantine(ctx context.Context, q Quarantined) error {
 		b, _ := json.Marshal(string(q.Raw))
 		q.Raw = b
 	}
-	q.RawText = string(q.Raw)
+	q.Reason = TruncateReason(q.Reason)
+	packRaw(&q)
 	pos := position(q.At, q.ID)
 	it := quarantineItem{
 		keyAttrs:    keyAttrs{pkQuar + q.ID, skQuar},
@@ -122,7 +177,9 @@ func (s *Store) GetQuarantined(ctx context.Context, id string) (*Quarantined, er
 		return nil, fmt.Errorf("quarantined %s: %w", id, ErrNotFound)
 	}
 	q := it.Quarantined
-	q.Raw = json.RawMessage(q.RawText)
+	if err := unpackRaw(&q); err != nil {
+		return nil, err
+	}
 	return &q, nil
 }
 
@@ -164,7 +221,9 @@ func (s *Store) ListQuarantine(ctx context.Context, q QuarantineQuery) (*Quarant
 		if err := attributevalue.UnmarshalMap(it.av, &qi); err != nil {
 			return nil, fmt.Errorf("decode quarantined: %w", err)
 		}
-		qi.Raw = json.RawMessage(qi.RawText)
+		if err := unpackRaw(&qi.Quarantined); err != nil {
+			return nil, err
+		}
 		page.Items = append(page.Items, qi.Quarantined)
 	}
 	return page, nil

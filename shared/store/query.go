@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -72,6 +73,13 @@ func (s *Store) run(ctx context.Context, q rangeQuery) ([]rangeItem, string, err
 	}
 	if lo > hi {
 		return nil, "", nil
+	}
+	for _, p := range q.partitions {
+		// A partition named by a caller's value (a source, a type) that no key can
+		// hold has nothing filed under it.
+		if len(p) > maxPartitionKey || !utf8.ValidString(p) {
+			return nil, "", nil
+		}
 	}
 	if q.budget == 0 {
 		q.budget = pageBudget
@@ -240,16 +248,23 @@ func encodePosition(pos string) string {
 // ErrBadCursor is wrapped by listings given a cursor they did not make.
 var ErrBadCursor = fault.At("cursor", "not a cursor returned by this listing")
 
+// maxCursor bounds a cursor's length: a position is a sort key value, at most 1,024
+// bytes in DynamoDB, and a cursor its base64 JSON.
+const maxCursor = 2048
+
 func decodePosition(s string) (string, error) {
 	if s == "" {
 		return "", nil
+	}
+	if len(s) > maxCursor {
+		return "", ErrBadCursor
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return "", ErrBadCursor
 	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.V != 1 || c.P == "" || !strings.Contains(c.P, "#") {
+	if err := json.Unmarshal(b, &c); err != nil || c.V != 1 || c.P == "" || len(c.P) > 1024 || !utf8.ValidString(c.P) || !strings.Contains(c.P, "#") {
 		return "", ErrBadCursor
 	}
 	return c.P, nil

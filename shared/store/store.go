@@ -11,6 +11,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -166,6 +167,17 @@ func isConditionFailed(err error) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// maxItemKey bounds the ids that callers name items by (sources, subscriptions,
+// replays, quarantined events): longer ones name nothing, and DynamoDB refuses key
+// values over 1,024 bytes (sort keys) with an error that is not the caller's to see.
+const maxItemKey = 256
+
+// validItemKey reports whether id can name an item: not empty, at most maxItemKey
+// bytes of valid UTF-8.
+func validItemKey(id string) bool {
+	return id != "" && len(id) <= maxItemKey && utf8.ValidString(id)
+}
 
 func ts(t time.Time) string {
 	if t.IsZero() {

@@ -21,20 +21,23 @@ const (
 // required text fields, in the order BlueKing documents them.
 var required = []string{"alert_name", "event_id", "description", "metric", "category", "target_type", "target"}
 
-// Parse reads one BlueKing event.
+// Parse reads one BlueKing event sent by no plugin instance in particular (dataID 0).
 func Parse(raw []byte) (*cloudevent.Event, error) {
 	o, err := member.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
-	return FromObject(o)
+	return FromObject(o, 0)
 }
 
-// FromObject validates a decoded BlueKing event and maps it: event_id → id,
-// "bkmonitor" (or "bkmonitor/<bk_biz_id>") → source, "bkmonitor.event" → type,
+// FromObject validates a decoded BlueKing event and maps it: event_id → id, the
+// plugin instance's data id "bkmonitor/<dataID>" → source, "bkmonitor.event" → type,
 // "<target_type>/<target>" → subject, time → time, and the event's own fields → data
-// with status defaulted to ABNORMAL and severity as a number.
-func FromObject(o *member.Object) (*cloudevent.Event, error) {
+// with status defaulted to ABNORMAL and severity as a number. The source names the
+// plugin instance that sent the event, which its token proves, so that no other
+// producer can publish under it. Without a data id (dataID 0) the source is
+// "bkmonitor", or "bkmonitor/<bk_biz_id>", which no producer source owns.
+func FromObject(o *member.Object, dataID int64) (*cloudevent.Event, error) {
 	var id, targetType, target []byte
 	for _, name := range required {
 		v, err := o.Text(name, name != "description")
@@ -116,7 +119,10 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	st.B = append(append(append(st.B, targetType...), '/'), target...)
 	iSubject := st.End()
 	st.B = append(st.B, Source...)
-	if hasBiz {
+	switch {
+	case dataID != 0:
+		st.B = strconv.AppendInt(append(st.B, '/'), dataID, 10)
+	case hasBiz:
 		st.B = strconv.AppendInt(append(st.B, '/'), biz, 10)
 	}
 	iSource := st.End()

@@ -87,6 +87,13 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		}
 		when = time.UnixMilli(ms).UTC()
 	}
+	// Required by the send API (seed 003), and what subscriptions of a tenant select.
+	if len(bytes.TrimSpace(field("tenantCode"))) == 0 {
+		if _, err := o.Text("tenantCode", true); err != nil {
+			return nil, err
+		}
+		return nil, fault.At("tenantCode", "must not be blank")
+	}
 	var setBuf [1]member.Set
 	sets := setBuf[:0]
 	if structured, ok := member.EmbeddedText(field("userObject")); ok {
@@ -150,10 +157,16 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	return ev, nil
 }
 
-// StringToSign is what an iuap producer signs: the appId and ts query parameters, then
-// the form fields sorted by name, as name=value lines (values as sent, not encoded):
+// StringToSign is what an iuap producer signs in the first scheme: the appId and ts
+// query parameters, then the form fields sorted by name, as name=value lines (values
+// decoded, not URL-encoded):
 //
 //	appId=<appId>\nts=<ts>\n<name>=<value>\n...
+//
+// The lines are read back unambiguously only when no name holds anything but
+// letters, digits and '_' and no value a line break: Verify accepts a signature of
+// this string only for such a form (Canonical). StringToSignV2 signs the request's
+// bytes and has no such limit.
 func StringToSign(appID, ts string, form map[string]string) string {
 	names := make([]string, 0, len(form))
 	for n := range form {
@@ -168,11 +181,50 @@ func StringToSign(appID, ts string, form map[string]string) string {
 	return b.String()
 }
 
-// Sign returns the hex HMAC-SHA256 of the string to sign under key.
+// Sign returns the hex HMAC-SHA256 of the first scheme's string to sign under key.
 func Sign(key, appID, ts string, form map[string]string) string {
 	m := hmac.New(sha256.New, []byte(key))
 	m.Write([]byte(StringToSign(appID, ts, form)))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// StringToSignV2 is what an iuap producer signs in the second scheme: a version line,
+// the appId and ts query parameters, each on its line, then the request body exactly
+// as sent (the URL-encoded form, byte for byte):
+//
+//	v2\n<appId>\n<ts>\n<body>
+//
+// appId holds no line break (letters, digits, '_', '.', '-') and ts only digits, so
+// the string names one request: nothing can be moved between its parts.
+func StringToSignV2(appID, ts string, body []byte) []byte {
+	b := make([]byte, 0, 4+len(appID)+len(ts)+2+len(body))
+	b = append(append(append(append(append(b, "v2\n"...), appID...), '\n'), ts...), '\n')
+	return append(b, body...)
+}
+
+// SignV2 returns the hex HMAC-SHA256 of the second scheme's string to sign under key.
+func SignV2(key, appID, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(StringToSignV2(appID, ts, body))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Canonical reports whether a form can be signed in the first scheme: every field
+// name letters, digits and '_', no value with a line break. (Any other form could
+// be cut into different fields with the same string to sign.)
+func Canonical(form map[string]string) bool {
+	for k, v := range form {
+		if k == "" || strings.ContainsAny(v, "\r\n") {
+			return false
+		}
+		for i := 0; i < len(k); i++ {
+			c := k[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // maxMillis is the end of year 9999 in Unix milliseconds.
@@ -182,9 +234,11 @@ const maxMillis = 253402300799999
 const MaxSkew = 5 * time.Minute
 
 // Verify checks a request's signature (hex or base64) against each key in turn, in
-// constant time, and its ts (Unix milliseconds) against now. Errors are Unauthorized
-// faults that say what is wrong without revealing the expected signature.
-func Verify(keys []string, appID, ts, signature string, form map[string]string, now time.Time) error {
+// constant time, in both schemes: over the request's body (StringToSignV2), or over
+// its form fields (StringToSign) when the form is Canonical. It checks its ts (Unix
+// milliseconds) against now. Errors are Unauthorized faults that say what is wrong
+// without revealing the expected signature.
+func Verify(keys []string, appID, ts, signature string, form map[string]string, body []byte, now time.Time) error {
 	if ts == "" {
 		return &fault.Error{Code: fault.Unauthorized, Path: "ts", Message: "missing ts query parameter (Unix milliseconds)"}
 	}
@@ -203,20 +257,30 @@ func Verify(keys []string, appID, ts, signature string, form map[string]string, 
 	if !ok {
 		return &fault.Error{Code: fault.Unauthorized, Path: "sign", Message: "signature must be hex or base64 of 32 bytes"}
 	}
-	msg := []byte(StringToSign(appID, ts, form))
+	msgs := [][]byte{StringToSignV2(appID, ts, body)}
+	canonical := Canonical(form)
+	if canonical {
+		msgs = append(msgs, []byte(StringToSign(appID, ts, form)))
+	}
 	match := false
 	for _, k := range keys {
 		if k == "" {
 			continue
 		}
-		m := hmac.New(sha256.New, []byte(k))
-		m.Write(msg)
-		if hmac.Equal(m.Sum(nil), got) {
-			match = true
+		for _, msg := range msgs {
+			m := hmac.New(sha256.New, []byte(k))
+			m.Write(msg)
+			if hmac.Equal(m.Sum(nil), got) {
+				match = true
+			}
 		}
 	}
 	if !match {
-		return &fault.Error{Code: fault.Unauthorized, Path: "sign", Message: "signature does not match"}
+		msg := "signature does not match"
+		if !canonical {
+			msg += ": a form whose field names hold other than letters, digits and '_', or whose values hold line breaks, is verified only over the request body (v2\\n<appId>\\n<ts>\\n<body>)"
+		}
+		return &fault.Error{Code: fault.Unauthorized, Path: "sign", Message: msg}
 	}
 	return nil
 }
