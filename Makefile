@@ -79,10 +79,11 @@ deploy:
 	sam build
 	sam deploy $(DEPLOY_ARGS)
 
-## invoke: run one function once, like `sam local invoke`: make invoke FN=notify EVENT=events/notify-stored.json
+## invoke: run one function once, like `sam local invoke`: make invoke FN=notify EVENT=events/notify-stored.json;
+## without FN and EVENT, every fixture in events/ with the answer events/fixtures.json expects
 invoke: deps
 	@$(GO) build -o .eventhub/eventhub-local ./infra/local
-	@.eventhub/eventhub-local invoke -fn $(FN) -event $(EVENT)
+	@.eventhub/eventhub-local invoke $(if $(FN),-fn $(FN)) $(if $(EVENT),-event $(EVENT))
 
 ## clean: remove local data, tokens and build output (the next `make run` starts empty)
 clean:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -159,6 +160,7 @@ type ce struct {
 
 func cmdGet(ctx context.Context, c *client, args []string) error {
 	fs := c.flags("get")
+	wait := fs.Duration("wait", 10*time.Second, "how long to wait for an event not stored yet: eventhub stores an event a moment after its 202 (0: not at all)")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -167,7 +169,20 @@ func cmdGet(ctx context.Context, c *client, args []string) error {
 		return err
 	}
 	var ev event
-	raw, err := c.get(ctx, "/events/"+url.PathEscape(rest[0]), nil, &ev)
+	var raw []byte
+	deadline := c.now().Add(*wait)
+	for {
+		raw, err = c.get(ctx, "/events/"+url.PathEscape(rest[0]), nil, &ev)
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || !c.now().Before(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 	if err != nil {
 		return err
 	}

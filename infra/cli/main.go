@@ -37,6 +37,8 @@ commands:
   alerts    folded alerts: [-status ABNORMAL|RECOVERED|CLOSED]
   sources migrate  give every transitional source (registered before sources owned their
             CloudEvents sources) a grant of the values only it published: [-since T] [-apply]
+  listen    a local receiver to try subscriptions and API destinations with: answers 204
+            to every POST and prints it: [-addr 127.0.0.1:9000] [-secret whsec_...]
 
 Times (-since, -until) are RFC 3339 (2026-11-23T10:00:00Z) or durations before now (15m, 2h, 7d).
 Every command takes -json to print the API's answer as it is.
@@ -65,14 +67,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		out: stdout, now: time.Now}
 	cmds := map[string]func(context.Context, *client, []string) error{
 		"send": cmdSend, "get": cmdGet, "list": cmdList, "tail": cmdTail, "replay": cmdReplay, "replays": cmdReplays,
-		"quarantine": cmdQuarantine, "resubmit": cmdResubmit, "alerts": cmdAlerts, "sources": cmdSources,
+		"quarantine": cmdQuarantine, "resubmit": cmdResubmit, "alerts": cmdAlerts, "sources": cmdSources, "listen": cmdListen,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "eventhub: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	if c.base == "" {
+	if c.base == "" && args[0] != "listen" {
 		fmt.Fprintln(stderr, "eventhub: EVENTHUB_API is not set (and no .eventhub/local.env was found): run `make run`, or export EVENTHUB_API")
 		return 2
 	}

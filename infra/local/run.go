@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/eventhub/eventhub/infra/local/fixtures"
 	"github.com/eventhub/eventhub/infra/local/metricsum"
 	"github.com/eventhub/eventhub/infra/local/stack"
 	"github.com/eventhub/eventhub/shared/auth"
@@ -24,6 +26,7 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 	fresh := fs.Bool("fresh", false, "start with empty tables and new tokens")
 	quiet := fs.Bool("quiet", false, "do not print the functions' logs")
 	every := fs.Duration("metrics", time.Minute, "print a summary of the functions' metrics this often (0: never)")
+	examples := fs.Bool("examples", false, "also accept the example credentials of the fixtures in events/ (for sam local invoke)")
 	_ = fs.Parse(args)
 
 	home := filepath.Join(root, ".eventhub")
@@ -48,6 +51,13 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 	started := time.Now()
 	opts := stack.Options{
 		Root: root, APIAddr: *addr, DataDir: dataDir, AdminToken: admin, Logger: log,
+		BusStateFile: filepath.Join(home, "data", "eventbridge.json"),
+		Ports: stack.Ports{
+			DynamoDB:    portOf(saved["AWS_ENDPOINT_URL_DYNAMODB"], stack.DefaultPorts.DynamoDB),
+			SQS:         portOf(saved["AWS_ENDPOINT_URL_SQS"], stack.DefaultPorts.SQS),
+			EventBridge: portOf(saved["AWS_ENDPOINT_URL_EVENTBRIDGE"], stack.DefaultPorts.EventBridge),
+			Lambda:      portOf(saved["AWS_ENDPOINT_URL_LAMBDA"], stack.DefaultPorts.Lambda),
+		},
 	}
 	if !*quiet {
 		opts.FunctionOutput = os.Stdout
@@ -71,13 +81,19 @@ func run(ctx context.Context, root string, args []string, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	vars := map[string]string{
-		"EVENTHUB_API":         st.APIURL,
-		"EVENTHUB_ADMIN_TOKEN": st.AdminToken,
-		"EVENTHUB_TOKEN":       token,
-	}
-	if err := writeEnvFile(envFile, vars); err != nil {
+	vars := st.LocalEnv(token)
+	if err := stack.WriteEnvFile(envFile, vars); err != nil {
 		return err
+	}
+	samEnv := filepath.Join(home, "env.json")
+	if err := writeSAMEnv(samEnv, st); err != nil {
+		return err
+	}
+	if *examples {
+		if err := fixtures.Seed(ctx, st); err != nil {
+			return err
+		}
+		log.Info("the example credentials of events/ are accepted (-examples)", "producerToken", fixtures.ExampleProducerToken)
 	}
 	fmt.Printf(`
 eventhub is running (started in %.1fs)
@@ -89,7 +105,8 @@ eventhub is running (started in %.1fs)
   DynamoDB Local %s, table %s
   SQS (fauxqs)   %s
 
-These are also in .eventhub/local.env:  source .eventhub/local.env
+These, and what the AWS CLI and SDKs need to reach the local stack (endpoints,
+region, dummy credentials), are in .eventhub/local.env:  . .eventhub/local.env
 Press Ctrl-C to stop.
 
 `, time.Since(started).Seconds(), st.APIURL, st.AdminToken, token, st.Bus, st.EventBridge, st.DynamoDB, st.Table, st.SQS)
@@ -170,16 +187,23 @@ func readEnvFile(path string) map[string]string {
 	return vars
 }
 
-func writeEnvFile(path string, vars map[string]string) error {
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
+// portOf returns the port of a saved http://127.0.0.1:PORT endpoint, or def.
+func portOf(endpoint string, def int) int {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return def
 	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString("# written by `make run`; source it: . .eventhub/local.env\n")
-	for _, k := range keys {
-		fmt.Fprintf(&b, "export %s=%s\n", k, vars[k])
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
+	return def
+}
+
+// writeSAMEnv writes the env.json of `sam local invoke --env-vars` for this run.
+func writeSAMEnv(path string, st *stack.Stack) error {
+	b, err := json.MarshalIndent(fixtures.SAMEnv(st), "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"code.dny.dev/ssrf"
 )
@@ -299,6 +301,23 @@ func (c *checker) neverReachable(ip netip.Addr, port int) string {
 		return "reserved (the Lambda Runtime API)"
 	}
 	return never(ip, c.AllowLoopback)
+}
+
+// Client returns an HTTP client for other HTTP targets than webhooks (the local
+// EventBridge emulator's API destinations): every connection obeys the guard,
+// redirects are not followed, and a request gives up after timeout.
+func (g Guard) Client(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         g.checker().dialer(net.Dialer{Timeout: timeout}, nil),
+			MaxIdleConnsPerHost: 10,
+			IdleConnTimeout:     60 * time.Second,
+			TLSHandshakeTimeout: timeout,
+		},
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // allowedHost reports whether an allow-list entry names the host of a dial address

@@ -1,4 +1,6 @@
-// Package eventbridge emulates the Amazon EventBridge PutEvents API and routes events to rule targets.
+// Package eventbridge emulates the Amazon EventBridge API a user of eventhub touches
+// (PutEvents, rules and their targets, API destinations, TestEventPattern) and routes
+// events to the rules' targets.
 package eventbridge
 
 import (
@@ -7,9 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/eventhub/eventhub/shared/webhook"
 )
 
 // Matcher decides whether an event envelope matches a rule's event pattern.
@@ -62,21 +69,37 @@ const NoRetries = -1
 // 2026-01-29 (256 KB before).
 const DefaultMaxRequestSize = 1 << 20
 
-// Rule is an EventBridge rule with one target.
+// Rule is an EventBridge rule as the local stack declares it at start (from
+// template.yaml); rules made through the API (PutRule) are kept beside them.
 type Rule struct {
-	Name    string
-	Bus     string // bus name; "" means "default"
-	Pattern Matcher
-	Target  Target
-	// TargetARN identifies the target in dead-letter attributes (TARGET_ARN); optional.
+	Name string
+	Bus  string // bus name; "" means "default"
+	// Pattern matches events; when nil, EventPattern is compiled with shared/pattern.
+	Pattern      Matcher
+	EventPattern string // the pattern as JSON, as DescribeRule shows it
+	State        string // ENABLED (the default) or DISABLED
+	Description  string
+	// Targets are the rule's targets as the API describes them, resolved through
+	// Options.Resolve (API destinations are resolved by the emulator itself).
+	Targets []types.Target
+
+	// Target is a target given as a Go value (tests); it is the rule's target "1",
+	// with the retry policy and dead-letter queue below, beside Targets.
+	Target Target
+	// TargetARN identifies Target in dead-letter attributes (TARGET_ARN); optional.
 	TargetARN string
-	// MaxRetries is RetryPolicy.MaximumRetryAttempts: 0 means the AWS default
-	// (185), NoRetries means none.
+	// MaxRetries is Target's RetryPolicy.MaximumRetryAttempts: 0 means the AWS
+	// default (185), NoRetries means none.
 	MaxRetries int
-	// MaxAge is RetryPolicy.MaximumEventAgeInSeconds; 0 means the AWS default (24h).
+	// MaxAge is Target's RetryPolicy.MaximumEventAgeInSeconds; 0 means the AWS default (24h).
 	MaxAge     time.Duration
-	DeadLetter DeadLetter // may be nil: exhausted events are then dropped
+	DeadLetter DeadLetter // Target's dead-letter queue; may be nil: exhausted events are then dropped
 }
+
+// Resolver finds where a target ARN delivers (a Lambda function's asynchronous
+// invocation, an SQS queue), for rule targets and their dead-letter queues. An
+// error says why the local stack cannot deliver there; it names the ARN.
+type Resolver func(arn string) (Target, error)
 
 // Options configures an Emulator. The zero value is usable.
 type Options struct {
@@ -95,6 +118,16 @@ type Options struct {
 	// entry with that ErrorCode (e.g. "InternalFailure", "ThrottlingException")
 	// and the entry is not routed.
 	FailEntry func(entry Entry) (code, message string)
+	// Resolve finds the targets of rules by ARN; without it only API destinations
+	// (and Rule.Target) deliver.
+	Resolve Resolver
+	// Guard checks every connection to an API destination, as webhook delivery's
+	// guard does; its zero value reaches public addresses on ports 80 and 443 only.
+	Guard webhook.Guard
+	// StateFile, when set, keeps what the API creates (rules, their targets,
+	// connections and API destinations) across restarts: Load reads it and every
+	// change rewrites it. Rules given to New are not written to it.
+	StateFile string
 }
 
 // Entry is one PutEvents request entry.
@@ -117,7 +150,8 @@ type Stats struct {
 	Dropped       int            // events lost: exhausted without dead-letter queue, dead-letter failure, or Close
 }
 
-// Emulator serves PutEvents and routes the accepted events to the rules' targets.
+// Emulator serves the EventBridge API and routes the accepted events to the rules'
+// targets.
 type Emulator struct {
 	account, region string
 	now             func() time.Time
@@ -126,9 +160,16 @@ type Emulator struct {
 	backoff         func(int) time.Duration
 	maxRequestSize  int
 	failEntry       func(Entry) (string, string)
+	resolve         Resolver
+	http            *http.Client // API destinations
+	stateFile       string
 
-	buses map[string]bool
-	rules map[string][]*Rule // by bus name
+	// res guards the resources: buses, rules, connections, API destinations.
+	res          sync.RWMutex
+	buses        map[string]*bus
+	rules        map[string]map[string]*rule // by bus, then name
+	connections  map[string]*connection      // by name
+	destinations map[string]*apiDestination  // by name
 
 	ctx     context.Context // canceled by Close
 	cancel  context.CancelFunc
@@ -141,9 +182,16 @@ type Emulator struct {
 	stats   Stats
 }
 
+// bus is an event bus.
+type bus struct {
+	name    string
+	created time.Time
+}
+
 // New returns an emulator of the named buses (the "default" bus always exists)
-// routing to rules. A rule on a bus not in buses registers that bus too.
-// New does no I/O and starts no goroutine.
+// routing to rules. A rule on a bus not in buses registers that bus too; a rule
+// whose pattern does not compile or a target that does not resolve is logged and
+// never routes. New does no I/O and starts no goroutine (Load reads the state file).
 func New(buses []string, rules []Rule, opts Options) *Emulator {
 	e := &Emulator{
 		account:        opts.Account,
@@ -154,8 +202,13 @@ func New(buses []string, rules []Rule, opts Options) *Emulator {
 		backoff:        opts.RetryBackoff,
 		maxRequestSize: opts.MaxRequestSize,
 		failEntry:      opts.FailEntry,
-		buses:          map[string]bool{"default": true},
-		rules:          map[string][]*Rule{},
+		resolve:        opts.Resolve,
+		http:           opts.Guard.Client(apiDestinationTimeout),
+		stateFile:      opts.StateFile,
+		buses:          map[string]*bus{},
+		rules:          map[string]map[string]*rule{},
+		connections:    map[string]*connection{},
+		destinations:   map[string]*apiDestination{},
 		stats: Stats{
 			Failed:        map[string]int{},
 			RequestErrors: map[string]int{},
@@ -184,25 +237,77 @@ func New(buses []string, rules []Rule, opts Options) *Emulator {
 	if e.maxRequestSize <= 0 {
 		e.maxRequestSize = DefaultMaxRequestSize
 	}
+	e.addBus("default")
 	for _, b := range buses {
-		e.buses[b] = true
+		e.addBus(b)
 	}
-	for i := range rules {
-		r := rules[i] // copy: later changes to the caller's slice do not affect routing
+	for _, r := range rules {
 		if r.Bus == "" {
 			r.Bus = "default"
 		}
-		if !e.buses[r.Bus] {
+		if e.buses[r.Bus] == nil {
 			e.log.Warn("rule on an undeclared event bus; registering the bus", "rule", r.Name, "bus", r.Bus)
-			e.buses[r.Bus] = true
+			e.addBus(r.Bus)
 		}
-		if r.Pattern == nil || r.Target == nil {
-			e.log.Warn("rule without pattern or target never routes", "rule", r.Name, "bus", r.Bus)
-		}
-		e.rules[r.Bus] = append(e.rules[r.Bus], &r)
+		e.declare(r)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e
+}
+
+func (e *Emulator) addBus(name string) {
+	if e.buses[name] == nil {
+		e.buses[name] = &bus{name: name, created: e.now()}
+		e.rules[name] = map[string]*rule{}
+	}
+}
+
+// declare adds a rule given to New.
+func (e *Emulator) declare(r Rule) {
+	ru := &rule{name: r.Name, bus: r.Bus, pattern: r.EventPattern, matcher: r.Pattern, state: r.State, description: r.Description}
+	if ru.state == "" {
+		ru.state = stateEnabled
+	}
+	if ru.matcher == nil && r.EventPattern != "" {
+		m, err := compilePattern(r.EventPattern)
+		if err != nil {
+			e.log.Warn("rule pattern does not compile; the rule never routes", "rule", r.Name, "bus", r.Bus, "err", err)
+		} else {
+			ru.matcher = m
+		}
+	}
+	if ru.matcher == nil {
+		e.log.Warn("rule without pattern never routes", "rule", r.Name, "bus", r.Bus)
+	}
+	if r.Target != nil {
+		arn := r.TargetARN
+		maxRetries := r.MaxRetries
+		switch {
+		case maxRetries == 0:
+			maxRetries = DefaultMaxRetries
+		case maxRetries < 0:
+			maxRetries = 0
+		}
+		maxAge := r.MaxAge
+		if maxAge <= 0 {
+			maxAge = DefaultMaxAge
+		}
+		ru.targets = append(ru.targets, &target{
+			spec:       types.Target{Id: ptr("1"), Arn: &arn},
+			send:       r.Target,
+			deadLetter: r.DeadLetter,
+			maxRetries: maxRetries,
+			maxAge:     maxAge,
+		})
+	}
+	for _, spec := range r.Targets {
+		t, err := e.newTarget(spec)
+		if err != nil {
+			e.log.Warn("rule target cannot be delivered to locally", "rule", r.Name, "bus", r.Bus, "targetId", deref(spec.Id), "err", err)
+		}
+		ru.targets = append(ru.targets, t)
+	}
+	e.rules[r.Bus][r.Name] = ru
 }
 
 // Pending reports the deliveries in flight or waiting for a retry; tests wait
@@ -260,3 +365,5 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -351,7 +351,7 @@ func TestProtocolErrors(t *testing.T) {
 	}{
 		{name: "other operation", req: func() *http.Request {
 			r := putRequest(`{}`)
-			r.Header.Set("X-Amz-Target", "AWSEvents.ListRules")
+			r.Header.Set("X-Amz-Target", "AWSEvents.CreateArchive")
 			return r
 		}, status: 400, typ: "UnknownOperationException"},
 		{name: "no target", req: func() *http.Request { return httptest.NewRequest(http.MethodGet, "/", nil) }, status: 400, typ: "UnknownOperationException"},
@@ -384,10 +384,10 @@ func TestProtocolErrors(t *testing.T) {
 
 func TestUnknownOperationThroughSDK(t *testing.T) {
 	_, client := start(t, nil, nil, eventbridge.Options{})
-	_, err := client.ListRules(t.Context(), &sdk.ListRulesInput{})
+	_, err := client.ListArchives(t.Context(), &sdk.ListArchivesInput{})
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "UnknownOperationException" {
-		t.Errorf("ListRules() error = %v; want UnknownOperationException", err)
+		t.Errorf("ListArchives() error = %v; want UnknownOperationException", err)
 	}
 }
 

@@ -16,23 +16,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// The AWS JSON 1.1 protocol: every operation is a POST to "/" named by X-Amz-Target.
 const (
-	targetPutEvents = "AWSEvents.PutEvents"
-	contentType     = "application/x-amz-json-1.1"
-	maxEntries      = 10
+	maxEntries = 10
 	// A request body is read up to maxBodyFactor times MaxRequestSize: far
 	// above any valid request, as JSON escaping at most sextuples a byte.
 	maxBodyFactor = 8
-)
-
-// Error types of whole-request failures, as the SDK's deserializer reads them
-// from the X-Amzn-ErrorType header and the "__type" member.
-const (
-	errUnknownOperation = "UnknownOperationException"
-	errSerialization    = "SerializationException"
-	errValidation       = "ValidationException"
-	errInternal         = "InternalException"
 )
 
 // Per-entry error codes, as PutEventsResultEntry.ErrorCode.
@@ -73,42 +61,32 @@ type putEventsResponse struct {
 	FailedEntryCount int           `json:"FailedEntryCount"`
 }
 
-// ServeHTTP serves the AWS JSON 1.1 endpoint; only PutEvents is implemented.
-func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Amzn-RequestId", newUUID())
-	target := r.Header.Get("X-Amz-Target")
-	if r.Method != http.MethodPost || target != targetPutEvents {
-		op := target
-		if op == "" {
-			op = r.Method + " " + r.URL.Path
-		}
-		e.fail(w, http.StatusBadRequest, errUnknownOperation, "Operation "+op+" is not supported by this EventBridge emulator.")
-		return
-	}
+// putEvents serves PutEvents.
+func (e *Emulator) putEvents(w http.ResponseWriter, r *http.Request) {
 	limit := int64(e.maxRequestSize)*maxBodyFactor + 64*1024
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		e.fail(w, http.StatusBadRequest, errSerialization, "Could not read the request body.")
+		e.fail(w, &apiError{http.StatusBadRequest, errSerialization, "Could not read the request body."})
 		return
 	}
 	if int64(len(body)) > limit {
-		e.fail(w, http.StatusBadRequest, errValidation, "Total size of the entries in the request is over the limit.")
+		e.fail(w, &apiError{http.StatusBadRequest, errValidation, "Total size of the entries in the request is over the limit."})
 		return
 	}
 	var req putEventsRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		e.fail(w, http.StatusBadRequest, errSerialization, "Could not parse the request body: "+err.Error())
+		e.fail(w, &apiError{http.StatusBadRequest, errSerialization, "Could not parse the request body: " + err.Error()})
 		return
 	}
 	if msg := validateRequest(req.Entries, e.maxRequestSize); msg != "" {
-		e.fail(w, http.StatusBadRequest, errValidation, msg)
+		e.fail(w, &apiError{http.StatusBadRequest, errValidation, msg})
 		return
 	}
 	entries := make([]Entry, len(req.Entries))
 	for i, re := range req.Entries {
 		ent, err := re.entry()
 		if err != nil {
-			e.fail(w, http.StatusBadRequest, errSerialization, fmt.Sprintf("Entries[%d].Time: %v", i, err))
+			e.fail(w, &apiError{http.StatusBadRequest, errSerialization, fmt.Sprintf("Entries[%d].Time: %v", i, err)})
 			return
 		}
 		entries[i] = ent
@@ -119,7 +97,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {
-		e.fail(w, http.StatusInternalServerError, errInternal, "The EventBridge emulator is closed.")
+		e.fail(w, &apiError{http.StatusInternalServerError, errInternal, "The EventBridge emulator is closed."})
 		return
 	}
 	resp := putEventsResponse{Entries: make([]resultEntry, len(entries))}
@@ -141,7 +119,7 @@ func (e *Emulator) put(ctx context.Context, ent Entry, wire requestEntry) result
 		e.log.InfoContext(ctx, "putEvents entry rejected", "errorCode", code, "errorMessage", msg, "source", ent.Source, "detailType", ent.DetailType)
 		return resultEntry{ErrorCode: code, ErrorMessage: msg}
 	}
-	bus, _ := e.busName(ent.EventBusName) // check accepted the name
+	onBus, _ := e.busName(ent.EventBusName) // check accepted the name
 	received := e.now()
 	evTime := received
 	if ent.Time != nil {
@@ -170,8 +148,8 @@ func (e *Emulator) put(ctx context.Context, ent Entry, wire requestEntry) result
 		return resultEntry{ErrorCode: "InternalFailure", ErrorMessage: err.Error()}
 	}
 	e.count(func(s *Stats) { s.Accepted++ })
-	e.log.DebugContext(ctx, "putEvents entry accepted", "eventId", ev.ID, "bus", bus, "source", ev.Source, "detailType", ev.DetailType)
-	e.route(ctx, bus, ev.ID, envelope, received, ent.TraceHeader)
+	e.log.DebugContext(ctx, "putEvents entry accepted", "eventId", ev.ID, "bus", onBus, "source", ev.Source, "detailType", ev.DetailType)
+	e.route(ctx, onBus, ev.ID, envelope, received, ent.TraceHeader)
 	return resultEntry{EventID: ev.ID}
 }
 
@@ -220,7 +198,7 @@ func (e *Emulator) busName(nameOrARN string) (string, bool) {
 			return "", false
 		}
 	}
-	return name, e.buses[name]
+	return name, e.buses[name] != nil
 }
 
 // validateRequest applies the checks that fail a whole request and returns
@@ -302,9 +280,10 @@ func parseTime(raw json.RawMessage) (time.Time, error) {
 	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
 }
 
-func deref(p *string) string {
+func deref[T any](p *T) T {
 	if p == nil {
-		return ""
+		var zero T
+		return zero
 	}
 	return *p
 }
@@ -325,24 +304,4 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-func (e *Emulator) fail(w http.ResponseWriter, status int, typ, msg string) {
-	e.count(func(s *Stats) { s.RequestErrors[typ]++ })
-	w.Header().Set("X-Amzn-ErrorType", typ)
-	writeJSON(w, status, struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}{typ, msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := marshal(v)
-	if err != nil { // unreachable: the response types are plain data
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	_, _ = w.Write(b) // the client went away; nothing to do
 }

@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,9 +29,9 @@ import (
 	"github.com/eventhub/eventhub/infra/local/lambda"
 	"github.com/eventhub/eventhub/infra/local/lambdaapi"
 	"github.com/eventhub/eventhub/infra/local/sqsmap"
+	"github.com/eventhub/eventhub/infra/local/sqsquery"
 	"github.com/eventhub/eventhub/infra/local/template"
 	"github.com/eventhub/eventhub/shared/auth"
-	"github.com/eventhub/eventhub/shared/pattern"
 )
 
 // Local account, region and stage.
@@ -41,6 +44,7 @@ const (
 // Options configures a stack. Zero values are usable except Root.
 type Options struct {
 	Root       string // the repository: template.yaml and functions/ are read from here
+	Template   string // the template to run; default Root/template.yaml
 	APIAddr    string // where the HTTP API listens; default 127.0.0.1:3000; port 0 picks one
 	DataDir    string // DynamoDB Local's files; "" keeps the tables in memory
 	BinDir     string // where bootstraps are built; default Root/.eventhub/bin
@@ -68,6 +72,13 @@ type Options struct {
 	// Report receives each function's init and invocation reports (see
 	// lambda.Config.Report), for a harness that measures them.
 	Report func(function string, r lambda.Report)
+	// Ports are the loopback ports the emulators should listen on, each used when
+	// it is free (0 or busy: any free port), so that endpoints a user noted survive
+	// a restart of `make run`.
+	Ports Ports
+	// BusStateFile keeps the rules, targets, connections and API destinations made
+	// through the EventBridge API across restarts; "" keeps them in memory.
+	BusStateFile string
 	// Intercept, if set, is given the endpoint of each emulator the functions use
 	// ("dynamodb", "sqs", "eventbridge") and returns the endpoint to give them
 	// instead, so that a harness can sit in between (to count or delay requests).
@@ -76,6 +87,39 @@ type Options struct {
 	// Faults injects failures for a chaos harness (infra/chaos); the zero value
 	// injects none.
 	Faults Faults
+}
+
+// Ports are the preferred ports of the emulators.
+type Ports struct {
+	DynamoDB, SQS, EventBridge, Lambda int
+}
+
+// DefaultPorts are the emulators' ports make run asks for on a first start, the ones
+// events/env.json names (the HTTP API's is 3000, as for sam local start-api); a busy
+// one is replaced by a free port.
+var DefaultPorts = Ports{DynamoDB: 8000, SQS: 9324, EventBridge: 9195, Lambda: 3001}
+
+// freePort returns port if it is free on 127.0.0.1, else 0 (any free port).
+func freePort(port int) int {
+	if port == 0 {
+		return 0
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return 0
+	}
+	ln.Close()
+	return port
+}
+
+// listenPreferring listens on 127.0.0.1:port when it is free, else on any free port.
+func listenPreferring(port int) (net.Listener, error) {
+	if port != 0 {
+		if ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+			return ln, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // Faults are the failures a chaos harness can inject into a running stack, besides
@@ -115,16 +159,17 @@ type Stack struct {
 	DB        *dynamodb.Client
 	SQSClient *sqs.Client
 
-	log     *slog.Logger
-	async   []*lambda.Async
-	asyncOf map[string]*lambda.Async // by function logical id
-	fnCfg   map[string]lambda.Config // by logical id, for FunctionWith
-	servers []*http.Server
-	dynamo  *emulators.DynamoDB
-	sqsEmu  *emulators.SQS
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	closers []func() error
+	log        *slog.Logger
+	queueByARN map[string]emulators.QueueInfo // the template's queues
+	async      []*lambda.Async
+	asyncOf    map[string]*lambda.Async // by function logical id
+	fnCfg      map[string]lambda.Config // by logical id, for FunctionWith
+	servers    []*http.Server
+	dynamo     *emulators.DynamoDB
+	sqsEmu     *emulators.SQS
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	closers    []func() error
 }
 
 // Start builds the functions and starts everything. On error, whatever was started
@@ -155,14 +200,20 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 	}()
 
-	log.Info("reading template", "path", filepath.Join(opts.Root, "template.yaml"))
-	tpl, err := template.Load(filepath.Join(opts.Root, "template.yaml"))
+	if opts.Template == "" {
+		opts.Template = filepath.Join(opts.Root, "template.yaml")
+	}
+	log.Info("reading template", "path", opts.Template)
+	tpl, err := template.Load(opts.Template)
 	if err != nil {
 		return st, err
 	}
 	st.Template = tpl
-	if len(tpl.NotRun) > 0 {
-		log.Info("resources the local stack reads but does not run", "resources", strings.Join(tpl.NotRun, ", "))
+	for _, n := range tpl.Notes {
+		log.Info(n.Msg, "path", n.Path, "line", n.Line)
+	}
+	for _, w := range tpl.Warnings {
+		log.Warn(w.Msg, "path", w.Path, "line", w.Line)
 	}
 
 	if err := emulators.EnsureInstalled(ctx, opts.Root, log); err != nil {
@@ -177,7 +228,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	wg.Go(func() {
 		log.Info("starting DynamoDB Local", "data", dataDesc(opts.DataDir))
 		st.dynamo, dynErr = emulators.StartDynamoDB(runCtx, emulators.DynamoConfig{
-			RepoRoot: opts.Root, DataDir: opts.DataDir, Logger: log,
+			RepoRoot: opts.Root, DataDir: opts.DataDir, Logger: log, Port: freePort(opts.Ports.DynamoDB),
 		})
 	})
 	wg.Go(func() {
@@ -188,7 +239,19 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err := errors.Join(buildErr, dynErr, sqsErr); err != nil {
 		return st, err
 	}
-	st.DynamoDB, st.SQS = st.dynamo.Endpoint, st.sqsEmu.Endpoint
+	st.DynamoDB = st.dynamo.Endpoint
+	// fauxqs answers SQS's JSON protocol only: everyone reaches it through a front that
+	// also answers the query protocol of older CLIs and SDKs, on the stable port.
+	front, err := sqsquery.New(st.sqsEmu.Endpoint)
+	if err != nil {
+		return st, err
+	}
+	sqsLn, err := listenPreferring(opts.Ports.SQS)
+	if err != nil {
+		return st, fmt.Errorf("listen for SQS: %w", err)
+	}
+	st.serve(sqsLn, front)
+	st.SQS = "http://" + sqsLn.Addr().String()
 	st.DB = emulators.NewDynamoClient(st.DynamoDB, Region)
 	st.SQSClient = emulators.NewSQSClient(st.SQS, Region)
 	fnDynamo, mapSQS, err := st.faultProxies(opts.Faults)
@@ -265,12 +328,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	locals.Set("ServerlessHttpApi", "", "local")
 
 	// The bus listener first: functions need its address.
-	ebLn, err := net.Listen("tcp", "127.0.0.1:0")
+	ebLn, err := listenPreferring(opts.Ports.EventBridge)
 	if err != nil {
 		return st, fmt.Errorf("listen for the EventBridge emulator: %w", err)
 	}
 	st.EventBridge = "http://" + ebLn.Addr().String()
-	lambdaLn, err := net.Listen("tcp", "127.0.0.1:0")
+	lambdaLn, err := listenPreferring(opts.Ports.Lambda)
 	if err != nil {
 		ebLn.Close()
 		return st, fmt.Errorf("listen for the Lambda Invoke API: %w", err)
@@ -307,26 +370,29 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			closeListeners()
 			return st, fmt.Errorf("environment of %s: %w", f.LogicalID, err)
 		}
-		vars := []string{
-			"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint("dynamodb", fnDynamo),
-			"AWS_ENDPOINT_URL_SQS=" + endpoint("sqs", st.SQS),
-			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + endpoint("eventbridge", st.EventBridge),
-			"AWS_ENDPOINT_URL_LAMBDA=" + endpoint("lambda", st.Lambda),
+		// The template's variables first: the stack's endpoints below win over the
+		// empty AWS_ENDPOINT_URL_* the template declares for sam local invoke.
+		var vars []string
+		for _, k := range slices.Sorted(maps.Keys(env)) {
+			vars = append(vars, k+"="+env[k])
+		}
+		vars = append(vars,
+			"AWS_ENDPOINT_URL_DYNAMODB="+endpoint("dynamodb", fnDynamo),
+			"AWS_ENDPOINT_URL_SQS="+endpoint("sqs", st.SQS),
+			"AWS_ENDPOINT_URL_EVENTBRIDGE="+endpoint("eventbridge", st.EventBridge),
+			"AWS_ENDPOINT_URL_LAMBDA="+endpoint("lambda", st.Lambda),
 			"AWS_ACCESS_KEY_ID=local",
 			"AWS_SECRET_ACCESS_KEY=local",
 			"AWS_SESSION_TOKEN=local",
 			"AWS_EC2_METADATA_DISABLED=true",
 			// Local receivers listen on loopback; nothing in template.yaml can set it.
 			"ALLOW_LOOPBACK_DESTINATIONS=true",
-		}
+		)
 		if f.LoggingConfig.LogFormat != "" {
 			vars = append(vars, "AWS_LAMBDA_LOG_FORMAT="+f.LoggingConfig.LogFormat)
 		}
 		if f.LoggingConfig.ApplicationLogLevel != "" {
 			vars = append(vars, "AWS_LAMBDA_LOG_LEVEL="+f.LoggingConfig.ApplicationLogLevel)
-		}
-		for k, v := range env {
-			vars = append(vars, k+"="+v)
 		}
 		cfg := lambda.Config{
 			Name:           f.LogicalID,
@@ -367,49 +433,27 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.serve(lambdaLn, &lambdaapi.Server{Targets: targets, Region: Region, Account: Account, Logger: log.With("emulator", "lambda")})
 
-	// Rules, each targeting its function's asynchronous invocation.
-	var rules []eventbridge.Rule
-	for _, f := range tpl.Functions {
-		async := st.asyncOf[f.LogicalID]
-		for _, r := range f.Rules {
-			bus, err := r.EventBusName.Resolve(locals)
-			if err != nil {
-				closeListeners()
-				return st, fmt.Errorf("rule %s.%s bus: %w", f.LogicalID, r.Name, err)
-			}
-			p, err := pattern.Compile(r.Pattern)
-			if err != nil {
-				closeListeners()
-				return st, fmt.Errorf("rule %s.%s pattern: %w", f.LogicalID, r.Name, err)
-			}
-			rule := eventbridge.Rule{
-				Name:       f.LogicalID + r.Name,
-				Bus:        bus,
-				Pattern:    p,
-				Target:     async,
-				TargetARN:  functionARN(f.LogicalID),
-				MaxRetries: ruleRetries(r.RetryPolicy.MaximumRetryAttempts),
-				MaxAge:     time.Duration(r.RetryPolicy.MaximumEventAgeInSeconds) * time.Second,
-			}
-			if r.DeadLetterConfig != nil {
-				arn, err := r.DeadLetterConfig.Arn.Resolve(locals)
-				if err != nil {
-					closeListeners()
-					return st, fmt.Errorf("rule %s.%s dead-letter queue: %w", f.LogicalID, r.Name, err)
-				}
-				q, ok := queueByARN[arn]
-				if !ok {
-					closeListeners()
-					return st, fmt.Errorf("rule %s.%s dead-letter queue %s is not a queue of the template", f.LogicalID, r.Name, arn)
-				}
-				rule.DeadLetter = &queueSender{client: st.SQSClient, url: q.URL}
-			}
-			rules = append(rules, rule)
-		}
+	// Rules: the functions' EventBridgeRule events and the template's
+	// AWS::Events::Rule resources; rules made through the API come from the state file.
+	st.queueByARN = queueByARN
+	rules, err := st.templateRules(tpl, locals)
+	if err != nil {
+		closeListeners()
+		return st, err
+	}
+	guard, err := destinationGuard(locals.Params)
+	if err != nil {
+		closeListeners()
+		return st, err
 	}
 	st.Bridge = eventbridge.New(buses, rules, eventbridge.Options{
 		Account: Account, Region: Region, Logger: log.With("emulator", "eventbridge"), FailEntry: opts.FailEntry,
+		Resolve: st.resolveTarget, Guard: guard, StateFile: opts.BusStateFile,
 	})
+	if err := st.Bridge.Load(); err != nil {
+		closeListeners()
+		return st, err
+	}
 	st.serve(ebLn, st.Bridge)
 
 	// SQS event source mappings.
@@ -452,7 +496,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return st, err
 	}
 	st.serve(apiLn, api)
-	log.Info("local stack ready", "api", st.APIURL, "functions", len(st.Functions), "rules", len(rules))
+	log.Info("local stack ready", "api", st.APIURL, "functions", len(st.Functions), "templateRules", len(rules))
 	return st, nil
 }
 
@@ -558,13 +602,6 @@ func asyncRetries(n int) int {
 	return n
 }
 
-func ruleRetries(n int) int {
-	if n == 0 {
-		return eventbridge.NoRetries
-	}
-	return n
-}
-
 // onFailure sends Lambda's on-failure destination record to the function's OnFailure
 // queue, as Lambda does for asynchronous invocations that used up their retries.
 func (st *Stack) onFailure(f template.Function, locals *template.Locals, byARN map[string]emulators.QueueInfo) func(context.Context, []byte) error {
@@ -580,21 +617,6 @@ func (st *Stack) onFailure(f template.Function, locals *template.Locals, byARN m
 	}
 	s := &queueSender{client: st.SQSClient, url: q.URL}
 	return s.Send
-}
-
-// queueSender sends message bodies to one queue.
-type queueSender struct {
-	client *sqs.Client
-	url    string
-}
-
-func (q *queueSender) Send(ctx context.Context, body []byte) error {
-	b := string(body)
-	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.url, MessageBody: &b})
-	if err != nil {
-		return fmt.Errorf("send to %s: %w", q.url, err)
-	}
-	return nil
 }
 
 func (st *Stack) serve(ln net.Listener, h http.Handler) {

@@ -94,6 +94,7 @@ type Rule struct {
 	DeadLetterConfig *DeadLetterConfig `json:",omitempty"`
 	Input            string            `json:",omitempty"`
 	InputPath        string            `json:",omitempty"`
+	InputTransformer *InputTransformer `json:",omitempty"`
 	RuleName         Value             `json:",omitzero"`
 	State            string            // ENABLED or DISABLED
 }
@@ -223,7 +224,7 @@ func (p *parser) function(id string, props, metadata Value, t *Template) Functio
 		switch typ {
 		case "HttpApi":
 			f.Routes = append(f.Routes, p.route(name, ep, epPath))
-		case "EventBridgeRule":
+		case "EventBridgeRule", "CloudWatchEvent": // CloudWatchEvent is the older name of the same event source
 			f.Rules = append(f.Rules, p.rule(id, name, ep, epPath, t))
 		case "SQS":
 			f.SQSSources = append(f.SQSSources, p.sqsSource(name, ep, epPath))
@@ -231,6 +232,7 @@ func (p *parser) function(id string, props, metadata Value, t *Template) Functio
 			p.fail(evPath+".Type", ev.line, "missing")
 		default:
 			f.OtherEvents = append(f.OtherEvents, Event{Name: name, Type: typ})
+			p.warn(evPath, ev.line, "%s event %s (Type: %s) is not run by the local stack: the local stack runs HttpApi, EventBridgeRule and SQS events", id, name, typ)
 		}
 	}
 	slices.SortFunc(f.Routes, func(a, b Route) int { return strings.Compare(a.Event, b.Event) })
@@ -284,7 +286,7 @@ func (p *parser) route(name string, ep Value, path string) Route {
 
 func (p *parser) rule(fnID, name string, ep Value, path string, t *Template) Rule {
 	p.checkKeys(ep, path, "EventBusName", "Pattern", "RetryPolicy", "DeadLetterConfig", "Input",
-		"InputPath", "RuleName", "State", "Target")
+		"InputPath", "InputTransformer", "RuleName", "State", "Target")
 	r := Rule{
 		Name:         name,
 		EventBusName: ep.Field("EventBusName"),
@@ -298,6 +300,11 @@ func (p *parser) rule(fnID, name string, ep Value, path string, t *Template) Rul
 	}
 	if r.State == "" {
 		r.State = defaultRuleState
+	}
+	if it := p.mapField(ep, path, "InputTransformer"); !it.IsZero() {
+		ipath := path + ".InputTransformer"
+		p.checkKeys(it, ipath, "InputPathsMap", "InputTemplate")
+		r.InputTransformer = &InputTransformer{InputTemplate: p.str(it, ipath, "InputTemplate"), InputPathsMap: p.strMap(it, ipath, "InputPathsMap")}
 	}
 	pattern := ep.Field("Pattern")
 	switch {

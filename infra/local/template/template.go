@@ -26,6 +26,7 @@ const (
 	TypeTable    = "AWS::DynamoDB::Table"
 	TypeBus      = "AWS::Events::EventBus"
 	TypeMapping  = "AWS::Lambda::EventSourceMapping"
+	TypeRule     = "AWS::Events::Rule"
 	TypeHTTPAPI  = "AWS::Serverless::HttpApi" // served from its routes, the functions' HttpApi events
 )
 
@@ -37,12 +38,19 @@ type Template struct {
 	Queues      []Queue              // sorted by LogicalID; includes queues SAM generates
 	Tables      []Table              // sorted by LogicalID
 	Buses       []Bus                // sorted by LogicalID
+	EventRules  []EventRule          `json:",omitempty"` // AWS::Events::Rule resources, sorted by LogicalID
 	Outputs     map[string]Value     `json:",omitempty"`
 	Resources   map[string]Resource  // every resource as written (functions before Globals are merged)
 	// NotRun lists the resources of types the local stack does not run (alarms,
 	// dashboards, log groups, topics...), as "LogicalID (Type)", sorted: they are read
 	// and checked for references, and otherwise ignored.
 	NotRun []string `json:",omitempty"`
+	// Warnings name what the template asks for that the local stack does not do
+	// (a resource type it does not run, a schedule, an event source of another
+	// kind); the stack logs each at start. Notes name resources that have no
+	// local effect (permissions).
+	Warnings []*Error `json:",omitempty"`
+	Notes    []*Error `json:",omitempty"`
 }
 
 // Parameter is one entry of the Parameters section.
@@ -101,12 +109,15 @@ func Parse(data []byte) (*Template, error) {
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
+	t.Warnings, t.Notes = p.warnings, p.notes
 	return t, nil
 }
 
 // parser collects every problem of a template instead of stopping at the first.
 type parser struct {
-	errs []error
+	errs     []error
+	warnings []*Error
+	notes    []*Error
 }
 
 func (p *parser) fail(path string, line int, format string, args ...any) {
@@ -170,8 +181,14 @@ func (p *parser) template(root Value) *Template {
 			t.Buses = append(t.Buses, Bus{LogicalID: id, Name: res.Properties.Field("Name")})
 		case TypeMapping:
 			mappings = append(mappings, id)
+		case TypeRule:
+			t.EventRules = append(t.EventRules, p.eventRule(id, res.Properties))
 		case TypeHTTPAPI:
 		default:
+			// Read and checked for references, and otherwise not run: the stack warns
+			// of each (noteResource); what it holds may use intrinsics the local
+			// stack does not evaluate (Fn::If).
+			p.noteResource(id, res.Type, r.line)
 			if res.Type != "" {
 				t.NotRun = append(t.NotRun, id+" ("+res.Type+")")
 			}
@@ -206,6 +223,7 @@ func (p *parser) template(root Value) *Template {
 	slices.SortFunc(t.Queues, func(a, b Queue) int { return byID(a.LogicalID, b.LogicalID) })
 	slices.SortFunc(t.Tables, func(a, b Table) int { return byID(a.LogicalID, b.LogicalID) })
 	slices.SortFunc(t.Buses, func(a, b Bus) int { return byID(a.LogicalID, b.LogicalID) })
+	slices.SortFunc(t.EventRules, func(a, b EventRule) int { return byID(a.LogicalID, b.LogicalID) })
 	p.checkRoutes(t)
 	p.checkReferences(t, root)
 	return t

@@ -721,3 +721,115 @@ Resources:
 		}
 	}
 }
+
+func TestEventRules(t *testing.T) {
+	tpl := mustParse(t, `Resources:
+  Bus: {Type: AWS::Events::EventBus, Properties: {Name: b}}
+  Ops: {Type: AWS::SQS::Queue}
+  Outliers:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref Bus
+      Description: to ops
+      EventPattern:
+        source: [eventhub.persist]
+        detail: {event: {type: [mse:Agent:OutlierEjection]}}
+      Targets:
+        - Id: ops
+          Arn: !GetAtt Ops.Arn
+          InputPath: $.detail.event
+          RetryPolicy: {MaximumRetryAttempts: 3}
+          DeadLetterConfig: {Arn: !GetAtt Ops.Arn}
+        - Id: hook
+          Arn: arn:aws:events:us-east-1:000000000000:api-destination/hook/x
+          InputTransformer:
+            InputPathsMap: {type: $.detail.event.type}
+            InputTemplate: '{"type": <type>}'
+          HttpParameters: {HeaderParameters: {X-Team: ops}, PathParameterValues: [a]}
+        - Id: task
+          Arn: arn:aws:ecs:us-east-1:000000000000:cluster/c
+          EcsParameters: {TaskDefinitionArn: x}
+  AsString:
+    Type: AWS::Events::Rule
+    Properties:
+      State: DISABLED
+      EventPattern: '{"source":["x"]}'
+      Targets: [{Id: q, Arn: !GetAtt Ops.Arn}]
+  Nightly:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: rate(1 day)
+      Targets: [{Id: q, Arn: !GetAtt Ops.Arn}]
+  Policy: {Type: AWS::SQS::QueuePolicy, Properties: {Queues: [!Ref Ops]}}
+  Topic: {Type: AWS::SNS::Topic}
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: f/
+      Events:
+        Cron: {Type: Schedule, Properties: {Schedule: rate(1 minute)}}
+        Old: {Type: CloudWatchEvent, Properties: {Pattern: {source: [x]}}}
+`)
+	if len(tpl.EventRules) != 3 {
+		t.Fatalf("EventRules = %+v; want 3", tpl.EventRules)
+	}
+	as, nightly, out := tpl.EventRules[0], tpl.EventRules[1], tpl.EventRules[2]
+	if out.LogicalID != "Outliers" || out.EventBusName.String() != "!Ref Bus" || out.State != "ENABLED" || out.Description != "to ops" || len(out.Targets) != 3 {
+		t.Errorf("Outliers = %+v", out)
+	}
+	ops, hook := out.Targets[0], out.Targets[1]
+	if ops.ID != "ops" || ops.Arn.String() != "!GetAtt Ops.Arn" || ops.InputPath != "$.detail.event" || ops.RetryPolicy == nil ||
+		*ops.RetryPolicy != (RetryPolicy{3, DefaultRuleMaxEventAge}) || ops.DeadLetterArn.String() != "!GetAtt Ops.Arn" {
+		t.Errorf("ops target = %+v", ops)
+	}
+	if hook.InputTransformer == nil || hook.InputTransformer.InputPathsMap["type"] != "$.detail.event.type" || hook.HTTPParameters == nil || hook.HTTPParameters.HeaderParameters["X-Team"] != "ops" {
+		t.Errorf("hook target = %+v", hook)
+	}
+	if p, _ := as.EventPattern.Literal(); as.State != "DISABLED" || p != `{"source":["x"]}` {
+		t.Errorf("AsString = %+v", as)
+	}
+	if nightly.ScheduleExpression != "rate(1 day)" || !nightly.EventPattern.IsZero() {
+		t.Errorf("Nightly = %+v", nightly)
+	}
+	if len(tpl.Functions[0].Rules) != 1 || tpl.Functions[0].Rules[0].Name != "Old" {
+		t.Errorf("CloudWatchEvent events are rules: %+v", tpl.Functions[0].Rules)
+	}
+	var warnings []string
+	for _, w := range tpl.Warnings {
+		warnings = append(warnings, w.Path+": "+w.Msg)
+	}
+	for _, want := range []string{
+		"Resources.Outliers.Properties.Targets[2].EcsParameters: rule Outliers target task: EcsParameters are not run by the local stack",
+		"Resources.Nightly.Properties.ScheduleExpression: rule Nightly runs on a schedule (rate(1 day))",
+		"Resources.Topic: Topic (AWS::SNS::Topic) is not supported by the local stack",
+		"Resources.F.Properties.Events.Cron: F event Cron (Type: Schedule) is not run by the local stack",
+	} {
+		if !slices.ContainsFunc(warnings, func(w string) bool { return strings.HasPrefix(w, want) }) {
+			t.Errorf("no warning %q in\n%s", want, strings.Join(warnings, "\n"))
+		}
+	}
+	if len(warnings) != 4 {
+		t.Errorf("warnings:\n%s\nwant 4", strings.Join(warnings, "\n"))
+	}
+	if len(tpl.Notes) != 1 || tpl.Notes[0].Path != "Resources.Policy" {
+		t.Errorf("Notes = %v; want the queue policy", tpl.Notes)
+	}
+}
+
+func TestEventRuleErrors(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"no pattern or schedule", `Resources:
+  R: {Type: AWS::Events::Rule, Properties: {Targets: []}}`, "Resources.R.Properties (line 2): want EventPattern or ScheduleExpression"},
+		{"target without arn", `Resources:
+  R: {Type: AWS::Events::Rule, Properties: {EventPattern: {a: [b]}, Targets: [{Id: x}]}}`, "Resources.R.Properties.Targets[0].Arn (line 2): missing"},
+		{"bad state", `Resources:
+  R: {Type: AWS::Events::Rule, Properties: {EventPattern: {a: [b]}, State: ON}}`, `Resources.R.Properties.State (line 2): want ENABLED or DISABLED, got "ON"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse error = %v; want %q", err, tc.want)
+			}
+		})
+	}
+}

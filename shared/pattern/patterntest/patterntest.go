@@ -1,10 +1,13 @@
 // Package patterntest provides the realistic events and subscription patterns that
-// shared/pattern's benchmarks and make bench measure matching with.
+// shared/pattern's benchmarks and make bench measure matching with, and reads the
+// conformance corpus its tests and the local EventBridge emulator's answer.
 package patterntest
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
+	"os"
 )
 
 // MSEEvent is a realistic (~1 KB) Alibaba Cloud MSE CloudEvent.
@@ -103,4 +106,52 @@ func Realistic(n int, seed int64) []string {
 		out = append(out, p)
 	}
 	return out
+}
+
+// Case is one case of the conformance corpus (shared/pattern/testdata/match.json):
+// whether Pattern matches Event.
+type Case struct {
+	Name, Pattern, Event string
+	Match                bool
+}
+
+// Corpus is the conformance corpus: its cases, and the events several cases share
+// by name.
+type Corpus struct {
+	Events map[string]string
+	Cases  []Case
+}
+
+// LoadCorpus reads a conformance corpus: named events and cases, each with its
+// event inline or named by eventRef.
+func LoadCorpus(file string) (Corpus, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return Corpus{}, err
+	}
+	var corpus struct {
+		Events map[string]string `json:"events"`
+		Cases  []struct {
+			Name     string `json:"name"`
+			Pattern  string `json:"pattern"`
+			Event    string `json:"event"`
+			EventRef string `json:"eventRef"`
+			Match    bool   `json:"match"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &corpus); err != nil {
+		return Corpus{}, fmt.Errorf("%s: %w", file, err)
+	}
+	out := make([]Case, len(corpus.Cases))
+	for i, c := range corpus.Cases {
+		ev := c.Event
+		if c.EventRef != "" {
+			var ok bool
+			if ev, ok = corpus.Events[c.EventRef]; !ok {
+				return Corpus{}, fmt.Errorf("%s: case %q: no event %q", file, c.Name, c.EventRef)
+			}
+		}
+		out[i] = Case{Name: c.Name, Pattern: c.Pattern, Event: ev, Match: c.Match}
+	}
+	return Corpus{Events: corpus.Events, Cases: out}, nil
 }
