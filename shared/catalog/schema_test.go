@@ -56,19 +56,7 @@ func TestSchemaValidate(t *testing.T) {
 		{name: "huge number", data: `{"orderId":"SO-1","amount":1e999}`, path: "data.amount", msg: "exclusiveMaximum"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := s.Validate([]byte(tc.data), "data")
-			if tc.path == "" {
-				if err != nil {
-					t.Fatalf("Validate = %v; want nil", err)
-				}
-				return
-			}
-			e, ok := fault.As(err)
-			if !ok || e.Path != tc.path || !strings.Contains(e.Message, tc.msg) {
-				t.Fatalf("Validate = %v; want %s: ...%s...", err, tc.path, tc.msg)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkValidate(t, s, tc.data, tc.path, tc.msg) })
 	}
 }
 
@@ -133,17 +121,22 @@ func TestSchemaDraft2020(t *testing.T) {
 		{"index-like member name", `{"items":{"1":"x"}}`, "data.items"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := s.Validate([]byte(tc.data), "data")
-			if tc.path == "" {
-				if err != nil {
-					t.Fatalf("Validate = %v; want nil", err)
-				}
-				return
-			}
-			if e, ok := fault.As(err); !ok || e.Path != tc.path {
-				t.Fatalf("Validate = %v; want an error at %s", err, tc.path)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkValidate(t, s, tc.data, tc.path, "") })
+	}
+}
+
+// checkValidate validates data and wants it valid (path "") or failing at path with a
+// message containing msg.
+func checkValidate(t *testing.T, s *Schema, data, path, msg string) {
+	t.Helper()
+	err := s.Validate([]byte(data), "data")
+	if path == "" {
+		if err != nil {
+			t.Fatalf("Validate = %v; want nil", err)
+		}
+		return
+	}
+	if e, ok := fault.As(err); !ok || e.Path != path || !strings.Contains(e.Message, msg) {
+		t.Fatalf("Validate = %v; want %s: ...%s...", err, path, msg)
 	}
 }
