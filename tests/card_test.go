@@ -90,6 +90,13 @@ func TestFunctionsLinkSDKClients(t *testing.T) {
 			if deps["github.com/aws/aws-sdk-go-v2/config"] {
 				t.Errorf("%s links github.com/aws/aws-sdk-go-v2/config; boot.AWS builds the configuration from the environment without it", name)
 			}
+			// sdk-go is the CloudEvents tests' oracle, never part of a function.
+			for p := range deps {
+				if strings.HasPrefix(p, "github.com/cloudevents/sdk-go") {
+					t.Errorf("%s links %s; sdk-go is a test dependency only", name, p)
+					break
+				}
+			}
 		})
 	}
 	for name := range functionLinks {

@@ -400,3 +400,65 @@ func TestProducersTypeSchema(t *testing.T) {
 		t.Errorf("GET /types/%s = %d", typ, status)
 	}
 }
+
+// A draft 2020-12 schema with definitions, references, a conditional and property
+// patterns is accepted by PUT /types and enforced at ingest; one that refers outside
+// itself is refused, since no function fetches schemas.
+func TestProducersTypeSchemaDraft2020(t *testing.T) {
+	needStack(t)
+	typ := fmt.Sprintf("e2e.schema2020.%d", time.Now().UnixNano())
+	if s := call(t, "PUT", "/types/"+typ, local.AdminToken, `{"schema":{"$ref":"https://example.com/order.json"}}`, nil); s != 400 {
+		t.Errorf("PUT /types with a remote $ref = %d; want 400", s)
+	}
+	schema := `{"$schema":"https://json-schema.org/draft/2020-12/schema",
+"$defs":{"sku":{"type":"string","pattern":"^[A-Z]{3}-[0-9]+$"}},
+"type":"object",
+"properties":{"kind":{"enum":["retail","wholesale"]},"items":{"type":"array","items":{"$ref":"#/$defs/sku"}}},
+"if":{"properties":{"kind":{"const":"wholesale"}},"required":["kind"]},"then":{"required":["vat"]},
+"patternProperties":{"^x-":{"type":"string"}}}`
+	if s := call(t, "PUT", "/types/"+typ, local.AdminToken, `{"description":"orders","schema":`+schema+`}`, nil); s != 201 {
+		t.Fatalf("PUT /types = %d", s)
+	}
+	ev := func(id, data string) string {
+		return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/shop","type":%q,"data":%s}`, id, typ, data)
+	}
+	datas := []string{
+		`{"kind":"wholesale","vat":"DE1","items":["ABC-1"],"x-note":"n"}`,
+		`{"kind":"retail","items":["ABC-1","abc"]}`,
+		`{"kind":"wholesale"}`,
+		`{"x-note":1}`,
+	}
+	want := []string{"", "[1].data.items[1]", "[2].data.vat", "[3].data.x-note"}
+	var out struct {
+		Accepted int
+		Results  []struct {
+			ID    string
+			Error *struct{ Path, Message string }
+		}
+	}
+	n := 0
+	var status int
+	var raw []byte
+	eventually(t, 10*time.Second, "the schema enforced", func() bool {
+		n++
+		var evs []string
+		for i, d := range datas {
+			evs = append(evs, ev(fmt.Sprint("s2020-", n, "-", i), d))
+		}
+		status, raw = send(t, "POST", "/events", producer, "application/cloudevents-batch+json", []byte("["+strings.Join(evs, ",")+"]"))
+		return status != 202
+	})
+	_ = json.Unmarshal(raw, &out)
+	if status != 207 || out.Accepted != 1 || len(out.Results) != len(want) {
+		t.Fatalf("POST = %d %s; want 207 with one accepted", status, raw)
+	}
+	for i, w := range want {
+		got := ""
+		if e := out.Results[i].Error; e != nil {
+			got = e.Path
+		}
+		if got != w {
+			t.Errorf("result %d path = %q; want %q (%s)", i, got, w, raw)
+		}
+	}
+}

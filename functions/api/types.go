@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/eventhub/eventhub/shared/apigw"
+	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/fault"
-	"github.com/eventhub/eventhub/shared/schema"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -81,7 +81,7 @@ func (h *handler) putType(ctx context.Context, req *apigw.Request) (apigw.Respon
 	}
 	t := store.EventType{Type: name, Description: in.Description, Owner: in.Owner, Version: in.Version}
 	if s := bytes.TrimSpace(in.Schema); len(s) > 0 && string(s) != "null" {
-		if _, err := schema.Compile(s, "schema"); err != nil {
+		if _, err := catalog.CompileSchema(s, "schema"); err != nil {
 			return apigw.Response{}, err
 		}
 		var c bytes.Buffer

@@ -16,10 +16,10 @@ import (
 
 	"github.com/eventhub/eventhub/shared/adapter/iuap"
 	"github.com/eventhub/eventhub/shared/apigw"
+	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/ownership"
-	"github.com/eventhub/eventhub/shared/schema"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -36,11 +36,11 @@ func (f appFunc) Fresh(ctx context.Context, appID string) (*store.Source, error)
 
 // schemaMap is a schemaLookup over compiled schemas; err fails every lookup.
 type schemaMap struct {
-	byType map[string]*schema.Schema
+	byType map[string]*catalog.Schema
 	err    error
 }
 
-func (m schemaMap) Schema(_ context.Context, t string) (*schema.Schema, error) {
+func (m schemaMap) Schema(_ context.Context, t string) (*catalog.Schema, error) {
 	return m.byType[t], m.err
 }
 
@@ -239,7 +239,7 @@ func TestIngestBinaryMode(t *testing.T) {
 }
 
 func TestIngestSchema(t *testing.T) {
-	s, err := schema.Compile([]byte(`{"type":"object","required":["framework"],"properties":{"timestamp":{"type":"integer"}}}`), "schema")
+	s, err := catalog.CompileSchema([]byte(`{"type":"object","required":["framework"],"properties":{"timestamp":{"type":"integer"}}}`), "schema")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestIngestSchema(t *testing.T) {
 		ev("none", `null`) + "," + `{"specversion":"1.0","id":"other","source":"/s","type":"no.schema","data":1}` + "]"
 	pub := &fakeBus{}
 	h := formatHandler(t, pub, testSources)
-	h.schemas = schemaMap{byType: map[string]*schema.Schema{"mse:Agent:OutlierEjection": s}}
+	h.schemas = schemaMap{byType: map[string]*catalog.Schema{"mse:Agent:OutlierEjection": s}}
 	resp, _ := h.handle(context.Background(), post("application/json", body))
 	r := decodeReply(t, resp)
 	if resp.StatusCode != 207 || r.Accepted != 2 {

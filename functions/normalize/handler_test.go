@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/eventhub/eventhub/shared/bus"
+	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/ownership"
-	"github.com/eventhub/eventhub/shared/schema"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -433,11 +433,11 @@ func TestNormalizeFixtures(t *testing.T) {
 
 // schemaMap is a catalog.Lookup over compiled schemas; err fails every lookup.
 type schemaMap struct {
-	byType map[string]*schema.Schema
+	byType map[string]*catalog.Schema
 	err    error
 }
 
-func (m schemaMap) Schema(_ context.Context, t string) (*schema.Schema, error) {
+func (m schemaMap) Schema(_ context.Context, t string) (*catalog.Schema, error) {
 	return m.byType[t], m.err
 }
 
@@ -446,7 +446,7 @@ func (m schemaMap) Schema(_ context.Context, t string) (*schema.Schema, error) {
 // such an event is quarantined under the id ingest answered with, never dropped; a
 // catalog that cannot be read fails the invocation, to be retried.
 func TestNormalizeChecksWhatIngestChecked(t *testing.T) {
-	strict, err := schema.Compile([]byte(`{"type":"object","required":["severity"]}`), "schema")
+	strict, err := catalog.CompileSchema([]byte(`{"type":"object","required":["severity"]}`), "schema")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,10 +461,10 @@ func TestNormalizeChecksWhatIngestChecked(t *testing.T) {
 		wantInWhy string
 	}{
 		{name: "schema now requires a member", raw: mse, hub: hub(mseKey),
-			schemas: schemaMap{byType: map[string]*schema.Schema{"mse:Agent:OutlierEjection": strict}},
+			schemas: schemaMap{byType: map[string]*catalog.Schema{"mse:Agent:OutlierEjection": strict}},
 			wantQID: "eb-1", wantInWhy: "severity"},
 		{name: "schema of another type", raw: mse, hub: hub(mseKey),
-			schemas: schemaMap{byType: map[string]*schema.Schema{"other": strict}}},
+			schemas: schemaMap{byType: map[string]*catalog.Schema{"other": strict}}},
 		{name: "catalog unavailable", raw: mse, hub: hub(mseKey),
 			schemas: schemaMap{err: errors.New("throttled")}, wantErr: true},
 		{name: "source too long for the store", raw: long, hub: hub(""), wantQID: "eb-1", wantInWhy: "source is 3001 bytes"},

@@ -11,7 +11,6 @@ import (
 
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
-	"github.com/eventhub/eventhub/shared/schema"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -29,7 +28,7 @@ type Cache struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	schemas map[string]*schema.Schema
+	schemas map[string]*Schema
 	exp     time.Time
 }
 
@@ -40,7 +39,7 @@ func New(st TypeStore, ttl time.Duration, now func() time.Time) *Cache {
 
 // Schema returns the schema of the type, or nil when it has none or is not in the
 // catalog.
-func (c *Cache) Schema(ctx context.Context, eventType string) (*schema.Schema, error) {
+func (c *Cache) Schema(ctx context.Context, eventType string) (*Schema, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -49,14 +48,14 @@ func (c *Cache) Schema(ctx context.Context, eventType string) (*schema.Schema, e
 		if err != nil {
 			return nil, err
 		}
-		schemas := map[string]*schema.Schema{}
+		schemas := map[string]*Schema{}
 		for _, t := range types {
 			if t.Schema == "" {
 				continue
 			}
 			// The api compiled it before storing it; a schema that no longer compiles
 			// (an older eventhub's) is not enforced rather than blocking its type.
-			if s, err := schema.Compile([]byte(t.Schema), "schema"); err == nil {
+			if s, err := CompileSchema([]byte(t.Schema), "schema"); err == nil {
 				schemas[t.Type] = s
 			}
 		}
@@ -67,7 +66,7 @@ func (c *Cache) Schema(ctx context.Context, eventType string) (*schema.Schema, e
 
 // Lookup returns the schema of a type, or nil.
 type Lookup interface {
-	Schema(ctx context.Context, eventType string) (*schema.Schema, error)
+	Schema(ctx context.Context, eventType string) (*Schema, error)
 }
 
 // ErrUnavailable marks a catalog that could not be read: the caller fails (and is

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"mime"
-	"net/url"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -39,9 +38,10 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 
 // Binary reads an event in binary mode: header gives the ce-* attributes (header
 // names in any case), contentType is the request's Content-Type, which becomes
-// datacontenttype, and body is the data. Header values are percent-decoded as the
-// HTTP binding requires. JSON bodies become JSON data, other text a string, and
-// anything else data_base64.
+// datacontenttype, and body is the data. Header values are read as headerValue says.
+// JSON bodies (a JSON media type, or valid JSON sent without a Content-Type, which the
+// JSON format takes to mean application/json) become JSON data, other text a string,
+// and anything else data_base64.
 func Binary(header map[string]string, contentType string, body []byte) (*cloudevent.Event, error) {
 	fields := map[string]json.RawMessage{}
 	names := make([]string, 0, len(header))
@@ -55,8 +55,8 @@ func Binary(header map[string]string, contentType string, body []byte) (*cloudev
 		if !ok {
 			continue
 		}
-		v, err := url.PathUnescape(header[k])
-		if err != nil || !utf8.ValidString(v) {
+		v, ok := headerValue(header[k])
+		if !ok {
 			return nil, fault.At("ce-"+name, "header value is not valid percent-encoded UTF-8")
 		}
 		switch name {
@@ -111,8 +111,73 @@ func binaryData(contentType string, body []byte) (data json.RawMessage, isBase64
 		var b bytes.Buffer
 		_ = json.Compact(&b, body)
 		return b.Bytes(), false, nil
+	case mt == "" && json.Valid(body):
+		var b bytes.Buffer
+		_ = json.Compact(&b, body)
+		return b.Bytes(), false, nil
 	case (strings.HasPrefix(mt, "text/") || mt == "application/xml" || mt == "") && utf8.Valid(body):
 		return member.Quote(string(body)), false, nil
 	}
 	return member.Quote(base64.StdEncoding.EncodeToString(body)), true, nil
+}
+
+// headerValue reads a ce-* header value as the HTTP binding and the reference SDKs
+// write it: an RFC 7230 quoted-string is unquoted (a value that only looks quoted is
+// kept), then percent-encoded octets are decoded. A '%' not followed by two hex digits
+// is kept as itself, since sdk-go sends values unencoded. ok is false when the result
+// is not UTF-8.
+func headerValue(v string) (string, bool) {
+	if u, ok := unquote(v); ok {
+		v = u
+	}
+	if strings.IndexByte(v, '%') >= 0 {
+		b := make([]byte, 0, len(v))
+		for i := 0; i < len(v); i++ {
+			if v[i] == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]) {
+				b = append(b, unhex(v[i+1])<<4|unhex(v[i+2]))
+				i += 2
+				continue
+			}
+			b = append(b, v[i])
+		}
+		v = string(b)
+	}
+	return v, utf8.ValidString(v)
+}
+
+// unquote reads an RFC 7230 quoted-string: DQUOTE *( qdtext / quoted-pair ) DQUOTE.
+func unquote(v string) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 1; i < len(v)-1; i++ {
+		switch c := v[i]; {
+		case c == '\\':
+			if i+1 >= len(v)-1 {
+				return "", false
+			}
+			i++
+			b.WriteByte(v[i])
+		case c == '"':
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
