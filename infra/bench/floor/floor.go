@@ -15,7 +15,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -73,10 +75,20 @@ func Parse(s string) ([]Request, error) {
 }
 
 // Rewrite returns r's body for a new run: every event storage key (evt_ and 26
-// base32 letters) gets suffix, bus entries' sources starting "eventhub." start
-// "benchfloor.", and an SQS request's queue is queueURL.
+// base32 letters) and the partition key of every item a write names gets suffix, bus entries' sources starting "eventhub." start "benchfloor.", and an
+// SQS request's queue is queueURL.
 func Rewrite(r Request, suffix, queueURL string) []byte {
 	b := renameKeys(r.Body, suffix)
+	if r.Service == "dynamodb" && (strings.Contains(r.Op, "Write") || r.Op == "PutItem" || r.Op == "UpdateItem") {
+		// A conditional write of an item that is not an event's (a source's rate
+		// bucket) succeeds for the floor as for the function: on an item of its own.
+		b = pkValue.ReplaceAllFunc(b, func(m []byte) []byte {
+			if bytes.Contains(m, []byte(suffix)) {
+				return m
+			}
+			return append(m[:len(m)-1:len(m)-1], suffix+`"`...)
+		})
+	}
 	switch r.Service {
 	case "eventbridge":
 		b = bytes.ReplaceAll(b, []byte(`"Source":"eventhub.`), []byte(`"Source":"benchfloor.`))
@@ -91,6 +103,10 @@ func Rewrite(r Request, suffix, queueURL string) []byte {
 	}
 	return b
 }
+
+// pkValue is an item's partition key in a DynamoDB request's JSON, without its
+// closing quote ("pk":{"S":"RATE#src_1).
+var pkValue = regexp.MustCompile(`("pk":\{"S":"[^"\\]*)"`)
 
 // renameKeys appends suffix to every storage key in b.
 func renameKeys(b []byte, suffix string) []byte {

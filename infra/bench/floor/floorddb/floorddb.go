@@ -3,6 +3,7 @@ package floorddb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -46,6 +47,12 @@ func Do(ctx context.Context, c *dynamodb.Client, table string, r floor.Request, 
 		_, err = c.Scan(ctx, &dynamodb.ScanInput{TableName: &table}, opt)
 	default:
 		return fmt.Errorf("floor: no DynamoDB request for %s", r.Op)
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		// A write on a condition about the item's state (a rate bucket's version) that
+		// a replay cannot reproduce: the request made the same round trip.
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("floor %s: %w", r, err)
