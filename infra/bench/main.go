@@ -252,7 +252,7 @@ func run(ctx context.Context, o options) error {
 	h.tableName = st.Table
 
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	sub, err := subscribe(ctx, st, run)
+	sub, err := h.subscribe(ctx, st, run)
 	if err != nil {
 		return err
 	}
@@ -377,6 +377,7 @@ type harness struct {
 	mu        sync.Mutex
 	recording bool
 	durations map[string][]float64 // ms of each invocation, by function
+	token     string               // the bench's producer source's (benchToken)
 }
 
 func newHarness(tpl *template.Template) *harness {

@@ -30,13 +30,31 @@ type subscription struct {
 	rc  *receiver
 }
 
-func subscribe(ctx context.Context, st *stack.Stack, run string) (*subscription, error) {
+// benchToken is the token of the bench's producer source, which owns the CloudEvents
+// sources under /bench/ (issue 13: owned values never overlap, so the chain and the
+// scenes share it); registered on first use.
+func (h *harness) benchToken(ctx context.Context, st *stack.Stack) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.token != "" {
+		return h.token, nil
+	}
 	var src struct{ Token string }
 	if err := admin(ctx, st, http.MethodPost, "/sources", map[string]any{"name": "bench", "format": "cloudevents", "owns": map[string]any{"prefixes": []string{"/bench/"}},
 		// The bench measures the chain, not the default rate limit.
 		"rateLimit": map[string]any{"perSecond": 100000, "burst": 1000000}}, &src); err != nil {
+		return "", err
+	}
+	h.token = src.Token
+	return h.token, nil
+}
+
+func (h *harness) subscribe(ctx context.Context, st *stack.Stack, run string) (*subscription, error) {
+	token, err := h.benchToken(ctx, st)
+	if err != nil {
 		return nil, err
 	}
+	src := struct{ Token string }{token}
 	rc, err := newReceiver()
 	if err != nil {
 		return nil, err

@@ -92,10 +92,11 @@ type RetryLane struct {
 // scenes runs the scenes o.phases asks for and puts their figures in res.Scenes.
 func (h *harness) scenes(ctx context.Context, st *stack.Stack, o options, res *Result, meters map[string]*meter, logf func(string, ...any)) error {
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	var src struct{ Token string }
-	if err := admin(ctx, st, http.MethodPost, "/sources", map[string]string{"name": "bench scenes", "format": "cloudevents"}, &src); err != nil {
+	token, err := h.benchToken(ctx, st)
+	if err != nil {
 		return err
 	}
+	src := struct{ Token string }{token}
 	if err := h.warm(ctx, st, src.Token, run); err != nil {
 		return err
 	}
