@@ -385,13 +385,6 @@ func TestOwnConcurrentSubscriptionUpdates(t *testing.T) {
 	t.Logf("10 rounds: %d PATCHes answered 409", conflicts)
 }
 
-// incompressibleText is n bytes of base64 of random bytes: JSON-safe and not deflatable.
-func incompressibleText(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)[:n]
-}
-
 // TestOwnAcceptedThenLostRefused: a source or type of 3,000 characters, or a 245 KB
 // incompressible subject, is refused with 413 (or, from a source that quarantines, kept
 // in quarantine, visibly); never answered 202 and lost.
@@ -409,7 +402,7 @@ func TestOwnAcceptedThenLostRefused(t *testing.T) {
 		{"3,000-character source", "source", func(p string) string { return ceOf("l-1", p+long, "own.limits", "{}") }},
 		{"3,000-character type", "type", func(p string) string { return ceOf("l-2", p+"x", strings.Repeat("t", 3000), "{}") }},
 		{"245 KB incompressible subject", "subject", func(p string) string {
-			return fmt.Sprintf(`{"specversion":"1.0","id":"l-3","source":%q,"type":"own.limits","subject":%q}`, p+"x", incompressibleText(245<<10))
+			return fmt.Sprintf(`{"specversion":"1.0","id":"l-3","source":%q,"type":"own.limits","subject":%q}`, p+"x", string(incompressible(245<<10)))
 		}},
 	}
 	for _, tc := range cases {
