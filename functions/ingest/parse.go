@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"errors"
 	"io"
 	"slices"
 	"strconv"
@@ -200,7 +199,7 @@ func readBody(body []byte) doc {
 			break
 		}
 		if err != nil {
-			r.err = syntaxError(body, err)
+			r.err = fault.Text(body, err)
 			return r
 		}
 		k := tok.Kind()
@@ -221,7 +220,7 @@ func readBody(body []byte) doc {
 		}
 		if (k == '{' || k == '[') && dec.StackDepth() > maxDepth {
 			e := fault.New(fault.Invalid, "JSON is nested more than %d levels deep", maxDepth)
-			e.Path = pathOf(dec.StackPointer())
+			e.Path = fault.PointerPath(dec.StackPointer())
 			e.Offset, e.Line, e.Column = fault.Locate(body, end-1)
 			r.err = e
 			return r
@@ -302,48 +301,4 @@ func tokenStart(body []byte, off int) int {
 		}
 	}
 	return off
-}
-
-// syntaxError locates a jsontext error in body.
-func syntaxError(body []byte, err error) error {
-	var syn *jsontext.SyntacticError
-	if !errors.As(err, &syn) { // io.EOF: no value at all
-		e := fault.New(fault.Invalid, "empty body: expected a JSON object or array")
-		e.Offset, e.Line, e.Column = fault.Locate(body, len(body))
-		return e
-	}
-	var e *fault.Error
-	switch {
-	case errors.Is(syn.Err, io.ErrUnexpectedEOF):
-		e = fault.New(fault.Invalid, "malformed JSON: unexpected end of input")
-	case syn.Err != nil && syn.Err.Error() == "invalid UTF-8":
-		e = fault.New(fault.Invalid, "body is not valid UTF-8")
-	case syn.Err != nil:
-		e = fault.New(fault.Invalid, "malformed JSON: %s", syn.Err.Error())
-	default:
-		e = fault.New(fault.Invalid, "malformed JSON")
-	}
-	e.Path = pathOf(syn.JSONPointer)
-	e.Offset, e.Line, e.Column = fault.Locate(body, int(syn.ByteOffset))
-	return e
-}
-
-// pathOf writes a JSON pointer as the paths of errors: "data[0].name". A token of
-// digits is taken as an index.
-func pathOf(p jsontext.Pointer) string {
-	if p == "" {
-		return ""
-	}
-	var b strings.Builder
-	for t := range p.Tokens() {
-		if t != "" && strings.Trim(t, "0123456789") == "" {
-			b.WriteString("[" + t + "]")
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(t)
-	}
-	return b.String()
 }
