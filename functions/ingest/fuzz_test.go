@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -55,6 +56,10 @@ func FuzzReadBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d := readBody(body)
 		valid := json.Valid(body) && utf8.Valid(body) && depthOf(body) <= maxDepth
+		// json/v2 also refuses escapes of lone surrogates, which encoding/json takes.
+		if e, ok := fault.As(d.err); ok && valid && strings.Contains(e.Message, "surrogate") {
+			return
+		}
 		if (d.err == nil) != valid {
 			t.Fatalf("readBody(%q) error = %v; encoding/json valid = %v", body, d.err, valid)
 		}

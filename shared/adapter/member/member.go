@@ -104,6 +104,7 @@ func decode(raw []byte, path string, top bool) (*Object, error) {
 		sp := rawjson.Span{NameStart: nameEnd - int32(len(name)) + 1, NameEnd: nameEnd - 1, ValueStart: end - int32(len(v)), ValueEnd: end}
 		sp.Spaced = (v[0] == '{' || v[0] == '[') && bytes.ContainsAny(v, " \t\n\r")
 		if names == nil && bytes.IndexByte(name, '\\') >= 0 {
+			names = make([]string, 0, len(spans)+1)
 			for _, p := range spans {
 				names = append(names, string(raw[p.NameStart:p.NameEnd]))
 			}
