@@ -25,7 +25,7 @@ func BenchmarkSplit(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(c.body)))
 			for b.Loop() {
-				if _, err := split(&req, adapter.CloudEvents, c.body, nil); err != nil {
+				if _, err := split(&req, adapter.CloudEvents, c.body, readBody(c.body), nil); err != nil {
 					b.Fatal(err)
 				}
 			}

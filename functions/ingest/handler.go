@@ -158,7 +158,8 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	if len(body) > maxBody {
 		return apigw.Response{}, fault.New(fault.TooLarge, "request body is %d bytes; the limit is %d", len(body), maxBody)
 	}
-	env := blueKingEnvelope(body)
+	d := readBody(body)
+	env := d.env
 	if src == nil {
 		// BlueKing producers put their data id and token in the body.
 		if env == nil || env.token == "" {
@@ -180,7 +181,7 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	if env != nil && env.dataID != src.DataID {
 		return apigw.Response{}, &fault.Error{Code: fault.Unauthorized, Path: "data_id", Message: "data_id does not belong to this token's source"}
 	}
-	items, err := split(req, format, body, env)
+	items, err := split(req, format, body, d, env)
 	if err != nil {
 		return apigw.Response{}, err
 	}

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"io"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/eventhub/eventhub/shared/adapter"
 	"github.com/eventhub/eventhub/shared/adapter/cloudevents"
-	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
@@ -44,7 +48,7 @@ var jsonTypes = map[string]string{
 // split turns a request body into its events: a CloudEvent in binary mode, one JSON
 // event, a JSON array of events, or a BlueKing envelope. A body that cannot be read
 // at all is an error; a batch whose members are partly wrong yields per-item errors.
-func split(req *apigw.Request, format string, body []byte, env *envelope) ([]item, error) {
+func split(req *apigw.Request, format string, body []byte, d doc, env *envelope) ([]item, error) {
 	mt := apigw.MediaType(req)
 	// The HTTP binding: a CloudEvents media type means structured mode, whatever
 	// ce-* headers came with it; otherwise ce-specversion means binary mode.
@@ -58,26 +62,17 @@ func split(req *apigw.Request, format string, body []byte, env *envelope) ([]ite
 	if _, explicit := req.QueryStringParameters["format"]; forced != "" && !explicit {
 		format = forced
 	}
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fault.New(fault.Invalid, "empty body: expected a JSON object or array")
 	}
-	if err := fault.UTF8(body); err != nil {
-		return nil, err
-	}
-	if !json.Valid(body) {
-		return nil, fault.JSON(body, json.Unmarshal(body, new(any)))
-	}
-	if err := checkDepth(body); err != nil {
-		return nil, err
+	if d.err != nil {
+		return nil, d.err
 	}
 	if env != nil {
 		return batch(env.events, adapter.BKMonitor, "data")
 	}
-	if trimmed[0] == '[' {
-		var raws []json.RawMessage
-		_ = json.Unmarshal(body, &raws) // valid JSON
-		return batch(raws, format, "")
+	if d.array {
+		return batch(d.elements, format, "")
 	}
 	if mt == "application/cloudevents-batch+json" {
 		return nil, fault.At("$", "a CloudEvents batch must be a JSON array")
@@ -125,11 +120,11 @@ func binary(req *apigw.Request, body []byte) ([]item, error) {
 }
 
 func compact(raw []byte) json.RawMessage {
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
+	v := jsontext.Value(bytes.Clone(raw))
+	if err := v.Compact(); err != nil {
 		return raw
 	}
-	return b.Bytes()
+	return json.RawMessage(v)
 }
 
 // at places an adapter's error inside a batch: "[3].id", or "[3]" for the item itself.
@@ -151,37 +146,6 @@ func at(prefix string, err error) error {
 	return &c
 }
 
-// checkDepth rejects JSON nested deeper than maxDepth, locating where it goes too deep.
-func checkDepth(body []byte) error {
-	depth, inString := 0, false
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > maxDepth {
-				e := fault.New(fault.Invalid, "JSON is nested more than %d levels deep", maxDepth)
-				e.Offset, e.Line, e.Column = fault.Locate(body, i)
-				return e
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return nil
-}
-
 // envelope is the body BlueKing's HTTP report sends: the data id and token of the
 // plugin instance, and its events.
 //
@@ -192,37 +156,149 @@ type envelope struct {
 	events []json.RawMessage
 }
 
-// blueKingEnvelope returns the envelope a body is, or nil.
-func blueKingEnvelope(body []byte) *envelope {
-	t := bytes.TrimSpace(body)
-	if len(t) == 0 || t[0] != '{' || !bytes.Contains(t, []byte(`"data"`)) {
-		return nil
-	}
-	o, err := member.Decode(body)
-	if err != nil {
-		return nil
-	}
-	data, ok := o.Raw("data")
-	if !ok || !o.Has("data_id") {
-		return nil
-	}
-	env := &envelope{}
-	if env.dataID, _, err = o.Int("data_id", true); err != nil {
-		return nil
-	}
-	for _, name := range []string{"access_token", "token"} {
-		if s, err := o.String(name, false); err == nil && s != "" {
-			env.token = s
+// doc is what ingest's one reading of a request body finds: why it is not JSON
+// ingest takes, the elements of a body that is an array, and the BlueKing envelope
+// the body is. The reading checks syntax, UTF-8 and depth as it goes, and locates
+// what it refuses (offset, line, column, JSON path).
+type doc struct {
+	err      error
+	array    bool
+	elements []json.RawMessage
+	env      *envelope
+}
+
+// readBody reads a request body once, token by token (jsontext).
+func readBody(body []byte) doc {
+	var r doc
+	dec := jsontext.NewDecoder(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true))
+	var (
+		top        jsontext.Kind
+		elemDepth  int // the depth of the container whose elements are kept, 0 for none
+		elemStart  = -1
+		elements   []json.RawMessage
+		name       string // the member of the top object whose value comes next
+		seen       [4]bool
+		dataID     int64
+		idOK       bool
+		token      [2]string // access_token, token
+		data       []json.RawMessage
+		dataKind   jsontext.Kind
+		dataStart  = -1
+		dataInside bool // reading the elements of data
+	)
+	for {
+		before := int(dec.InputOffset())
+		pre := dec.StackDepth()
+		isName := false
+		if pre == 1 && top == '{' {
+			_, n := dec.StackIndex(1)
+			isName = n%2 == 0
+		}
+		tok, err := dec.ReadToken()
+		if err == io.EOF && top != 0 {
 			break
 		}
+		if err != nil {
+			r.err = fault.Text(body, err)
+			return r
+		}
+		k := tok.Kind()
+		end := int(dec.InputOffset())
+		if pre == 0 && top != 0 { // the decoder reads a stream; a body is one value
+			at := tokenStart(body, before)
+			e := fault.New(fault.Invalid, "malformed JSON: invalid character %q after top-level value", body[at])
+			e.Offset, e.Line, e.Column = fault.Locate(body, at)
+			r.err = e
+			return r
+		}
+		if pre == 0 {
+			top = k
+			if k == '[' {
+				elemDepth = 1
+			}
+			continue
+		}
+		if (k == '{' || k == '[') && dec.StackDepth() > maxDepth {
+			e := fault.New(fault.Invalid, "JSON is nested more than %d levels deep", maxDepth)
+			e.Path = fault.PointerPath(dec.StackPointer())
+			e.Offset, e.Line, e.Column = fault.Locate(body, end-1)
+			r.err = e
+			return r
+		}
+		// The elements of the array kept: the top array, or the envelope's data.
+		if elemDepth > 0 && pre == elemDepth && k != ']' {
+			start := tokenStart(body, before)
+			if k == '{' || k == '[' {
+				elemStart = start
+			} else {
+				elements = append(elements, body[start:end])
+			}
+		} else if elemDepth > 0 && elemStart >= 0 && (k == '}' || k == ']') && dec.StackDepth() == elemDepth {
+			elements = append(elements, body[elemStart:end])
+			elemStart = -1
+		}
+		if top != '{' {
+			continue
+		}
+		// The members of a top object that make it a BlueKing envelope.
+		post := dec.StackDepth()
+		switch {
+		case isName:
+			name = tok.String()
+		case dataInside && post == 1:
+			dataInside, elemDepth = false, 0
+			data, elements = elements, nil
+		case dataStart >= 0 && post == 1:
+			data = []json.RawMessage{body[dataStart:end]}
+			dataStart = -1
+		case pre == 1:
+			i := slices.Index(envelopeNames[:], name)
+			if i < 0 || seen[i] {
+				break // the first of each name counts, as a null one
+			}
+			seen[i] = true
+			switch {
+			case i == 0 && (k == '0' || k == '"'): // data_id: a number or a string of digits
+				dataID, err = strconv.ParseInt(strings.TrimSpace(tok.String()), 10, 64)
+				idOK = err == nil
+			case i == 1 || i == 2:
+				if k == '"' {
+					token[i-1] = tok.String()
+				}
+			case i == 3:
+				dataKind = k
+				switch k {
+				case '[':
+					dataInside, elemDepth = true, 2
+				case '{':
+					dataStart = tokenStart(body, before)
+				}
+			}
+		}
 	}
-	switch data[0] {
-	case '[':
-		_ = json.Unmarshal(data, &env.events)
-	case '{':
-		env.events = []json.RawMessage{data}
-	default:
-		return nil
+	r.array = top == '['
+	if r.array {
+		r.elements = elements
 	}
-	return env
+	if top == '{' && idOK && (dataKind == '[' || dataKind == '{') {
+		r.env = &envelope{dataID: dataID, token: cmp.Or(token[0], token[1]), events: data}
+	}
+	return r
+}
+
+// envelopeNames are the members of a BlueKing envelope, in the order readBody keeps them.
+var envelopeNames = [4]string{"data_id", "access_token", "token", "data"}
+
+// tokenStart is where the token read after offset off begins: past whitespace and
+// the separator.
+func tokenStart(body []byte, off int) int {
+	for off < len(body) {
+		switch body[off] {
+		case ' ', '\t', '\n', '\r', ',', ':':
+			off++
+		default:
+			return off
+		}
+	}
+	return off
 }

@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // JSON turns an encoding/json decoding error about data into an Invalid error that
@@ -86,4 +90,53 @@ func UTF8(data []byte) error {
 	e := &Error{Code: Invalid, Message: "body is not valid UTF-8"}
 	e.Offset, e.Line, e.Column = Locate(data, off)
 	return e
+}
+
+// Text turns an error of a jsontext decoder reading data into an Invalid error that
+// locates it: offset, line, column, and the JSON path where it has one. An empty
+// input (io.EOF) is an empty body.
+func Text(data []byte, err error) error {
+	var syn *jsontext.SyntacticError
+	if !errors.As(err, &syn) {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+		e := New(Invalid, "empty body: expected a JSON object or array")
+		e.Offset, e.Line, e.Column = Locate(data, len(data))
+		return e
+	}
+	var e *Error
+	switch {
+	case errors.Is(syn.Err, io.ErrUnexpectedEOF):
+		e = New(Invalid, "malformed JSON: unexpected end of input")
+	case syn.Err != nil && syn.Err.Error() == "invalid UTF-8":
+		e = New(Invalid, "body is not valid UTF-8")
+	case syn.Err != nil:
+		e = New(Invalid, "malformed JSON: %s", syn.Err.Error())
+	default:
+		e = New(Invalid, "malformed JSON")
+	}
+	e.Path = PointerPath(syn.JSONPointer)
+	e.Offset, e.Line, e.Column = Locate(data, int(syn.ByteOffset))
+	return e
+}
+
+// PointerPath writes a JSON pointer as the paths of errors: "data[0].name". A token
+// of digits is taken as an index.
+func PointerPath(p jsontext.Pointer) string {
+	if p == "" {
+		return ""
+	}
+	var b strings.Builder
+	for t := range p.Tokens() {
+		if t != "" && strings.Trim(t, "0123456789") == "" {
+			b.WriteString("[" + t + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(t)
+	}
+	return b.String()
 }

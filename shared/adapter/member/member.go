@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +17,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/rawjson"
@@ -46,52 +49,157 @@ func Decode(raw []byte) (*Object, error) {
 	if len(trimmed) == 0 {
 		return nil, fault.New(fault.Invalid, "empty body: expected a JSON object")
 	}
-	if err := fault.UTF8(raw); err != nil {
-		return nil, err
-	}
-	if trimmed[0] == '{' {
-		// One pass that validates and splits; what it declines takes the checks below.
-		if o, ok := fastObject(bytes.Clone(raw), "", false); ok {
-			return o, nil
-		}
-	}
-	if !json.Valid(raw) {
-		return nil, fault.JSON(raw, json.Unmarshal(raw, new(any)))
-	}
-	if trimmed[0] != '{' {
-		return nil, fault.At("$", "must be a JSON object, not %s", kindOf(trimmed))
-	}
-	return decodeObject(bytes.Clone(raw), "") // the members are slices of the copy
+	return decode(bytes.Clone(raw), "", true) // the members are slices of the copy
 }
 
 // decodeObject splits a valid JSON object into its members.
 func decodeObject(raw []byte, path string) (*Object, error) {
-	if o, ok := fastObject(raw, path, true); ok {
-		return o, nil
-	}
-	return decodeObjectSlowly(raw, path)
+	return decode(raw, path, false)
 }
 
-// fastObject splits a JSON object with rawjson, which validates it on the way unless
-// it is known to be valid; ok is false for what it declines and for a repeated name
-// (the slow path locates it).
-func fastObject(raw []byte, path string, valid bool) (*Object, bool) {
-	var buf [32]rawjson.Span
-	var spans []rawjson.Span
-	var ok bool
-	if valid {
-		spans, ok = rawjson.AppendMemberSpans(buf[:0], raw)
-	} else {
-		spans, ok = rawjson.AppendObjectSpans(buf[:0], raw)
+// decode splits the JSON object raw into its members, reading it once with jsontext,
+// which checks its syntax and UTF-8 on the way. A repeated name is located at the
+// value it names again.
+func decode(raw []byte, path string, top bool) (*Object, error) {
+	r := readers.Get().(*reader)
+	defer r.put()
+	r.buf = *bytes.NewBuffer(raw)
+	dec := &r.dec
+	dec.Reset(&r.buf, allowDuplicates)
+	if k := dec.PeekKind(); k != '{' {
+		v, err := dec.ReadValue()
+		if err == nil && top {
+			_, err = dec.ReadToken()
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+		}
+		if err != nil {
+			return nil, fault.Text(raw, err)
+		}
+		return nil, fault.At("$", "must be a JSON object, not %s", kindOf(v))
 	}
-	if !ok || repeats(raw, spans) {
-		return nil, false
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, fault.Text(raw, err)
+	}
+	var buf [32]rawjson.Span
+	spans := buf[:0]
+	var names []string // unescaped, once a name has escapes
+	for {
+		before := int(dec.InputOffset())
+		tok, err := dec.ReadToken() // a name, or the end: a token is cheaper than a value
+		if err != nil {
+			return nil, fault.Text(raw, err)
+		}
+		if tok.Kind() == '}' {
+			break
+		}
+		nameEnd := int32(dec.InputOffset())
+		name := raw[nameStart(raw, before):nameEnd]
+		v, err := dec.ReadValue()
+		if err != nil {
+			return nil, fault.Text(raw, err)
+		}
+		end := int32(dec.InputOffset())
+		sp := rawjson.Span{NameStart: nameEnd - int32(len(name)) + 1, NameEnd: nameEnd - 1, ValueStart: end - int32(len(v)), ValueEnd: end}
+		sp.Spaced = (v[0] == '{' || v[0] == '[') && bytes.ContainsAny(v, " \t\n\r")
+		if names == nil && bytes.IndexByte(name, '\\') >= 0 {
+			names = make([]string, 0, len(spans)+1)
+			for _, p := range spans {
+				names = append(names, string(raw[p.NameStart:p.NameEnd]))
+			}
+		}
+		if names != nil {
+			n, _ := jsontext.AppendUnquote(nil, name)
+			names = append(names, string(n))
+		}
+		if repeated(raw, spans, sp, names) {
+			n := string(raw[sp.NameStart:sp.NameEnd])
+			if names != nil {
+				n = names[len(names)-1]
+			}
+			e := fault.At(joinPath(path, n), "member appears more than once")
+			e.Offset, e.Line, e.Column = fault.Locate(raw, int(sp.ValueStart))
+			return nil, e
+		}
+		spans = append(spans, sp)
+	}
+	if top {
+		if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+			if err == nil {
+				off := int(dec.InputOffset())
+				e := fault.New(fault.Invalid, "malformed JSON: invalid character after top-level value")
+				e.Offset, e.Line, e.Column = fault.Locate(raw, off)
+				return nil, e
+			}
+			return nil, fault.Text(raw, err)
+		}
+	}
+	if names != nil {
+		return unescaped(path, raw, spans, names), nil
 	}
 	o := newObject(path, raw, spans)
 	if text := bytes.TrimSpace(raw); composed(raw, len(text), spans) {
 		o.text = text
 	}
-	return o, true
+	return o, nil
+}
+
+// nameStart is where the name read after offset off begins: past whitespace and the
+// separator.
+func nameStart(raw []byte, off int) int {
+	for off < len(raw) && raw[off] != '"' {
+		off++
+	}
+	return off
+}
+
+// reader is a jsontext decoder kept for the next object: a new one costs more than a
+// small event's reading.
+type reader struct {
+	dec jsontext.Decoder
+	buf bytes.Buffer
+}
+
+// allowDuplicates lets decode locate a repeated name itself, as the slow path did.
+var allowDuplicates = jsontext.AllowDuplicateNames(true)
+
+var readers = sync.Pool{New: func() any { return new(reader) }}
+
+func (r *reader) put() {
+	r.buf = bytes.Buffer{}
+	r.dec.Reset(&r.buf) // drops the object's bytes
+	readers.Put(r)
+}
+
+// repeated reports whether the member sp names one of spans again (names holds the
+// unescaped names when one has escapes, sp's last).
+func repeated(raw []byte, spans []rawjson.Span, sp rawjson.Span, names []string) bool {
+	if names != nil {
+		return slices.Contains(names[:len(names)-1], names[len(names)-1])
+	}
+	n := raw[sp.NameStart:sp.NameEnd]
+	for _, p := range spans {
+		if string(raw[p.NameStart:p.NameEnd]) == string(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// unescaped is the Object of members whose names had escapes: the names, unescaped,
+// and the values, one after the other, are its text.
+func unescaped(path string, raw []byte, spans []rawjson.Span, names []string) *Object {
+	o := &Object{path: path}
+	for i, p := range spans {
+		sp := rawjson.Span{NameStart: int32(len(o.raw)), Spaced: true}
+		o.raw = append(o.raw, names[i]...)
+		sp.NameEnd, sp.ValueStart = int32(len(o.raw)), int32(len(o.raw))
+		o.raw = append(o.raw, raw[p.ValueStart:p.ValueEnd]...)
+		sp.ValueEnd = int32(len(o.raw))
+		o.spans = append(o.spans, sp)
+	}
+	return o
 }
 
 // newObject returns an Object with a copy of spans, in one allocation for up to 16.
@@ -162,67 +270,6 @@ func composed(raw []byte, n int, spans []rawjson.Span) bool {
 	return n == 0
 }
 
-// repeats reports whether a name appears more than once.
-func repeats(raw []byte, spans []rawjson.Span) bool {
-	name := func(sp rawjson.Span) []byte { return raw[sp.NameStart:sp.NameEnd] }
-	if len(spans) > 32 {
-		seen := make(map[string]bool, len(spans))
-		for _, sp := range spans {
-			if seen[string(name(sp))] {
-				return true
-			}
-			seen[string(name(sp))] = true
-		}
-		return false
-	}
-	for i := 1; i < len(spans); i++ {
-		for j := range i {
-			if string(name(spans[i])) == string(name(spans[j])) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// decodeObjectSlowly is decodeObject with encoding/json, for what rawjson declines.
-func decodeObjectSlowly(raw []byte, path string) (*Object, error) {
-	o := &Object{path: path}
-	seen := map[string]bool{}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil { // '{'
-		return nil, fault.JSON(raw, err)
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fault.JSON(raw, err)
-		}
-		name, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fault.JSON(raw, err)
-		}
-		if seen[name] {
-			e := fault.At(o.join(name), "member appears more than once")
-			e.Offset, e.Line, e.Column = fault.Locate(raw, int(dec.InputOffset())-len(v))
-			return nil, e
-		}
-		seen[name] = true
-		// The members' names and values, one after the other, are the object's text.
-		sp := rawjson.Span{NameStart: int32(len(o.raw)), Spaced: true}
-		o.raw = append(o.raw, name...)
-		sp.NameEnd, sp.ValueStart = int32(len(o.raw)), int32(len(o.raw))
-		o.raw = append(o.raw, v...)
-		sp.ValueEnd = int32(len(o.raw))
-		o.spans = append(o.spans, sp)
-	}
-	if _, err := dec.Token(); err != nil && err != io.EOF { // '}'
-		return nil, fault.JSON(raw, err)
-	}
-	return o, nil
-}
-
 func kindOf(v []byte) string {
 	switch v[0] {
 	case '[':
@@ -240,11 +287,13 @@ func kindOf(v []byte) string {
 }
 
 // Path returns the JSON path of a member of o.
-func (o *Object) join(name string) string {
-	if o.path == "" {
+func (o *Object) join(name string) string { return joinPath(o.path, name) }
+
+func joinPath(path, name string) string {
+	if path == "" {
 		return name
 	}
-	return o.path + "." + name
+	return path + "." + name
 }
 
 // Path returns the JSON path of the member name.
