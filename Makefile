@@ -41,13 +41,16 @@ chaos: deps
 	@$(GO) build -o .eventhub/eventhub-chaos ./infra/chaos
 	@.eventhub/eventhub-chaos $(ARGS)
 
-## deps: Go modules, the npm packages of the local stack, and Java 17 for DynamoDB Local
+## deps: Go modules, the npm packages of the local stack, Java 17 for DynamoDB Local, and
+## Chromium for the console's browser tests
 deps:
 	@$(GO) mod download
 	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for DynamoDB Local"; \
 		apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 	@command -v node >/dev/null 2>&1 || { echo "installing Node.js for the SQS emulator"; \
 		apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Chromium for the console's browser tests"; \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@$(GO) run ./infra/local install
 
 ## build: linux/arm64 bootstraps for deployment, in bin/arm64/<function>/bootstrap

@@ -35,7 +35,8 @@ func fn(id string) string    { return "arn:" + id }
 // Where each comes from (shared/store methods, through the interfaces each handler
 // declares):
 //   - ingest: SourceByTokenHash, SourceByAppID (GetItem); ListTypes (Query);
-//     PutClaim for an oversized Event Received (PutItem)
+//     PutClaim for an oversized Event Received (PutItem); CountIngest, the console's
+//     counters (UpdateItem)
 //   - normalize: GetClaim (GetItem), PutClaim (PutItem), ListTypes (Query),
 //     Quarantine (a transaction of puts)
 //   - persist: PutEvent (PutItem, UpdateItem), GetClaim, PutClaim,
@@ -49,12 +50,13 @@ func fn(id string) string    { return "arn:" + id }
 //   - api: every item type: GetItem, PutItem, UpdateItem, DeleteItem, Query on the
 //     table and its indexes, BatchGetItem (listings), transactions of puts, updates
 //     and deletes (CreateSource, RotateToken); SQS SendMessage (retries, replay jobs),
-//     ReceiveMessage and DeleteMessage (redrives); lambda Invoke (pipeline redrive)
+//     ReceiveMessage and DeleteMessage (redrives), GetQueueAttributes (the console's
+//     dead-letter depths); lambda Invoke (pipeline redrive)
 //   - replay: GetReplay (GetItem), ListEvents (Query on the indexes, BatchGetItem),
 //     AdvanceReplay (UpdateItem); SQS SendMessage
 var codeCalls = map[string]map[string][]string{
 	"IngestFunction": {
-		"dynamodb:GetItem": {table}, "dynamodb:PutItem": {table}, "dynamodb:Query": {table},
+		"dynamodb:GetItem": {table}, "dynamodb:PutItem": {table}, "dynamodb:UpdateItem": {table}, "dynamodb:Query": {table},
 		"events:PutEvents": {evBus},
 	},
 	"NormalizeFunction": {
@@ -74,11 +76,12 @@ var codeCalls = map[string]map[string][]string{
 	"ApiFunction": {
 		"dynamodb:GetItem": {table}, "dynamodb:PutItem": {table}, "dynamodb:UpdateItem": {table}, "dynamodb:DeleteItem": {table},
 		"dynamodb:Query": {table, indexes}, "dynamodb:BatchGetItem": {table},
-		"events:PutEvents":      {evBus},
-		"sqs:SendMessage":       {queue("DeliveryRetryQueue"), queue("ReplayQueue")},
-		"sqs:ReceiveMessage":    {queue("DeliveryDeadLetterQueue"), queue("PipelineDeadLetterQueue")},
-		"sqs:DeleteMessage":     {queue("DeliveryDeadLetterQueue"), queue("PipelineDeadLetterQueue")},
-		"lambda:InvokeFunction": {fn("NormalizeFunction"), fn("PersistFunction"), fn("NotifyFunction")},
+		"events:PutEvents":       {evBus},
+		"sqs:SendMessage":        {queue("DeliveryRetryQueue"), queue("ReplayQueue")},
+		"sqs:ReceiveMessage":     {queue("DeliveryDeadLetterQueue"), queue("PipelineDeadLetterQueue")},
+		"sqs:DeleteMessage":      {queue("DeliveryDeadLetterQueue"), queue("PipelineDeadLetterQueue")},
+		"sqs:GetQueueAttributes": {queue("DeliveryDeadLetterQueue"), queue("PipelineDeadLetterQueue")},
+		"lambda:InvokeFunction":  {fn("NormalizeFunction"), fn("PersistFunction"), fn("NotifyFunction")},
 	},
 	"ReplayFunction": {
 		"dynamodb:GetItem": {table}, "dynamodb:UpdateItem": {table}, "dynamodb:Query": {table, indexes}, "dynamodb:BatchGetItem": {table},

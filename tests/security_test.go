@@ -28,6 +28,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -95,6 +96,9 @@ func TestEveryRouteNeedsItsToken(t *testing.T) {
 	routes := 0
 	for _, f := range local.Template.Functions {
 		for _, r := range f.Routes {
+			if strings.HasPrefix(r.Path, "/console") {
+				continue // the console's page and files hold no data (TestConsoleFilesHoldNoData)
+			}
 			routes++
 			path := r.Path
 			for strings.Contains(path, "{") {
@@ -152,6 +156,55 @@ func TestEveryRouteNeedsItsToken(t *testing.T) {
 	}
 	if routes < 8 {
 		t.Errorf("found %d routes in template.yaml; want every route of the API", routes)
+	}
+}
+
+// TestConsoleFilesHoldNoData: the console's routes are the only ones without a token;
+// they answer the same fixed files to anyone, under a CSP that allows no inline script
+// and no other origin, and nothing but those files.
+func TestConsoleFilesHoldNoData(t *testing.T) {
+	needStack(t)
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/console", http.StatusOK},
+		{"/console/app.js", http.StatusOK},
+		{"/console/console.css", http.StatusOK},
+		{"/console/index.html", http.StatusOK},
+		{"/console/../events", http.StatusNotFound},
+		{"/console/%2e%2e/handler.go", http.StatusNotFound},
+		{"/console/events", http.StatusNotFound},
+		{"/console/missing.js", http.StatusNotFound},
+	} {
+		for _, header := range []string{"", "Bearer " + local.AdminToken} {
+			req, err := http.NewRequest(http.MethodGet, local.APIURL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if header != "" {
+				req.Header.Set("Authorization", header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if tc.path == "/console/../events" && resp.StatusCode == http.StatusUnauthorized {
+				continue // the client cleaned the path to /events: the API's own 401
+			}
+			if resp.StatusCode != tc.status {
+				t.Errorf("GET %s (auth %t) = %d; want %d", tc.path, header != "", resp.StatusCode, tc.status)
+			}
+			csp := resp.Header.Get("Content-Security-Policy")
+			if resp.StatusCode == http.StatusOK && (!strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe")) {
+				t.Errorf("GET %s: Content-Security-Policy %q; want scripts from the API alone", tc.path, csp)
+			}
+			if strings.Contains(string(raw), "evt_") || strings.Contains(string(raw), local.AdminToken) {
+				t.Errorf("GET %s answers data: %.200s", tc.path, raw)
+			}
+		}
 	}
 }
 

@@ -30,6 +30,7 @@ type adminStore interface {
 	subscriptionStore // subscriptions.go
 	sourceStore       // sources.go
 	typeStore         // types.go
+	statsStore        // stats.go
 }
 
 type handler struct {
@@ -48,7 +49,7 @@ type route func(ctx context.Context, req *apigw.Request) (apigw.Response, error)
 // routes maps API Gateway route keys to handlers; each area of the API adds its own.
 func (h *handler) routes() map[string]route {
 	all := map[string]route{}
-	for _, group := range []map[string]route{h.eventRoutes(), h.subscriptionRoutes(), h.sourceRoutes(), h.typeRoutes(), h.pipelineRoutes()} {
+	for _, group := range []map[string]route{h.eventRoutes(), h.subscriptionRoutes(), h.sourceRoutes(), h.typeRoutes(), h.pipelineRoutes(), h.consoleRoutes()} {
 		for k, r := range group {
 			all[k] = r
 		}
@@ -65,6 +66,9 @@ func (h *handler) handle(ctx context.Context, req apigw.Request) (apigw.Response
 }
 
 func (h *handler) serve(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
+	if isConsole(req.RouteKey) {
+		return h.console(req), nil // the page and its files: no data, no token
+	}
 	token := auth.Bearer(apigw.Header(req, "authorization"))
 	if token == "" {
 		return apigw.Response{}, fault.New(fault.Unauthorized, "missing bearer token: send Authorization: Bearer <admin token>")

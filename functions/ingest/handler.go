@@ -58,6 +58,12 @@ type limiter interface {
 	Take(ctx context.Context, sourceID string, rl *store.RateLimit, n int) error
 }
 
+// counter adds a request's accepted and rejected events to the minute's counters
+// (store.CountIngest), which the console's overview reads.
+type counter interface {
+	CountIngest(ctx context.Context, at time.Time, accepted, rejected int) error
+}
+
 // publisher puts entries on the bus (bus.Publisher).
 type publisher interface {
 	Publish(ctx context.Context, entries ...bus.Entry) error
@@ -69,6 +75,7 @@ type handler struct {
 	owners  ownership.Others // what other sources own, for transitional sources
 	schemas catalog.Lookup   // nil: no catalog checks
 	limits  limiter          // nil: no rate limits
+	counts  counter          // nil: no console counters
 	pub     publisher
 	now     func() time.Time
 	newID   func() string // quarantine ids
@@ -336,6 +343,7 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 	}
 	accepted.emit(ctx, h.metrics, metrics.Accepted, metrics.Format)
 	rejected.emit(ctx, h.metrics, metrics.Rejected, metrics.Reason)
+	h.count(ctx, resp.Accepted, resp.Rejected)
 	status := http.StatusAccepted
 	switch {
 	case resp.Accepted == 0:
@@ -349,6 +357,17 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 		return apigw.JSON(apigw.Status(e), apigw.ErrorBody{Error: e}), nil
 	}
 	return apigw.JSON(status, resp), nil
+}
+
+// count adds the request's events to the console's counters. A counter that cannot
+// be written is logged and the request goes on: the events are on the bus already.
+func (h *handler) count(ctx context.Context, accepted, rejected int) {
+	if h.counts == nil {
+		return
+	}
+	if err := h.counts.CountIngest(ctx, h.now(), accepted, rejected); err != nil {
+		h.log.WarnContext(ctx, "console counters not written", "error", err)
+	}
 }
 
 // limit takes n events from the source's rate limit: a fault (429, or 413 for a

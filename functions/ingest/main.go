@@ -37,6 +37,7 @@ func main() {
 		apps:    newAppCache(st, 30*time.Second, time.Now),
 		owners:  ownership.NewIndex(st.Owners, 30*time.Second, time.Now),
 		limits:  ratelimit.New(st, time.Now),
+		counts:  st,
 		schemas: catalog.New(st, 5*time.Second, time.Now),
 		pub:     bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
 		now:     time.Now,

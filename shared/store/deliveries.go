@@ -39,6 +39,8 @@ type Delivery struct {
 	LastStatus     int       `dynamodbav:"lastStatus,omitempty" json:"lastStatus,omitempty"`
 	LastError      string    `dynamodbav:"lastError,omitempty" json:"lastError,omitempty"`
 	UpdatedAt      time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+	// LatencyMs is the HTTP exchange of the attempt that delivered (listings only).
+	LatencyMs int64 `dynamodbav:"-" json:"latencyMs,omitempty"`
 }
 
 type deliveryItem struct {
@@ -288,6 +290,9 @@ func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) (*DeliveryP
 			}
 			// The index lags the table: an entry may name a status the delivery has left.
 			if !s.expired(it.ExpiresAt) && (q.Status == "" || it.Status == q.Status) {
+				if it.Delivered != nil {
+					it.Delivery.LatencyMs = it.Delivered.LatencyMs
+				}
 				page.Deliveries = append(page.Deliveries, it.Delivery)
 			}
 		}
