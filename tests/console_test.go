@@ -127,7 +127,7 @@ func (p page) shot(name string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()) // the viewport: small files
 	if err != nil {
 		p.t.Fatalf("screenshot %s: %v", name, err)
 	}
