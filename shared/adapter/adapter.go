@@ -11,9 +11,9 @@ import (
 	"github.com/eventhub/eventhub/shared/adapter/huaweiconfig"
 	"github.com/eventhub/eventhub/shared/adapter/iuap"
 	"github.com/eventhub/eventhub/shared/adapter/juno"
-	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // Formats (named in package format, which code that needs only the names imports).
@@ -44,7 +44,7 @@ type Meta struct {
 // CloudEvent and the format it was read as. Errors are *fault.Error values whose path
 // names the member of raw that is wrong.
 func Parse(format string, raw []byte, m Meta) (*cloudevent.Event, string, error) {
-	o, err := member.Decode(raw)
+	o, err := jsonobject.Decode(raw)
 	if err != nil {
 		return nil, format, err
 	}
@@ -56,7 +56,7 @@ func Parse(format string, raw []byte, m Meta) (*cloudevent.Event, string, error)
 }
 
 // FromObject runs the adapter of the format on a decoded object.
-func FromObject(format string, o *member.Object, m Meta) (*cloudevent.Event, error) {
+func FromObject(format string, o *jsonobject.Object, m Meta) (*cloudevent.Event, error) {
 	switch format {
 	case CloudEvents:
 		return cloudevents.FromObject(o)
@@ -80,7 +80,7 @@ func FromObject(format string, o *member.Object, m Meta) (*cloudevent.Event, err
 
 // Detect names the format of a decoded event by the members that only that format
 // sends; anything unrecognised is Generic.
-func Detect(o *member.Object) string {
+func Detect(o *jsonobject.Object) string {
 	switch {
 	case o.Has("specversion"):
 		return CloudEvents
