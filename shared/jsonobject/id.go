@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sync"
-
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // ContentID returns an id derived from a JSON value's content: member order and
@@ -22,63 +20,27 @@ func ContentID(raw []byte) string {
 	return string(AppendContentID(buf[:0], raw))
 }
 
-// canonical are the options under which jsontext writes a value as ContentID hashes
-// it, but for the order of names (see sameOrder).
-var canonical = []jsontext.Options{
-	jsontext.EscapeForHTML(true),
-	jsontext.EscapeForJS(true),
-	jsontext.ReorderRawObjects(true),
-}
-
 // AppendContentID appends ContentID(raw).
 func AppendContentID(dst, raw []byte) []byte {
 	scratch := getScratch()
 	defer putScratch(scratch)
-	canon, err := jsontext.AppendFormat((*scratch)[:0], raw, canonical...)
-	if err == nil && sameOrder(canon) {
+	if canon, ok := appendCanonical((*scratch)[:0], raw); ok {
 		*scratch = canon
 		return appendDigestOwned(dst, canon)
 	}
-	// Names that RFC 8785 and encoding/json order differently, or duplicate names
-	// (which encoding/json resolves to the last): encoding/json writes the form itself.
+	// Invalid JSON, or a name repeated (encoding/json keeps the last): encoding/json
+	// writes the form itself.
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return AppendDigestOf(dst, raw)
 	}
-	if canon, err = json.Marshal(v); err != nil { // map keys sorted
+	canon, err := json.Marshal(v) // map keys sorted
+	if err != nil {
 		return AppendDigestOf(dst, raw)
 	}
 	return AppendDigestOf(dst, canon)
-}
-
-// sameOrder reports whether the names in the JSON text canon are sure to be in the
-// same order by RFC 8785 (UTF-16 code units, as jsontext sorts them) as by
-// encoding/json (UTF-8 bytes). The two orders differ only between characters from
-// U+E000 to U+FFFF (encoded with a first byte 0xEE or 0xEF) and those above U+FFFF
-// (0xF0 to 0xF4): text without one of the two kinds sorts alike.
-func sameOrder(canon []byte) bool {
-	high := false
-	for _, c := range canon {
-		if c >= 0xEE {
-			high = true
-			break
-		}
-	}
-	if !high {
-		return true
-	}
-	bmp, astral := false, false
-	for _, c := range canon {
-		switch {
-		case c == 0xEE || c == 0xEF:
-			bmp = true
-		case c >= 0xF0:
-			astral = true
-		}
-	}
-	return !bmp || !astral
 }
 
 // AppendDigestOf appends a stable id made from b: the hex of the first 16 bytes of the
@@ -112,7 +74,12 @@ func putScratch(b *[]byte) {
 	}
 }
 
-// AppendContentID appends the ContentID of the object, ContentID(o.Compose()).
+// AppendContentID appends the ContentID of the object, ContentID(o.Compose()),
+// from the object's text as sent when it has it (the form ContentID hashes does not
+// depend on whitespace or escapes), without composing it.
 func (o *Object) AppendContentID(dst []byte) []byte {
-	return AppendContentID(dst, o.Compose())
+	if o.unescaped {
+		return AppendContentID(dst, o.Compose())
+	}
+	return AppendContentID(dst, o.raw)
 }

@@ -41,7 +41,10 @@ type Object struct {
 	// text is the object's JSON text when it is what Compose writes without sets: no
 	// whitespace, and names that AppendQuote writes as they are.
 	text []byte
-	buf  [8]span // spans of a small object, in the same allocation
+	// unescaped is set when raw is not the object's JSON text but its names, unescaped,
+	// and its values, one after the other (a name had escapes).
+	unescaped bool
+	buf       [8]span // spans of a small object, in the same allocation
 }
 
 func (o *Object) member(i int) Member {
@@ -92,6 +95,9 @@ func decode(raw []byte, path string, top bool) (*Object, error) {
 	r := getReader(raw)
 	defer r.put()
 	dec := &r.dec
+	if !top {
+		dec.Reset(&r.buf, allowDuplicates) // read before, and found to repeat none
+	}
 	if k := dec.PeekKind(); k != '{' {
 		v, err := dec.ReadValue()
 		if err == nil && top {
@@ -220,7 +226,7 @@ func (o *Object) unescape(names []string) {
 		sp.valueEnd = int32(len(raw))
 		spans[i] = sp
 	}
-	o.raw, o.spans = raw, spans
+	o.raw, o.spans, o.unescaped = raw, spans, true
 }
 
 // composed reports whether the object of spans in raw, its text n bytes long, is

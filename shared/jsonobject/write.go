@@ -73,7 +73,14 @@ var compact = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.Al
 // as they are (jsontext.Value.Compact); v itself, and an error, if it is not one JSON
 // value.
 func AppendCompact(dst, v []byte) ([]byte, error) {
-	return jsontext.AppendFormat(dst, v, compact...)
+	if bytes.ContainsAny(v, " \t\n\r") {
+		return jsontext.AppendFormat(dst, v, compact...)
+	}
+	// Already compact: reading it is enough, and cheaper than writing it.
+	if !jsontext.Value(v).IsValid(compact...) {
+		return jsontext.AppendFormat(dst, v, compact...) // the error
+	}
+	return append(dst, v...), nil
 }
 
 // quoting are the options under which jsontext writes strings as encoding/json does.
