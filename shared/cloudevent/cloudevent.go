@@ -24,6 +24,8 @@ const SpecVersion = "1.0"
 
 // Event is a CloudEvent. Extensions holds every attribute that is not a context
 // attribute defined by the spec, with its JSON value (string, number or boolean).
+// Extensions and Data hold valid JSON, as Parse, FromFields' and FromMembers'
+// callers and the adapters read it: MarshalJSON does not read them again.
 type Event struct {
 	SpecVersion     string
 	ID              string
@@ -275,7 +277,8 @@ func validName(s string) bool {
 }
 
 // MarshalJSON writes the event in the structured JSON format with a stable member order:
-// the spec's attributes, the extensions by name, then data.
+// the spec's attributes, the extensions by name, then data, without whitespace. JSON
+// values are copied as they are unless they have whitespace to remove.
 func (e *Event) MarshalJSON() ([]byte, error) {
 	// The size without escapes.
 	size := 2

@@ -171,7 +171,7 @@ func TestMarshalHandBuiltEvent(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Errorf("MarshalJSON = %s, %v; want %s", got, err, want)
 	}
-	e.Data = json.RawMessage(`{"k":`)
+	e.Data = json.RawMessage(`{"k": `) // invalid JSON that MarshalJSON rewrites
 	if _, err := e.MarshalJSON(); err == nil {
 		t.Error("MarshalJSON with invalid data: error = nil; want one")
 	}
