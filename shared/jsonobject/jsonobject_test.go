@@ -19,6 +19,7 @@ var objects = []string{
 	`{"a":{"b":1,"b":2}}`, `{"a":[{"b":1},{"b":2,"c":{"d":1,"d":2}}]}`, `{"a\u0062":1,"ab":2}`,
 	`{"b":"\u00e9\/x","a":{"d":1.50,"c":[1e3,"<"]},"\uff01":1,"😀":2,"\u2028":"\u2029"}`,
 	`{"a":-0,"b":1E+2,"c":12345678901234567890123}`, `{"a":"\ud800"}`, `{"a":1} x`, `[1]`, `{"a":}`,
+	"{\"", "{\"\x88\":{}}", `"" `, // what once broke shared/rawjson
 }
 
 // FuzzDecode holds Decode to encoding/json: it takes exactly the objects encoding/json
