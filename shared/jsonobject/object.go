@@ -141,7 +141,7 @@ func decode(raw []byte, path string, top bool) (*Object, error) {
 		}
 		end := int32(dec.InputOffset())
 		sp := span{nameStart: nameEnd - int32(len(name)) + 1, nameEnd: nameEnd - 1, valueStart: end - int32(len(v)), valueEnd: end}
-		sp.spaced = (v[0] == '{' || v[0] == '[') && bytes.ContainsAny(v, " \t\n\r")
+		sp.spaced = (v[0] == '{' || v[0] == '[') && spaced(v)
 		spans = append(spans, sp)
 	}
 	if top {

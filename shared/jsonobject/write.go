@@ -74,10 +74,26 @@ var compact = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.Al
 // it found it: a value without whitespace is copied as it is, not read again; one with
 // whitespace is rewritten by jsontext, which reports it if it is not one JSON value.
 func AppendCompact(dst, v []byte) ([]byte, error) {
-	if bytes.ContainsAny(v, " \t\n\r") {
+	if spaced(v) {
 		return jsontext.AppendFormat(dst, v, compact...)
 	}
 	return append(dst, v...), nil
+}
+
+// spaced reports whether the JSON text v has whitespace outside its strings.
+func spaced(v []byte) bool {
+	in := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return true
+		}
+	}
+	return false
 }
 
 // quoting are the options under which jsontext writes strings as encoding/json does.
