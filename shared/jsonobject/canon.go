@@ -47,8 +47,7 @@ var errRepeated = errors.New("repeated name")
 // for anything but one valid JSON value whose objects name no member twice.
 func appendCanonical(dst, raw []byte) (_ []byte, ok bool) {
 	c := canons.Get().(*canon)
-	c.r, c.raw = getReader(raw), raw
-	c.r.dec.Reset(&c.r.buf, allowDuplicates) // order finds them, cheaper than a set
+	c.r, c.raw = getReader(raw, allowDuplicates), raw // order finds them, cheaper than a set
 	defer func() {
 		c.r.put()
 		c.r, c.raw = nil, nil
@@ -66,8 +65,6 @@ func appendCanonical(dst, raw []byte) (_ []byte, ok bool) {
 	}
 	return dst, false
 }
-
-var allowDuplicates = jsontext.AllowDuplicateNames(true)
 
 func (c *canon) value(dst []byte) ([]byte, error) {
 	dec := &c.r.dec

@@ -75,29 +75,33 @@ type reader struct {
 
 var readers = sync.Pool{New: func() any { return new(reader) }}
 
-func getReader(raw []byte) *reader {
+func getReader(raw []byte, opts ...jsontext.Options) *reader {
 	r := readers.Get().(*reader)
 	r.buf = *bytes.NewBuffer(raw)
-	r.dec.Reset(&r.buf)
+	r.dec.Reset(&r.buf, opts...)
 	return r
 }
 
-func (r *reader) put() {
-	r.buf = bytes.Buffer{}
-	r.dec.Reset(&r.buf) // drops the object's bytes
-	readers.Put(r)
-}
+// allowDuplicates reads text already read with duplicate names refused, or whose
+// reader finds them itself.
+var allowDuplicates = jsontext.AllowDuplicateNames(true)
+
+// put returns the reader to the pool. It keeps the bytes it read until its next use
+// or the pool's cleaning at a garbage collection: resetting it costs more.
+func (r *reader) put() { readers.Put(r) }
 
 // decode splits the JSON object raw into its members; top reads raw as a whole
 // document (nothing may follow the object), else as a valid value of the member at
 // path.
 func decode(raw []byte, path string, top bool) (*Object, error) {
-	r := getReader(raw)
+	var r *reader
+	if top {
+		r = getReader(raw)
+	} else {
+		r = getReader(raw, allowDuplicates) // read before, and found to repeat none
+	}
 	defer r.put()
 	dec := &r.dec
-	if !top {
-		dec.Reset(&r.buf, allowDuplicates) // read before, and found to repeat none
-	}
 	if k := dec.PeekKind(); k != '{' {
 		v, err := dec.ReadValue()
 		if err == nil && top {
@@ -405,7 +409,7 @@ func (o *Object) Strings(name string, required bool) ([]string, error) {
 	if raw[0] != '[' {
 		return nil, fault.At(o.join(name), "must be an array of strings, not %s", kindOf(raw))
 	}
-	r := getReader(raw)
+	r := getReader(raw, allowDuplicates)
 	defer r.put()
 	var out []string
 	if _, err := r.dec.ReadToken(); err != nil {
