@@ -78,6 +78,8 @@ func TestDecode(t *testing.T) {
 		{in: `{"data":{"labels":{"sev":1,"sev":2}}}`, path: "data.labels.sev", message: "member appears more than once", offset: 33},
 		{in: `{"data":[{"x":1},{"x":1,"x":2}]}`, path: "data[1].x", message: "member appears more than once", offset: 28},
 		{in: `{"a\u0062":1,"ab":2}`, path: "ab", message: "member appears more than once", offset: 18},
+		{in: `{"":1,"":2}`, path: `""`, message: "member appears more than once", offset: 9},
+		{in: `{"a":[{"":1,"":2}]}`, path: `a[0].""`, message: "member appears more than once", offset: 15},
 		{in: `[1]`, path: "$", message: "must be a JSON object, not an array"},
 		{in: ` `, message: "empty body"},
 		{in: `{"a":1} x`, message: "malformed JSON", offset: 8},

@@ -185,7 +185,11 @@ func textError(raw []byte, err error) error {
 	if !errors.As(err, &syn) || syn.Err != jsontext.ErrDuplicateName {
 		return fault.Text(raw, err)
 	}
-	e := fault.At(fault.PointerPath(syn.JSONPointer), "member appears more than once")
+	path := fault.PointerPath(syn.JSONPointer)
+	if syn.JSONPointer.LastToken() == "" { // the name "", which a path shows quoted
+		path = joinPath(fault.PointerPath(syn.JSONPointer.Parent()), `""`)
+	}
+	e := fault.At(path, "member appears more than once")
 	e.Offset, e.Line, e.Column = fault.Locate(raw, valueAfterName(raw, int(syn.ByteOffset)))
 	return e
 }
