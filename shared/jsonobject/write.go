@@ -80,6 +80,17 @@ func AppendCompact(dst, v []byte) ([]byte, error) {
 	return append(dst, v...), nil
 }
 
+// Compact reads the JSON value raw with jsontext (UTF-8, syntax, a name repeated at
+// any depth refused, as Decode refuses them) and returns it without whitespace, its
+// strings and numbers as they are. Errors locate what is wrong as Decode's do.
+func Compact(raw []byte) (json.RawMessage, error) {
+	c, err := jsontext.AppendFormat(make([]byte, 0, len(raw)), raw, jsontext.PreserveRawStrings(true))
+	if err != nil {
+		return nil, textError(raw, err)
+	}
+	return c, nil
+}
+
 // spaced reports whether the JSON text v has whitespace outside its strings.
 func spaced(v []byte) bool {
 	in := false

@@ -4,13 +4,14 @@
 package cloudevents
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"mime"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -104,16 +105,22 @@ func binaryData(contentType string, body []byte) (data json.RawMessage, isBase64
 		if err := fault.UTF8(body); err != nil {
 			return nil, false, err
 		}
-		if !json.Valid(body) {
+		if !json.Valid(body) { // encoding/json's words for a syntax error, as before
 			return nil, false, fault.JSON(body, json.Unmarshal(body, new(any)))
 		}
-		var b bytes.Buffer
-		_ = json.Compact(&b, body)
-		return b.Bytes(), false, nil
-	case mt == "" && json.Valid(body):
-		var b bytes.Buffer
-		_ = json.Compact(&b, body)
-		return b.Bytes(), false, nil
+		c, err := jsonobject.Compact(body) // a name repeated: refused as in structured mode
+		if err != nil {
+			if e, ok := fault.As(err); ok && e.Path != "" {
+				d := *e
+				d.Path = "data." + e.Path
+				return nil, false, &d
+			}
+			return nil, false, err
+		}
+		return c, false, nil
+	case mt == "" && jsontext.Value(body).IsValid():
+		c, err := jsonobject.Compact(body)
+		return c, false, err
 	case (strings.HasPrefix(mt, "text/") || mt == "application/xml" || mt == "") && utf8.Valid(body):
 		return jsonobject.Quote(string(body)), false, nil
 	}
