@@ -321,16 +321,22 @@ func (o *Object) missing(name string) error {
 	return fault.At(o.join(name), "required field is missing")
 }
 
+// required returns a member's JSON value, or nil, with an error if it is required.
+func (o *Object) required(name string, required bool) (json.RawMessage, error) {
+	raw, ok := o.Raw(name)
+	if !ok && required {
+		return nil, o.missing(name)
+	}
+	return raw, nil
+}
+
 // Text returns the text of a string member, unescaped: a slice of the object's bytes
 // (which the caller must not change) when it has no escapes. A required member must
 // be present and not blank.
 func (o *Object) Text(name string, required bool) ([]byte, error) {
-	raw, ok := o.Raw(name)
-	if !ok {
-		if required {
-			return nil, o.missing(name)
-		}
-		return nil, nil
+	raw, err := o.required(name, required)
+	if raw == nil {
+		return nil, err
 	}
 	if raw[0] != '"' {
 		return nil, fault.At(o.join(name), "must be a string, not %s", kindOf(raw))
@@ -356,12 +362,9 @@ func Unquote(raw []byte) []byte {
 // disagree with their own documentation), as text, as Text does. Numbers keep their
 // JSON spelling.
 func (o *Object) ScalarText(name string, required bool) ([]byte, error) {
-	raw, ok := o.Raw(name)
-	if !ok {
-		if required {
-			return nil, o.missing(name)
-		}
-		return nil, nil
+	raw, err := o.required(name, required)
+	if raw == nil {
+		return nil, err
 	}
 	switch jsontext.Value(raw).Kind() {
 	case '"':
@@ -388,12 +391,9 @@ func (o *Object) Int(name string, required bool) (n int64, present bool, err err
 
 // Object returns a member that must be a JSON object.
 func (o *Object) Object(name string, required bool) (*Object, error) {
-	raw, ok := o.Raw(name)
-	if !ok {
-		if required {
-			return nil, o.missing(name)
-		}
-		return nil, nil
+	raw, err := o.required(name, required)
+	if raw == nil {
+		return nil, err
 	}
 	if raw[0] != '{' {
 		return nil, fault.At(o.join(name), "must be an object, not %s", kindOf(raw))
@@ -403,12 +403,9 @@ func (o *Object) Object(name string, required bool) (*Object, error) {
 
 // Strings returns a member that must be an array of strings.
 func (o *Object) Strings(name string, required bool) ([]string, error) {
-	raw, ok := o.Raw(name)
-	if !ok {
-		if required {
-			return nil, o.missing(name)
-		}
-		return nil, nil
+	raw, err := o.required(name, required)
+	if raw == nil {
+		return nil, err
 	}
 	if raw[0] != '[' {
 		return nil, fault.At(o.join(name), "must be an array of strings, not %s", kindOf(raw))

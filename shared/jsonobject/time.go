@@ -14,12 +14,9 @@ import (
 // (a number or a string of digits; values of 10^12 and more are taken as
 // milliseconds, as some producers send them), and appends it in RFC 3339.
 func (o *Object) AppendTime(dst []byte, name string, required bool) ([]byte, error) {
-	raw, ok := o.Raw(name)
-	if !ok {
-		if required {
-			return dst, o.missing(name)
-		}
-		return dst, nil
+	raw, err := o.required(name, required)
+	if raw == nil {
+		return dst, err
 	}
 	s, err := o.ScalarText(name, required)
 	if err != nil {
