@@ -163,7 +163,11 @@ func (e *Event) validate(prefix string) error {
 	}
 	for name, raw := range e.Extensions {
 		if !validName(name) {
-			return fault.At(prefix+name, "extension attribute names must be lower-case letters and digits")
+			path := prefix + name
+			if name == "" {
+				path = prefix + `""`
+			}
+			return fault.At(path, "extension attribute names must be lower-case letters and digits")
 		}
 		switch firstByte(raw) {
 		case '"', 't', 'f', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
