@@ -152,11 +152,10 @@ func (c *compiler) compile(d *document) (*Mapping, error) {
 			}
 			continue
 		}
-		v, err := c.value(name, "mapping."+name, vd)
+		v, err := c.value(name, "mapping."+name, i, vd)
 		if err != nil {
 			return nil, err
 		}
-		v.field = i
 		m.attrs = append(m.attrs, v)
 	}
 	if len(d.Extensions) > maxExtensions {
@@ -179,11 +178,10 @@ func (c *compiler) compile(d *document) (*Mapping, error) {
 		if vd == nil {
 			return nil, fault.At(at, "must be an object")
 		}
-		v, err := c.value(name, at, vd)
+		v, err := c.value(name, at, fieldExtension, vd)
 		if err != nil {
 			return nil, err
 		}
-		v.field = fieldExtension
 		m.attrs = append(m.attrs, v)
 	}
 	if err := c.dataSpec(d.Data); err != nil {
@@ -235,9 +233,10 @@ func extensionName(s string) bool {
 	return true
 }
 
-// value compiles the document of one attribute; at is its place in the document.
-func (c *compiler) value(attr, at string, vd *valueDoc) (*value, error) {
-	v := &value{attr: attr, optional: vd.Optional, vmap: vd.Map}
+// value compiles the document of one attribute; at is its place in the document,
+// field the attribute's (an index in specAttrs, fieldExtension or fieldData).
+func (c *compiler) value(attr, at string, field int, vd *valueDoc) (*value, error) {
+	v := &value{attr: attr, field: field, optional: vd.Optional, vmap: vd.Map}
 	n := 0
 	if vd.Path != nil {
 		n++
@@ -312,11 +311,11 @@ func (c *compiler) value(attr, at string, vd *valueDoc) (*value, error) {
 		if vd.Optional || vd.Default != nil {
 			return nil, fault.At(at+".or", "is tried when the value is absent: it cannot follow optional or default")
 		}
-		or, err := c.value(attr, at+".or", vd.Or)
+		or, err := c.value(attr, at+".or", field, vd.Or)
 		if err != nil {
 			return nil, err
 		}
-		or.field, or.time, or.layout = v.field, v.time, v.layout
+		or.time, or.layout = v.time, v.layout
 		v.or = or
 	}
 	if v.src.kind == refConst && v.time == 0 && vd.Map == nil {
@@ -505,11 +504,10 @@ func (c *compiler) dataSpec(d *dataDoc) error {
 					return fault.At(at, "overlaps %s of data.parse", q)
 				}
 			}
-			v, err := c.value(name, at, d.Set[name])
+			v, err := c.value(name, at, fieldData, d.Set[name])
 			if err != nil {
 				return err
 			}
-			v.field = fieldData
 			spec.set = append(spec.set, setMember{name: name, v: v, slot: c.m.root.add(member, &c.m.slots)})
 		}
 	}
