@@ -7,6 +7,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,12 +162,7 @@ func (c *compiler) compile(d *document) (*Mapping, error) {
 	if len(d.Extensions) > maxExtensions {
 		return nil, fault.At("mapping.extensions", "has %d attributes, over the limit of %d", len(d.Extensions), maxExtensions)
 	}
-	names := make([]string, 0, len(d.Extensions))
-	for name := range d.Extensions {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(d.Extensions)) {
 		at := "mapping.extensions." + name
 		if !extensionName(name) {
 			return nil, fault.At(at, "extension names are 1 to 20 lower-case letters and digits")
@@ -214,10 +210,7 @@ func (c *compiler) compile(d *document) (*Mapping, error) {
 		m.idFallback = true
 		m.hash = true
 	}
-	for h := range c.headers {
-		m.headers = append(m.headers, h)
-	}
-	slices.Sort(m.headers)
+	m.headers = slices.Sorted(maps.Keys(c.headers))
 	return m, nil
 }
 
@@ -488,12 +481,7 @@ func (c *compiler) dataSpec(d *dataDoc) error {
 		if len(d.Set) > maxExtensions {
 			return fault.At("mapping.data.set", "has %d members, over the limit of %d", len(d.Set), maxExtensions)
 		}
-		names := make([]string, 0, len(d.Set))
-		for name := range d.Set {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(d.Set)) {
 			at := "mapping.data.set." + name
 			if d.Set[name] == nil {
 				return fault.At(at, "must be an object")
