@@ -99,8 +99,8 @@ type run struct {
 	// decided is, for each attribute of the mapping in order, the reference that
 	// decided its value, to name in an error of the event's validation.
 	decided []*ref
-	dec   jsontext.Decoder
-	rd    bytes.Buffer
+	dec     jsontext.Decoder
+	rd      bytes.Buffer
 }
 
 var runs = sync.Pool{New: func() any { return new(run) }}
