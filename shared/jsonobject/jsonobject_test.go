@@ -66,6 +66,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		checkCompose(t, o)
 		checkContentID(t, in)
+		checkSpaced(t, trimmed)
 	})
 }
 
@@ -91,6 +92,28 @@ func TestDecode(t *testing.T) {
 		if !ok || e.Path != tc.path || !strings.Contains(e.Message, tc.message) || e.Offset != tc.offset {
 			t.Errorf("Decode(%s) = %#v; want path %q, %q at %d", tc.in, err, tc.path, tc.message, tc.offset)
 		}
+	}
+}
+
+// checkSpaced holds spaced to jsontext: a valid value has whitespace outside its
+// strings exactly when compacting it changes it.
+func checkSpaced(t *testing.T, v []byte) {
+	t.Helper()
+	c, err := jsontext.AppendFormat(nil, v, compact...)
+	if err != nil {
+		return
+	}
+	if got, want := spaced(v), string(c) != string(v); got != want {
+		t.Fatalf("spaced(%q) = %v; jsontext compacts it to %q", v, got, c)
+	}
+}
+
+func TestSpaced(t *testing.T) {
+	for _, v := range []string{`{"a b":"c\\"}`, `{"a":"\" "}`, `{"a":"\\" ,"b":1}`, `[1, 2]`, `"x y"`, `{"a\\\"b":" "}`, `{"a":"\\\\"}`, "[\n]"} {
+		checkSpaced(t, []byte(v))
+	}
+	for _, in := range objects {
+		checkSpaced(t, bytes.TrimSpace([]byte(in)))
 	}
 }
 

@@ -93,15 +93,28 @@ func Compact(raw []byte) (json.RawMessage, error) {
 
 // spaced reports whether the JSON text v has whitespace outside its strings.
 func spaced(v []byte) bool {
-	in := false
+	if bytes.IndexByte(v, ' ') < 0 && bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\t') < 0 && bytes.IndexByte(v, '\r') < 0 {
+		return false
+	}
 	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case in && c == '\\':
-			i++
-		case c == '"':
-			in = !in
-		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+		switch v[i] {
+		case ' ', '\t', '\n', '\r':
 			return true
+		case '"': // skip the string: to its closing quote, one not escaped
+			for {
+				j := bytes.IndexByte(v[i+1:], '"')
+				if j < 0 {
+					return false
+				}
+				i += 1 + j
+				k := i - 1
+				for k >= 0 && v[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
 		}
 	}
 	return false
@@ -128,12 +141,19 @@ func AppendQuote[S string | []byte](dst []byte, s S) []byte {
 // ASCII but for '"', '\\', '<', '>' and '&'.
 func plain[S string | []byte](s S) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // Quote returns s as a JSON string, as AppendQuote writes it.
 func Quote(s string) json.RawMessage { return AppendQuote(nil, s) }
