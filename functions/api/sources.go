@@ -16,6 +16,7 @@ import (
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/inbound"
 	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
@@ -61,6 +62,9 @@ type sourceInput struct {
 	OnInvalid  string           `json:"onInvalid"`
 	Owns       *ownership.Set   `json:"owns"`
 	RateLimit  *store.RateLimit `json:"rateLimit"`
+	// InboundSecret is the secret the producer of a github, gitlab or
+	// standardwebhooks source authenticates with on /hooks/{id}; made when not given.
+	InboundSecret string `json:"inboundSecret"`
 }
 
 type sourcePatch struct {
@@ -129,7 +133,7 @@ func onInvalid(v string) (string, error) {
 }
 
 type sourceRotation struct {
-	Credential string `json:"credential"` // "token" (default) or "signingKey"
+	Credential string `json:"credential"` // "token" (default), "signingKey" or "inboundSecret"
 	Grace      string `json:"grace"`      // how long the old one keeps working
 }
 
@@ -143,6 +147,13 @@ type sourceView struct {
 	Signing      bool          `json:"signing"`
 	Token        string        `json:"token,omitempty"`
 	SigningKey   string        `json:"signingKey,omitempty"`
+	// HookPath is the source's own ingest path, POST /hooks/{id}: where producers that
+	// cannot send a bearer token post, authenticated by their signature or token.
+	HookPath string `json:"hookPath"`
+	// HasInboundSecret says the source has an inbound secret; InboundSecret is the
+	// secret itself, only when it is made (creation, rotation).
+	HasInboundSecret bool   `json:"hasInboundSecret,omitempty"`
+	InboundSecret    string `json:"inboundSecret,omitempty"`
 }
 
 func viewSource(s store.Source) sourceView {
@@ -150,7 +161,8 @@ func viewSource(s store.Source) sourceView {
 		owns := ownedLists(*s.Owns)
 		s.Owns = &owns
 	}
-	return sourceView{Source: s, Owned: ownedLists(s.Owned()), Transitional: s.Transitional(), Signing: s.SigningKey != ""}
+	return sourceView{Source: s, Owned: ownedLists(s.Owned()), Transitional: s.Transitional(), Signing: s.SigningKey != "",
+		HookPath: "/hooks/" + s.ID, HasInboundSecret: s.InboundSecret != ""}
 }
 
 // ownedLists shows a set's lists as arrays, empty ones too.
@@ -238,6 +250,17 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	if in.Signing || format == formats.IUAP {
 		src.SigningKey = newSigningKey()
 	}
+	switch {
+	case inbound.Verifies(format) && in.InboundSecret == "":
+		src.InboundSecret = inbound.NewSecret(format)
+	case inbound.Verifies(format):
+		if why := inbound.CheckSecret(format, in.InboundSecret); why != "" {
+			return apigw.Response{}, fault.At("inboundSecret", "%s", why)
+		}
+		src.InboundSecret = in.InboundSecret
+	case in.InboundSecret != "":
+		return apigw.Response{}, fault.At("inboundSecret", "a %s source authenticates with its token: only github, gitlab and standardwebhooks sources have an inbound secret", format)
+	}
 	token := auth.NewToken(auth.ProducerPrefix)
 	src.TokenHash = auth.Hash(token)
 	if err := h.store.CreateSource(ctx, src); err != nil {
@@ -250,7 +273,7 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	}
 	src.Version = 1
 	v := viewSource(src)
-	v.Token, v.SigningKey = token, src.SigningKey
+	v.Token, v.SigningKey, v.InboundSecret = token, src.SigningKey, src.InboundSecret
 	resp := apigw.JSON(http.StatusCreated, v)
 	resp.Headers["location"] = "/sources/" + src.ID
 	return resp, nil
@@ -388,8 +411,28 @@ func (h *handler) rotateSource(ctx context.Context, req *apigw.Request) (apigw.R
 		v := viewSource(*src)
 		v.SigningKey = src.SigningKey
 		return apigw.JSON(http.StatusOK, v), nil
+	case "inboundSecret":
+		src, err := h.store.GetSource(ctx, id)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		if !inbound.Verifies(src.Format) {
+			return apigw.Response{}, fault.At("credential", "a %s source has no inbound secret: only github, gitlab and standardwebhooks sources do", src.Format)
+		}
+		if grace > 0 && src.InboundSecret != "" {
+			src.PrevInboundSecret, src.PrevInboundSecretUntil = src.InboundSecret, now.Add(grace)
+		} else {
+			src.PrevInboundSecret, src.PrevInboundSecretUntil = "", time.Time{}
+		}
+		src.InboundSecret = inbound.NewSecret(src.Format)
+		if err := h.store.UpdateSource(ctx, src); err != nil {
+			return apigw.Response{}, err
+		}
+		v := viewSource(*src)
+		v.InboundSecret = src.InboundSecret
+		return apigw.JSON(http.StatusOK, v), nil
 	}
-	return apigw.Response{}, fault.At("credential", "must be \"token\" or \"signingKey\"")
+	return apigw.Response{}, fault.At("credential", "must be \"token\", \"signingKey\" or \"inboundSecret\"")
 }
 
 // newSigningKey returns a random 256-bit key for HMAC signatures.

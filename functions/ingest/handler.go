@@ -71,6 +71,7 @@ type publisher interface {
 
 type handler struct {
 	sources sourceLookup     // by token
+	byID    sourceLookup     // by id (POST /hooks/{sourceId})
 	apps    appLookup        // by iuap appId
 	owners  ownership.Others // what other sources own, for transitional sources
 	schemas catalog.Lookup   // nil: no catalog checks
@@ -150,10 +151,10 @@ func (t *tally) emit(ctx context.Context, m *metrics.Emitter, name, dim string) 
 }
 
 func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
-	token := auth.Bearer(apigw.Header(req, "authorization"))
 	var src *store.Source
 	var err error
-	if token != "" {
+	hook := req.RouteKey == routeHooks
+	if token := auth.Bearer(apigw.Header(req, "authorization")); token != "" && !hook {
 		if src, err = h.authenticate(ctx, token); err != nil {
 			return apigw.Response{}, err
 		}
@@ -164,6 +165,12 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	}
 	if len(body) > maxBody {
 		return apigw.Response{}, fault.New(fault.TooLarge, "request body is %d bytes; the limit is %d", len(body), maxBody)
+	}
+	if hook {
+		// The signature covers the body: it is checked on the bytes as they came.
+		if src, err = h.hookSource(ctx, req, body); err != nil {
+			return apigw.Response{}, err
+		}
 	}
 	d := readBody(body)
 	env := d.env

@@ -174,7 +174,8 @@ func ParseGitHubSignature(v string) ([]byte, error) {
 
 // ParseStandardSignatures reads a webhook-signature value: space-separated
 // "<version>,<base64>" signatures. Signatures of versions other than v1 are skipped
-// (the specification reserves them); at least one v1 signature of 32 bytes is needed.
+// (the specification reserves them); at least one v1 signature of 32 bytes, in
+// canonical base64, is needed.
 func ParseStandardSignatures(v string) ([][]byte, error) {
 	if len(v) > maxHeaderBytes {
 		return nil, ErrMalformed
@@ -188,7 +189,7 @@ func ParseStandardSignatures(v string) ([][]byte, error) {
 		if version != "v1" {
 			continue
 		}
-		sig, err := base64.StdEncoding.DecodeString(b64)
+		sig, err := base64.StdEncoding.Strict().DecodeString(b64)
 		if err != nil || len(sig) != sha256.Size {
 			return nil, ErrMalformed
 		}
