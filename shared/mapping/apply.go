@@ -1,0 +1,581 @@
+package mapping
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/fault"
+)
+
+// fieldExtension marks a value that fills an extension attribute.
+const fieldExtension = -1
+
+// A value is where one attribute comes from.
+type value struct {
+	attr     string // the attribute's name, for errors
+	field    int    // index in specAttrs, or fieldExtension
+	src      ref    // unless isTmpl
+	tmpl     []piece
+	isTmpl   bool
+	vmap     map[string]string
+	def      string
+	hasDef   bool
+	optional bool
+	time     int
+	layout   string
+}
+
+const (
+	refPath = iota + 1
+	refHeader
+	refConst
+	refHash
+	refSourceID
+)
+
+type ref struct {
+	kind   int
+	slot   int    // refPath
+	header string // refHeader
+	text   string // refConst
+}
+
+// piece is a template's literal text or reference.
+type piece struct {
+	lit    string
+	isRef  bool
+	prefix string // written before the value; a reference with a prefix is optional
+	ref    ref
+}
+
+type dataSpec struct {
+	slot     int
+	parse    []int
+	optional bool
+}
+
+// span is where a path's value lies in the payload; end 0 means absent.
+type span struct{ start, end int }
+
+// run is the state of one Apply.
+type run struct {
+	m     *Mapping
+	in    Input
+	spans []span
+	buf   []byte
+	name  []byte
+	hash  string
+	dec   jsontext.Decoder
+	rd    bytes.Buffer
+}
+
+var runs = sync.Pool{New: func() any { return new(run) }}
+
+// Apply maps one payload. Errors are *fault.Error values whose Path names the payload
+// member ("$.alerts[0].startsAt") or header ("header:x-github-event") that is wrong,
+// and whose message names the attribute that failed.
+func (m *Mapping) Apply(in Input) (Result, error) {
+	r := runs.Get().(*run)
+	defer func() {
+		if cap(r.buf) <= 64<<10 {
+			r.in = Input{}
+			r.hash = ""
+			runs.Put(r)
+		}
+	}()
+	r.m, r.in = m, in
+	if cap(r.spans) < len(m.slots) {
+		r.spans = make([]span, len(m.slots))
+	}
+	r.spans = r.spans[:len(m.slots)]
+	clear(r.spans)
+	if err := r.scan(); err != nil {
+		return Result{}, err
+	}
+	for _, d := range m.drop {
+		ok, err := d.p.Match(in.Body)
+		if err != nil {
+			return Result{}, fault.At("$", "malformed JSON: %v", err)
+		}
+		if ok {
+			return Result{Dropped: d.name}, nil
+		}
+	}
+	if len(m.keep) > 0 {
+		kept := false
+		for _, k := range m.keep {
+			ok, err := k.p.Match(in.Body)
+			if err != nil {
+				return Result{}, fault.At("$", "malformed JSON: %v", err)
+			}
+			if ok {
+				kept = true
+				break
+			}
+		}
+		if !kept {
+			return Result{Dropped: "keep"}, nil
+		}
+	}
+	ev, err := r.event()
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Event: ev}, nil
+}
+
+// scan reads the payload once, recording where each path of the mapping lies.
+func (r *run) scan() error {
+	body := r.in.Body
+	r.rd = *bytes.NewBuffer(body)
+	r.dec.Reset(&r.rd)
+	if err := r.walk(r.m.root); err != nil {
+		return textError(body, err)
+	}
+	if _, err := r.dec.ReadToken(); err != io.EOF {
+		if err != nil {
+			return textError(body, err)
+		}
+		e := fault.New(fault.Invalid, "malformed JSON: more than one value")
+		e.Offset, e.Line, e.Column = fault.Locate(body, int(r.dec.InputOffset()))
+		return e
+	}
+	return nil
+}
+
+// textError is fault.Text with the path written as Apply's errors write paths.
+func textError(body []byte, err error) error {
+	err = fault.Text(body, err)
+	if e, ok := fault.As(err); ok && e.Path != "" {
+		e.Path = "$" + dotted(e.Path)
+	}
+	return err
+}
+
+func (r *run) walk(n *node) error {
+	d := &r.dec
+	if n.names == nil && n.elems == nil {
+		if n.slot < 0 {
+			return d.SkipValue()
+		}
+		v, err := d.ReadValue()
+		if err != nil {
+			return err
+		}
+		end := int(d.InputOffset())
+		r.spans[n.slot] = span{end - len(v), end}
+		return nil
+	}
+	start := int(d.InputOffset())
+	switch d.PeekKind() {
+	case '{':
+		if n.names == nil {
+			if err := d.SkipValue(); err != nil {
+				return err
+			}
+			break
+		}
+		if _, err := d.ReadToken(); err != nil {
+			return err
+		}
+		for d.PeekKind() == '"' {
+			name, err := d.ReadValue()
+			if err != nil {
+				return err
+			}
+			var child *node
+			if bytes.IndexByte(name, '\\') < 0 {
+				child = n.names[string(name[1:len(name)-1])]
+			} else if r.name, err = jsontext.AppendUnquote(r.name[:0], name); err == nil {
+				child = n.names[string(r.name)]
+			}
+			if child == nil {
+				err = d.SkipValue()
+			} else {
+				err = r.walk(child)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if _, err := d.ReadToken(); err != nil {
+			return err
+		}
+	case '[':
+		if n.elems == nil {
+			if err := d.SkipValue(); err != nil {
+				return err
+			}
+			break
+		}
+		if _, err := d.ReadToken(); err != nil {
+			return err
+		}
+		for i := 0; d.PeekKind() != ']'; i++ {
+			if d.PeekKind() == 0 {
+				_, err := d.ReadToken()
+				return err
+			}
+			var err error
+			if child := n.elems[i]; child != nil {
+				err = r.walk(child)
+			} else {
+				err = d.SkipValue()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if _, err := d.ReadToken(); err != nil {
+			return err
+		}
+	default:
+		if err := d.SkipValue(); err != nil {
+			return err
+		}
+	}
+	if n.slot >= 0 {
+		end := int(d.InputOffset())
+		for start < end && strings.IndexByte(" \t\r\n:,", r.in.Body[start]) >= 0 {
+			start++
+		}
+		r.spans[n.slot] = span{start, end}
+	}
+	return nil
+}
+
+// event builds and validates the event.
+func (r *run) event() (*cloudevent.Event, error) {
+	m := r.m
+	ev := &cloudevent.Event{SpecVersion: cloudevent.SpecVersion}
+	fields := [...]*string{&ev.ID, &ev.Source, &ev.Type, &ev.Subject, &ev.Time, &ev.DataContentType, &ev.DataSchema}
+	for _, v := range m.attrs {
+		text, ok, err := r.value(v)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if v.field == fieldExtension {
+			if ev.Extensions == nil {
+				ev.Extensions = make(map[string]json.RawMessage, len(m.attrs))
+			}
+			q, _ := jsontext.AppendQuote(nil, text)
+			ev.Extensions[v.attr] = q
+			continue
+		}
+		*fields[v.field] = text
+	}
+	if ev.ID == "" && m.idFallback {
+		ev.ID = r.contentHash()
+	}
+	data, err := r.data()
+	if err != nil {
+		return nil, err
+	}
+	if data != nil {
+		ev.Data = data
+		if ev.DataContentType == "" {
+			ev.DataContentType = "application/json"
+		}
+	}
+	if err := ev.Validate(); err != nil {
+		if e, ok := fault.As(err); ok {
+			e.Message = e.Path + ": " + e.Message
+			e.Path = "mapping." + e.Path
+		}
+		return nil, err
+	}
+	return ev, nil
+}
+
+// value evaluates one attribute: its text, or ok false when it is optional and absent.
+func (r *run) value(v *value) (string, bool, error) {
+	r.buf = r.buf[:0]
+	var where string // the reference that decided, for errors
+	present := true
+	if v.isTmpl {
+		for _, p := range v.tmpl {
+			if !p.isRef {
+				r.buf = append(r.buf, p.lit...)
+				continue
+			}
+			mark := len(r.buf)
+			r.buf = append(r.buf, p.prefix...)
+			ok, err := r.ref(v, p.ref)
+			if err != nil {
+				return "", false, err
+			}
+			if where == "" {
+				where = r.where(p.ref)
+			}
+			if !ok {
+				if p.prefix != "" {
+					r.buf = r.buf[:mark]
+					continue
+				}
+				present, where = false, r.where(p.ref)
+				break
+			}
+		}
+	} else {
+		var err error
+		if present, err = r.ref(v, v.src); err != nil {
+			return "", false, err
+		}
+		where = r.where(v.src)
+	}
+	if present && v.field == 0 && len(r.buf) == 0 && r.m.idFallback {
+		present = false // an empty id falls back as a missing one does
+	}
+	if !present {
+		switch {
+		case v.hasDef:
+			r.buf = append(r.buf[:0], v.def...)
+		case v.optional || (v.field == 0 && r.m.idFallback):
+			return "", false, nil
+		default:
+			return "", false, fault.At(where, "%s: required value is missing", v.attr)
+		}
+	} else if v.vmap != nil {
+		if to, ok := v.vmap[string(r.buf)]; ok {
+			r.buf = append(r.buf[:0], to...)
+		} else if v.hasDef {
+			r.buf = append(r.buf[:0], v.def...)
+		} else {
+			return "", false, fault.At(where, "%s: %q is not one of the values the map knows", v.attr, r.buf)
+		}
+	}
+	if v.time != timeNone && len(r.buf) > 0 {
+		t, err := appendTime(nil, r.buf, v.time, v.layout)
+		if err != nil {
+			return "", false, fault.At(where, "%s: %v, got %q", v.attr, err, r.buf)
+		}
+		return string(t), true, nil
+	}
+	if len(r.buf) == 0 && v.field >= 0 && v.field <= 2 {
+		return "", false, fault.At(where, "%s: must not be empty", v.attr)
+	}
+	return string(r.buf), true, nil
+}
+
+// where names a reference in errors.
+func (r *run) where(f ref) string {
+	switch f.kind {
+	case refPath:
+		return r.m.slots[f.slot]
+	case refHeader:
+		return "header:" + f.header
+	}
+	return "$"
+}
+
+// ref appends the text of a reference to r.buf and reports whether it is present.
+func (r *run) ref(v *value, f ref) (bool, error) {
+	switch f.kind {
+	case refConst:
+		r.buf = append(r.buf, f.text...)
+	case refSourceID:
+		r.buf = append(r.buf, r.in.SourceID...)
+	case refHash:
+		r.buf = append(r.buf, r.contentHash()...)
+	case refHeader:
+		h, ok := r.in.Headers[f.header]
+		if !ok {
+			for k, val := range r.in.Headers {
+				if strings.EqualFold(k, f.header) {
+					h, ok = val, true
+					break
+				}
+			}
+		}
+		if !ok {
+			return false, nil
+		}
+		r.buf = append(r.buf, h...)
+	case refPath:
+		sp := r.spans[f.slot]
+		if sp.end == 0 {
+			return false, nil
+		}
+		raw := r.in.Body[sp.start:sp.end]
+		switch raw[0] {
+		case '"':
+			if bytes.IndexByte(raw, '\\') < 0 {
+				r.buf = append(r.buf, raw[1:len(raw)-1]...)
+			} else {
+				var err error
+				if r.buf, err = jsontext.AppendUnquote(r.buf, raw); err != nil {
+					return false, fault.At(r.m.slots[f.slot], "%s: %v", v.attr, err)
+				}
+			}
+		case 'n':
+			return false, nil
+		case '{':
+			return false, fault.At(r.m.slots[f.slot], "%s: must be a string, number or boolean, not an object", v.attr)
+		case '[':
+			return false, fault.At(r.m.slots[f.slot], "%s: must be a string, number or boolean, not an array", v.attr)
+		default:
+			r.buf = append(r.buf, raw...)
+		}
+	}
+	return true, nil
+}
+
+// data returns the event's data: the value at the data path, with the members named
+// by parse decoded from the JSON text they carry.
+func (r *run) data() (json.RawMessage, error) {
+	d := r.m.data
+	sp := r.spans[d.slot]
+	if sp.end == 0 {
+		if d.optional {
+			return nil, nil
+		}
+		return nil, fault.At(r.m.slots[d.slot], "data: required value is missing")
+	}
+	body := r.in.Body
+	if len(d.parse) == 0 {
+		return json.RawMessage(body[sp.start:sp.end]), nil
+	}
+	var out []byte
+	at := sp.start
+	for _, slot := range sortedSpans(r.spans, d.parse) {
+		p := r.spans[slot]
+		raw := body[p.start:p.end]
+		if raw[0] != '"' {
+			continue
+		}
+		text, err := jsontext.AppendUnquote(nil, raw)
+		if err != nil {
+			continue
+		}
+		v := jsontext.Value(bytes.TrimSpace(text))
+		if len(v) == 0 || (v[0] != '{' && v[0] != '[') || v.Compact() != nil {
+			continue
+		}
+		if out == nil {
+			out = make([]byte, 0, sp.end-sp.start)
+		}
+		out = append(out, body[at:p.start]...)
+		out = append(out, v...)
+		at = p.end
+	}
+	if out == nil {
+		return json.RawMessage(body[sp.start:sp.end]), nil
+	}
+	return append(out, body[at:sp.end]...), nil
+}
+
+// sortedSpans returns the slots of present values in the order they lie.
+func sortedSpans(spans []span, slots []int) []int {
+	out := make([]int, 0, len(slots))
+	for _, s := range slots {
+		if spans[s].end == 0 {
+			continue
+		}
+		i := len(out)
+		out = append(out, s)
+		for i > 0 && spans[out[i-1]].start > spans[s].start {
+			out[i] = out[i-1]
+			i--
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// contentHash is the id of a payload that has none: 32 hex digits of the SHA-256 of
+// its JSON with insignificant white space removed, so that the same payload sent
+// twice, however indented, has the same id.
+func (r *run) contentHash() string {
+	if r.hash != "" {
+		return r.hash
+	}
+	h := sha256.New()
+	body := r.in.Body
+	in, esc := false, false
+	from := 0
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case in:
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				in = false
+			}
+		case c == '"':
+			in = true
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			h.Write(body[from:i])
+			from = i + 1
+		}
+	}
+	h.Write(body[from:])
+	var sum [sha256.Size]byte
+	r.hash = hex.EncodeToString(h.Sum(sum[:0])[:16])
+	return r.hash
+}
+
+// Unix seconds between 1970 and 9999.
+const maxUnix = 253402300799
+
+// appendTime reads text in the format and appends it in RFC 3339.
+func appendTime(dst, text []byte, format int, layout string) ([]byte, error) {
+	s := string(bytes.TrimSpace(text))
+	switch format {
+	case timeRFC3339:
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return dst, fmt.Errorf("must be an RFC 3339 timestamp")
+		}
+		return t.AppendFormat(dst, time.RFC3339Nano), nil
+	case timeLayout:
+		t, err := time.Parse(layout, s)
+		if err != nil {
+			return dst, fmt.Errorf("must be a time in the layout %q", layout)
+		}
+		return t.AppendFormat(dst, time.RFC3339Nano), nil
+	case timeAuto:
+		if len(s) >= 20 && s[4] == '-' {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return t.AppendFormat(dst, time.RFC3339Nano), nil
+			}
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		switch format {
+		case timeUnix:
+			return dst, fmt.Errorf("must be Unix seconds")
+		case timeUnixMS:
+			return dst, fmt.Errorf("must be Unix milliseconds")
+		}
+		return dst, fmt.Errorf("must be an RFC 3339 timestamp or Unix seconds")
+	}
+	if format == timeUnixMS || (format == timeAuto && f >= 1e12) {
+		f /= 1000
+	}
+	if f < 0 || f > maxUnix {
+		return dst, fmt.Errorf("must be a Unix time between 1970 and 9999")
+	}
+	sec, frac := math.Modf(f)
+	t := time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC()
+	return t.AppendFormat(dst, time.RFC3339Nano), nil
+}
