@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -65,6 +66,9 @@ type sourceInput struct {
 	// InboundSecret is the secret the producer of a github, gitlab or
 	// standardwebhooks source authenticates with on /hooks/{id}; made when not given.
 	InboundSecret string `json:"inboundSecret"`
+	// Mapping is the source's own mapping document (shared/mapping), which reads its
+	// events instead of the format's adapter.
+	Mapping json.RawMessage `json:"mapping"`
 }
 
 type sourcePatch struct {
@@ -74,6 +78,9 @@ type sourcePatch struct {
 	OnInvalid  *string         `json:"onInvalid"`
 	Owns       *ownership.Set  `json:"owns"`
 	RateLimit  json.RawMessage `json:"rateLimit"` // null: back to the default
+	// Mapping replaces the source's mapping (saved as its next version); null
+	// removes it (events are read by the format again).
+	Mapping json.RawMessage `json:"mapping"`
 	// Version, when given, must be the source's current version (409 otherwise):
 	// a client that read the source changes what it read.
 	Version *int64 `json:"version"`
@@ -178,11 +185,13 @@ func ownedLists(set ownership.Set) ownership.Set {
 
 func (h *handler) sourceRoutes() map[string]route {
 	return map[string]route{
-		"POST /sources":             h.createSource,
-		"GET /sources":              h.listSources,
-		"GET /sources/{id}":         h.getSource,
-		"PATCH /sources/{id}":       h.patchSource,
-		"POST /sources/{id}/rotate": h.rotateSource,
+		"POST /sources":              h.createSource,
+		"GET /sources":               h.listSources,
+		"GET /sources/{id}":          h.getSource,
+		"PATCH /sources/{id}":        h.patchSource,
+		"POST /sources/{id}/rotate":  h.rotateSource,
+		"POST /sources/{id}/dry-run": h.dryRun,
+		"GET /sources/{id}/mappings": h.listMappings,
 	}
 }
 
@@ -195,12 +204,19 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	if name == "" {
 		return apigw.Response{}, fault.At("name", "required")
 	}
+	doc, _, err := compileMapping(in.Mapping)
+	if err != nil {
+		return apigw.Response{}, err
+	}
 	format := in.Format
-	if format == "" {
+	switch {
+	case format == "" && doc != nil:
+		format = formats.Generic // a mapping reads the events; the format only names the route and credentials
+	case format == "":
 		format = formats.Auto
 	}
-	if !formats.Known(format) {
-		return apigw.Response{}, fault.At("format", "unknown format %q: want auto, %s", in.Format, strings.Join(formats.All, ", "))
+	if !knownFormat(format) {
+		return apigw.Response{}, fault.At("format", "unknown format %q: want %s", in.Format, formatNames())
 	}
 	if err := checkDedupeKeys(in.DedupeKeys); err != nil {
 		return apigw.Response{}, err
@@ -208,6 +224,10 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	invalid, err := onInvalid(in.OnInvalid)
 	if err != nil {
 		return apigw.Response{}, err
+	}
+	if in.OnInvalid == "" && (doc != nil || isPreset(format)) {
+		// A webhook producer cannot act on a 4xx: what its mapping cannot read is kept.
+		invalid = store.OnInvalidQuarantine
 	}
 	if err := checkOwns(in.Owns); err != nil {
 		return apigw.Response{}, err
@@ -230,7 +250,11 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 		Enabled:    true,
 		DataID:     in.DataID,
 		DedupeKeys: in.DedupeKeys,
+		Mapping:    doc,
 		CreatedAt:  h.now().UTC(),
+	}
+	if doc != nil {
+		src.MappingVersion = 1
 	}
 	switch {
 	case in.DataID < 0:
@@ -357,6 +381,19 @@ func (h *handler) patchSource(ctx context.Context, req *apigw.Request) (apigw.Re
 	if in.OnInvalid != nil {
 		if src.OnInvalid, err = onInvalid(*in.OnInvalid); err != nil {
 			return apigw.Response{}, err
+		}
+	}
+	if len(in.Mapping) > 0 {
+		doc, _, err := compileMapping(in.Mapping)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		if !bytes.Equal(doc, src.Mapping) {
+			// A new version: events already received keep theirs.
+			src.Mapping = doc
+			if doc != nil {
+				src.MappingVersion++
+			}
 		}
 	}
 	if err := h.store.UpdateSource(ctx, src); err != nil {
