@@ -70,7 +70,9 @@ func TestMappedSourceEndToEnd(t *testing.T) {
 	shop := fmt.Sprintf("shop-%d", time.Now().UnixNano())
 
 	// A broken mapping is refused with the path of its wrong part.
-	var refused struct{ Error struct{ Path, Message string } }
+	var refused struct {
+		Error struct{ Path, Message string }
+	}
 	broken := strings.Replace(shopMapping, `"format": "unix"`, `"format": "yesterday"`, 1)
 	if status := call(t, http.MethodPost, "/sources", local.AdminToken, `{"name":"e2e-mapping-broken","mapping":`+broken+`}`, &refused); status != http.StatusBadRequest || refused.Error.Path != "mapping.time.format" {
 		t.Fatalf("POST /sources with a broken mapping = %d %+v; want 400 at mapping.time.format", status, refused)
