@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/inbound"
+	"github.com/eventhub/eventhub/shared/mapping"
 )
 
 // The mapping end to end (issue 18): an admin creates a source with a mapping,
@@ -249,5 +251,38 @@ func TestGitHubHook(t *testing.T) {
 	}
 	if d, ok := busEntries.first(bus.SourceIngest, bus.Received, delivery); !ok || strings.Contains(strings.ToLower(d.Detail), "x-hub-signature") || strings.Contains(d.Detail, "Hookshot") {
 		t.Errorf("Event Received %q: want it without the signature or other headers", d.Detail)
+	}
+}
+
+// TestDocumentedMappingsCompile: the mapping examples of the README and of
+// docs/mapping.md compile, so the documents show what the language takes.
+func TestDocumentedMappingsCompile(t *testing.T) {
+	for _, tc := range []struct{ file, after string }{
+		{"../docs/mapping.md", "## The document\n\n```json\n"},
+		{"../README.md", "### Any producer without code: mappings, presets, `/hooks`"},
+	} {
+		b, err := os.ReadFile(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(string(b), tc.after)
+		_, rest, ok2 := strings.Cut(rest, "```json\n")
+		if tc.file == "../docs/mapping.md" {
+			_, rest, ok2 = strings.Cut(string(b), tc.after)
+		}
+		doc, _, ok3 := strings.Cut(rest, "```")
+		if !ok || !ok2 || !ok3 {
+			t.Fatalf("%s has no mapping example after %q", tc.file, tc.after)
+		}
+		if tc.file == "../README.md" {
+			var src struct{ Mapping json.RawMessage }
+			if err := json.Unmarshal([]byte(doc), &src); err != nil {
+				t.Fatalf("the README's source is not JSON: %v", err)
+			}
+			doc = string(src.Mapping)
+		}
+		if _, err := mapping.Compile([]byte(doc)); err != nil {
+			t.Errorf("%s: the documented mapping does not compile: %v", tc.file, err)
+		}
 	}
 }
