@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/eventhub/eventhub/shared/adapter"
+	"github.com/eventhub/eventhub/shared/adapter/format"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/pattern/patterntest"
@@ -49,6 +51,9 @@ func BenchmarkNormalize(b *testing.B) {
 			b.Fatalf("format %s has no sample: %v", format, err)
 		}
 		b.Run(format, func(b *testing.B) {
+			if _, err := os.Stat(filepath.Join("..", "..", strings.TrimSuffix(seedSample(format), ".input")+".headers")); err == nil {
+				b.Skip("the sample needs request headers, which Event Received does not carry yet")
+			}
 			rec := bus.ReceivedDetail{Raw: json.RawMessage(raw), Format: format, Hub: bus.Hub{SourceID: "src_1"}}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
@@ -68,7 +73,7 @@ func BenchmarkNormalize(b *testing.B) {
 
 // seedSample is the sample of a format that make bench also normalizes
 // (infra/bench/cpu.go), relative to the repository.
-func seedSample(format string) string {
+func seedSample(f string) string {
 	return map[string]string{
 		adapter.CloudEvents:  "shared/adapter/cloudevents/testdata/mse_outlier_ejection.input",
 		adapter.HuaweiConfig: "shared/adapter/huaweiconfig/testdata/seed_resource_changed.input",
@@ -76,5 +81,12 @@ func seedSample(format string) string {
 		adapter.Juno:         "shared/adapter/juno/testdata/seed_confgo_file_update.input",
 		adapter.IUAP:         "shared/adapter/iuap/testdata/seed_user_add_after.input",
 		adapter.Generic:      "shared/adapter/generic/testdata/alertmanager.input",
-	}[format]
+		// The presets; GitHub's, GitLab's and Standard Webhooks' need the request
+		// headers beside them, which Event Received does not carry yet.
+		format.Alertmanager:     "shared/mapping/testdata/presets/alertmanager/firing.input",
+		format.Grafana:          "shared/mapping/testdata/presets/grafana/firing.input",
+		format.GitHub:           "shared/mapping/testdata/presets/github/push.input",
+		format.GitLab:           "shared/mapping/testdata/presets/gitlab/push.input",
+		format.StandardWebhooks: "shared/mapping/testdata/presets/standardwebhooks/invoice_paid.input",
+	}[f]
 }

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/eventhub/eventhub/shared/adapter"
+	"github.com/eventhub/eventhub/shared/adapter/format"
 	"github.com/eventhub/eventhub/shared/pattern"
 	"github.com/eventhub/eventhub/shared/pattern/patterntest"
 )
@@ -32,6 +36,13 @@ var seedSamples = map[string]string{
 	adapter.Juno:         "shared/adapter/juno/testdata/seed_confgo_file_update.input",
 	adapter.IUAP:         "shared/adapter/iuap/testdata/seed_user_add_after.input",
 	adapter.Generic:      "shared/adapter/generic/testdata/alertmanager.input",
+	// The presets (package mapping); a sample's request headers are beside it, in
+	// <name>.headers.
+	format.Alertmanager:     "shared/mapping/testdata/presets/alertmanager/firing.input",
+	format.Grafana:          "shared/mapping/testdata/presets/grafana/firing.input",
+	format.GitHub:           "shared/mapping/testdata/presets/github/push.input",
+	format.GitLab:           "shared/mapping/testdata/presets/gitlab/push.input",
+	format.StandardWebhooks: "shared/mapping/testdata/presets/standardwebhooks/invoice_paid.input",
 }
 
 // seeds returns every format of the adapter registry with its sample.
@@ -46,16 +57,34 @@ func seeds(root string) ([]seed, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sample of format %s: %w", format, err)
 		}
-		out = append(out, seed{Format: format, Sample: raw, Normalize: normalizer(format)})
+		headers, err := sampleHeaders(filepath.Join(root, path))
+		if err != nil {
+			return nil, fmt.Errorf("sample of format %s: %w", format, err)
+		}
+		out = append(out, seed{Format: format, Sample: raw, Normalize: normalizer(format, headers)})
 	}
 	return out, nil
 }
 
+// sampleHeaders reads the request headers beside a sample (<name>.headers, a JSON
+// object of lower-case names), if it has any.
+func sampleHeaders(sample string) (map[string]string, error) {
+	b, err := os.ReadFile(strings.TrimSuffix(sample, ".input") + ".headers")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var h map[string]string
+	return h, jsonv2.Unmarshal(b, &h)
+}
+
 // normalizer is normalize's work for one format: the adapter (as the normalize
 // function runs it) and the canonical event's bytes.
-func normalizer(format string) func([]byte) ([]byte, error) {
+func normalizer(format string, headers map[string]string) func([]byte) ([]byte, error) {
 	return func(raw []byte) ([]byte, error) {
-		ev, _, err := adapter.Parse(format, raw, adapter.Meta{SourceID: "src_bench"})
+		ev, _, err := adapter.Parse(format, raw, adapter.Meta{SourceID: "src_bench", Headers: headers})
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/mapping"
 )
 
 // Formats (named in package format, which code that needs only the names imports).
@@ -28,7 +29,7 @@ const (
 	Generic      = format.Generic
 )
 
-// Formats lists every format, in the order detection tries them (generic last).
+// Formats lists every format: those detection tries, in its order, then the presets.
 var Formats = format.All
 
 // Known reports whether f is a format or Auto.
@@ -38,12 +39,18 @@ func Known(f string) bool { return format.Known(f) }
 type Meta struct {
 	SourceID string // the registered producer source that sent it
 	DataID   int64  // its BlueKing data_id, if it has one
+	// Headers are the request headers a preset's mapping reads (lower-case names).
+	Headers map[string]string
 }
 
 // Parse reads one event of the format (Auto detects it) and returns the canonical
 // CloudEvent and the format it was read as. Errors are *fault.Error values whose path
 // names the member of raw that is wrong.
 func Parse(format string, raw []byte, m Meta) (*cloudevent.Event, string, error) {
+	if p, ok := mapping.Preset(format); ok {
+		ev, err := preset(format, p, raw, m)
+		return ev, format, err
+	}
 	o, err := member.Decode(raw)
 	if err != nil {
 		return nil, format, err
@@ -76,6 +83,19 @@ func FromObject(format string, o *member.Object, m Meta) (*cloudevent.Event, err
 		return generic.FromObject(o, src)
 	}
 	return nil, fault.New(fault.Invalid, "unknown format %q", format)
+}
+
+// preset runs a preset's mapping. A preset has no drop rules (mapping's tests hold
+// them to that), so a drop is not an outcome of Parse.
+func preset(format string, p *mapping.Mapping, raw []byte, m Meta) (*cloudevent.Event, error) {
+	res, err := p.Apply(mapping.Input{Body: raw, Headers: m.Headers, SourceID: m.SourceID})
+	if err != nil {
+		return nil, err
+	}
+	if res.Event == nil {
+		return nil, fault.New(fault.Invalid, "format %s dropped the event by rule %q", format, res.Dropped)
+	}
+	return res.Event, nil
 }
 
 // Detect names the format of a decoded event by the members that only that format

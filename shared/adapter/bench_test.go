@@ -13,6 +13,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/eventhub/eventhub/shared/adapter"
+	"github.com/eventhub/eventhub/shared/adapter/format"
 )
 
 // benchSamples are the samples of make bench (infra/bench/cpu.go seedSamples).
@@ -23,6 +24,12 @@ var benchSamples = map[string]string{
 	adapter.Juno:         "juno/testdata/seed_confgo_file_update.input",
 	adapter.IUAP:         "iuap/testdata/seed_user_add_after.input",
 	adapter.Generic:      "generic/testdata/alertmanager.input",
+	// The presets; a sample's request headers are beside it, in <name>.headers.
+	format.Alertmanager:     "../mapping/testdata/presets/alertmanager/firing.input",
+	format.Grafana:          "../mapping/testdata/presets/grafana/firing.input",
+	format.GitHub:           "../mapping/testdata/presets/github/push.input",
+	format.GitLab:           "../mapping/testdata/presets/gitlab/push.input",
+	format.StandardWebhooks: "../mapping/testdata/presets/standardwebhooks/invoice_paid.input",
 }
 
 func sample(tb testing.TB, format string) []byte {
@@ -34,10 +41,24 @@ func sample(tb testing.TB, format string) []byte {
 	return raw
 }
 
+// headers returns the request headers of a format's bench sample, if it has any.
+func headers(tb testing.TB, format string) map[string]string {
+	tb.Helper()
+	b, err := os.ReadFile(strings.TrimSuffix(filepath.FromSlash(benchSamples[format]), ".input") + ".headers")
+	if err != nil {
+		return nil
+	}
+	var h map[string]string
+	if err := jsonv2.Unmarshal(b, &h); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
 // normalize is what make bench measures for a format: the adapter and the canonical
 // event's bytes.
-func normalize(format string, raw []byte) error {
-	ev, _, err := adapter.Parse(format, raw, adapter.Meta{SourceID: "src_bench"})
+func normalize(format string, raw []byte, headers map[string]string) error {
+	ev, _, err := adapter.Parse(format, raw, adapter.Meta{SourceID: "src_bench", Headers: headers})
 	if err != nil {
 		return err
 	}
@@ -55,12 +76,12 @@ func baseline(raw []byte) error {
 // the same bytes as the reference does. Compare them side by side.
 func BenchmarkNormalize(b *testing.B) {
 	for _, f := range adapter.Formats {
-		raw := sample(b, f)
+		raw, h := sample(b, f), headers(b, f)
 		b.Run(f, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
-				if err := normalize(f, raw); err != nil {
+				if err := normalize(f, raw, h); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -126,8 +147,8 @@ func TestNormalizeRatio(t *testing.T) {
 		if only != "" && !slices.Contains(strings.Split(only, ","), f) {
 			continue
 		}
-		raw := sample(t, f)
-		norm := func() error { return normalize(f, raw) }
+		raw, h := sample(t, f), headers(t, f)
+		norm := func() error { return normalize(f, raw, h) }
 		base := func() error { return baseline(raw) }
 		nn, nb := calibrate(norm), calibrate(base)
 		var a, b, r []float64

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,8 +20,12 @@ import (
 	"github.com/eventhub/eventhub/shared/fault"
 )
 
-// fieldExtension marks a value that fills an extension attribute.
-const fieldExtension = -1
+// fieldExtension marks a value that fills an extension attribute, fieldData one that
+// writes a member of the data.
+const (
+	fieldExtension = -1
+	fieldData      = -2
+)
 
 // A value is where one attribute comes from.
 type value struct {
@@ -35,6 +40,8 @@ type value struct {
 	optional bool
 	time     int
 	layout   string
+	or       *value // tried when the value is absent
+	asNumber bool   // data.set writes the text as a JSON number
 }
 
 const (
@@ -63,7 +70,16 @@ type piece struct {
 type dataSpec struct {
 	slot     int
 	parse    []int
+	set      []setMember // by name
 	optional bool
+}
+
+// setMember is a member data.set writes: in place when the data has it, appended
+// otherwise.
+type setMember struct {
+	name string
+	v    *value
+	slot int // the member's own slot
 }
 
 // span is where a path's value lies in the payload; end 0 means absent.
@@ -77,6 +93,7 @@ type run struct {
 	buf   []byte
 	name  []byte
 	hash  string
+	edits []edit
 	dec   jsontext.Decoder
 	rd    bytes.Buffer
 }
@@ -128,6 +145,9 @@ func (m *Mapping) Apply(in Input) (Result, error) {
 		if !kept {
 			return Result{Dropped: "keep"}, nil
 		}
+	}
+	if err := r.check(); err != nil {
+		return Result{}, err
 	}
 	ev, err := r.event()
 	if err != nil {
@@ -256,6 +276,110 @@ func (r *run) walk(n *node) error {
 	return nil
 }
 
+// check is what a mapping asks of a payload member besides the attributes it fills.
+type check struct {
+	slot     int
+	required bool
+	is       uint8 // kindBits; 0 allows any
+	oneOf    []string
+	items    uint8 // kinds the elements of an array may have
+}
+
+// check runs the mapping's checks.
+func (r *run) check() error {
+	for _, c := range r.m.checks {
+		sp := r.spans[c.slot]
+		where := r.m.slots[c.slot]
+		if sp.end == 0 {
+			if c.required {
+				return fault.At(where, "required field is missing")
+			}
+			continue
+		}
+		raw := jsontext.Value(r.in.Body[sp.start:sp.end])
+		if c.is != 0 {
+			if err := isKind(where, raw, c.is); err != nil {
+				return err
+			}
+		}
+		if c.oneOf != nil {
+			r.buf = r.buf[:0]
+			ok := raw[0] == '"'
+			if ok {
+				r.buf, _ = jsontext.AppendUnquote(r.buf, raw)
+				ok = slices.Contains(c.oneOf, string(r.buf))
+			}
+			if !ok {
+				return fault.At(where, "must be %s, got %s", alternatives(c.oneOf), raw)
+			}
+		}
+		if c.items != 0 && raw[0] == '[' {
+			d := jsontext.NewDecoder(bytes.NewReader(raw))
+			d.ReadToken()
+			for i := 0; d.PeekKind() != ']'; i++ {
+				v, err := d.ReadValue()
+				if err != nil {
+					return textError(raw, err)
+				}
+				if err := isKind(where+"["+strconv.Itoa(i)+"]", v, c.items); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// isKind checks that raw has one of the kinds.
+func isKind(where string, raw jsontext.Value, want uint8) error {
+	var got uint8
+	switch raw[0] {
+	case '"':
+		got = kindBits["string"]
+	case 't', 'f':
+		got = kindBits["boolean"]
+	case 'n':
+		got = kindBits["null"]
+	case '{':
+		got = kindBits["object"]
+	case '[':
+		got = kindBits["array"]
+	default:
+		got = kindBits["number"]
+		if bytes.IndexAny(raw, ".eE") < 0 {
+			got |= kindBits["integer"]
+		}
+	}
+	if got&want != 0 {
+		return nil
+	}
+	var names []string
+	for _, n := range [...]string{"string", "number", "integer", "boolean", "object", "array", "null"} {
+		if want&kindBits[n] != 0 {
+			names = append(names, article(n))
+		}
+	}
+	return fault.At(where, "must be %s, not %s", strings.Join(names, " or "), kindName(raw.Kind()))
+}
+
+func article(kind string) string {
+	switch kind {
+	case "integer", "object", "array":
+		return "an " + kind
+	case "null":
+		return "null"
+	}
+	return "a " + kind
+}
+
+// alternatives writes "A, B or C".
+func alternatives(s []string) string {
+	if len(s) == 1 {
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
 // event builds and validates the event.
 func (r *run) event() (*cloudevent.Event, error) {
 	m := r.m
@@ -305,10 +429,11 @@ func (r *run) event() (*cloudevent.Event, error) {
 // value evaluates one attribute: its text, or ok false when it is optional and absent.
 func (r *run) value(v *value) (string, bool, error) {
 	r.buf = r.buf[:0]
-	var where string // the reference that decided, for errors
+	var decided *ref // the reference that decided, for errors
 	present := true
 	if v.isTmpl {
-		for _, p := range v.tmpl {
+		for i := range v.tmpl {
+			p := &v.tmpl[i]
 			if !p.isRef {
 				r.buf = append(r.buf, p.lit...)
 				continue
@@ -319,15 +444,15 @@ func (r *run) value(v *value) (string, bool, error) {
 			if err != nil {
 				return "", false, err
 			}
-			if where == "" {
-				where = r.where(p.ref)
+			if decided == nil {
+				decided = &p.ref
 			}
-			if !ok {
+			if !ok || (p.prefix != "" && len(r.buf) == mark+len(p.prefix)) {
 				if p.prefix != "" {
 					r.buf = r.buf[:mark]
 					continue
 				}
-				present, where = false, r.where(p.ref)
+				present, decided = false, &p.ref
 				break
 			}
 		}
@@ -336,10 +461,13 @@ func (r *run) value(v *value) (string, bool, error) {
 		if present, err = r.ref(v, v.src); err != nil {
 			return "", false, err
 		}
-		where = r.where(v.src)
+		decided = &v.src
 	}
 	if present && v.field == 0 && len(r.buf) == 0 && r.m.idFallback {
 		present = false // an empty id falls back as a missing one does
+	}
+	if !present && v.or != nil {
+		return r.value(v.or)
 	}
 	if !present {
 		switch {
@@ -348,7 +476,7 @@ func (r *run) value(v *value) (string, bool, error) {
 		case v.optional || (v.field == 0 && r.m.idFallback):
 			return "", false, nil
 		default:
-			return "", false, fault.At(where, "%s: required value is missing", v.attr)
+			return "", false, fault.At(r.where(decided), "%s: required value is missing", v.attr)
 		}
 	} else if v.vmap != nil {
 		if to, ok := v.vmap[string(r.buf)]; ok {
@@ -356,24 +484,27 @@ func (r *run) value(v *value) (string, bool, error) {
 		} else if v.hasDef {
 			r.buf = append(r.buf[:0], v.def...)
 		} else {
-			return "", false, fault.At(where, "%s: %q is not one of the values the map knows", v.attr, r.buf)
+			return "", false, fault.At(r.where(decided), "%s: %q is not one of the values the map knows", v.attr, r.buf)
 		}
 	}
 	if v.time != timeNone && len(r.buf) > 0 {
 		t, err := appendTime(nil, r.buf, v.time, v.layout)
 		if err != nil {
-			return "", false, fault.At(where, "%s: %v, got %q", v.attr, err, r.buf)
+			return "", false, fault.At(r.where(decided), "%s: %v, got %q", v.attr, err, r.buf)
 		}
 		return string(t), true, nil
 	}
 	if len(r.buf) == 0 && v.field >= 0 && v.field <= 2 {
-		return "", false, fault.At(where, "%s: must not be empty", v.attr)
+		return "", false, fault.At(r.where(decided), "%s: must not be empty", v.attr)
 	}
 	return string(r.buf), true, nil
 }
 
 // where names a reference in errors.
-func (r *run) where(f ref) string {
+func (r *run) where(f *ref) string {
+	if f == nil {
+		return "$"
+	}
 	switch f.kind {
 	case refPath:
 		return r.m.slots[f.slot]
@@ -436,7 +567,7 @@ func (r *run) ref(v *value, f ref) (bool, error) {
 }
 
 // data returns the event's data: the value at the data path, with the members named
-// by parse decoded from the JSON text they carry.
+// by parse decoded from the JSON text they carry and the members of set written.
 func (r *run) data() (json.RawMessage, error) {
 	d := r.m.data
 	sp := r.spans[d.slot]
@@ -447,18 +578,17 @@ func (r *run) data() (json.RawMessage, error) {
 		return nil, fault.At(r.m.slots[d.slot], "data: required value is missing")
 	}
 	body := r.in.Body
-	if len(d.parse) == 0 {
-		return json.RawMessage(body[sp.start:sp.end]), nil
+	whole := json.RawMessage(body[sp.start:sp.end])
+	if len(d.parse) == 0 && len(d.set) == 0 {
+		return whole, nil
 	}
-	var out []byte
-	at := sp.start
-	for _, slot := range sortedSpans(r.spans, d.parse) {
+	edits := r.edits[:0]
+	for _, slot := range d.parse {
 		p := r.spans[slot]
-		raw := body[p.start:p.end]
-		if raw[0] != '"' {
+		if p.end == 0 || body[p.start] != '"' {
 			continue
 		}
-		text, err := jsontext.AppendUnquote(nil, raw)
+		text, err := jsontext.AppendUnquote(nil, body[p.start:p.end])
 		if err != nil {
 			continue
 		}
@@ -466,36 +596,67 @@ func (r *run) data() (json.RawMessage, error) {
 		if len(v) == 0 || (v[0] != '{' && v[0] != '[') || v.Compact() != nil {
 			continue
 		}
-		if out == nil {
-			out = make([]byte, 0, sp.end-sp.start)
+		edits = append(edits, edit{p.start, p.end, v})
+	}
+	var tail []byte // members set appends
+	if len(d.set) > 0 && whole[0] != '{' {
+		return nil, fault.At(r.m.slots[d.slot], "data: must be an object to set members in it")
+	}
+	for _, m := range d.set {
+		text, ok, err := r.value(m.v)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, body[at:p.start]...)
-		out = append(out, v...)
-		at = p.end
-	}
-	if out == nil {
-		return json.RawMessage(body[sp.start:sp.end]), nil
-	}
-	return append(out, body[at:sp.end]...), nil
-}
-
-// sortedSpans returns the slots of present values in the order they lie.
-func sortedSpans(spans []span, slots []int) []int {
-	out := make([]int, 0, len(slots))
-	for _, s := range slots {
-		if spans[s].end == 0 {
+		if !ok {
 			continue
 		}
-		i := len(out)
-		out = append(out, s)
-		for i > 0 && spans[out[i-1]].start > spans[s].start {
-			out[i] = out[i-1]
-			i--
+		var raw []byte
+		if m.v.asNumber {
+			if v := jsontext.Value(text); v.Kind() != '0' || !v.IsValid() {
+				return nil, fault.At(r.where(&m.v.src), "%s: must be a number, got %q", m.name, text)
+			}
+			raw = []byte(text)
+		} else {
+			raw, _ = jsontext.AppendQuote(nil, text)
 		}
-		out[i] = s
+		if p := r.spans[m.slot]; p.end != 0 {
+			edits = append(edits, edit{p.start, p.end, raw})
+			continue
+		}
+		if len(tail) > 0 || bytes.ContainsFunc(whole[1:len(whole)-1], notSpace) {
+			tail = append(tail, ',')
+		}
+		tail, _ = jsontext.AppendQuote(tail, m.name)
+		tail = append(tail, ':')
+		tail = append(tail, raw...)
 	}
-	return out
+	r.edits = edits
+	if len(edits) == 0 && tail == nil {
+		return whole, nil
+	}
+	slices.SortFunc(edits, func(a, b edit) int { return a.start - b.start })
+	out := make([]byte, 0, len(whole)+len(tail)+64)
+	at := sp.start
+	for _, e := range edits {
+		out = append(out, body[at:e.start]...)
+		out = append(out, e.with...)
+		at = e.end
+	}
+	if tail == nil {
+		return append(out, body[at:sp.end]...), nil
+	}
+	out = append(out, body[at:sp.end-1]...)
+	out = append(out, tail...)
+	return append(out, '}'), nil
 }
+
+// edit replaces body[start:end] in the data.
+type edit struct {
+	start, end int
+	with       []byte
+}
+
+func notSpace(r rune) bool { return r != ' ' && r != '\t' && r != '\r' && r != '\n' }
 
 // contentHash is the id of a payload that has none: 32 hex digits of the SHA-256 of
 // its JSON with insignificant white space removed, so that the same payload sent
@@ -506,31 +667,51 @@ func (r *run) contentHash() string {
 	}
 	h := sha256.New()
 	body := r.in.Body
-	in, esc := false, false
 	from := 0
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case in:
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				in = false
-			}
-		case c == '"':
-			in = true
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+	for i := 0; i < len(body); {
+		switch body[i] {
+		case '"':
+			i = stringEnd(body, i)
+			continue
+		case ' ', '\t', '\r', '\n':
 			h.Write(body[from:i])
 			from = i + 1
 		}
+		i++
 	}
 	h.Write(body[from:])
 	var sum [sha256.Size]byte
 	r.hash = hex.EncodeToString(h.Sum(sum[:0])[:16])
 	return r.hash
+}
+
+// stringEnd returns the index after the JSON string that starts at b[i].
+func stringEnd(b []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
+		}
+		j += k
+		back := j - 1
+		for back > i && b[back] == '\\' {
+			back--
+		}
+		j++
+		if (j-2-back)%2 == 0 {
+			return j
+		}
+	}
+}
+
+// appendRFC3339 appends t, parsed from s, as RFC 3339 writes it: s itself when it is
+// already written so (in UTC, "Z", fractions without trailing zeros).
+func appendRFC3339(dst []byte, t time.Time, s string) []byte {
+	if n := len(s); n >= 20 && s[n-1] == 'Z' && s[n-2] != '0' && (s[n-2] != '.' || n == 20) && (n == 20 || s[19] == '.') {
+		return append(dst, s...)
+	}
+	return t.AppendFormat(dst, time.RFC3339Nano)
 }
 
 // Unix seconds between 1970 and 9999.
@@ -545,7 +726,7 @@ func appendTime(dst, text []byte, format int, layout string) ([]byte, error) {
 		if err != nil {
 			return dst, fmt.Errorf("must be an RFC 3339 timestamp")
 		}
-		return t.AppendFormat(dst, time.RFC3339Nano), nil
+		return appendRFC3339(dst, t, s), nil
 	case timeLayout:
 		t, err := time.Parse(layout, s)
 		if err != nil {
@@ -555,7 +736,7 @@ func appendTime(dst, text []byte, format int, layout string) ([]byte, error) {
 	case timeAuto:
 		if len(s) >= 20 && s[4] == '-' {
 			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-				return t.AppendFormat(dst, time.RFC3339Nano), nil
+				return appendRFC3339(dst, t, s), nil
 			}
 		}
 	}

@@ -47,6 +47,7 @@ type Result struct {
 // A Mapping is a compiled mapping document, safe for concurrent use.
 type Mapping struct {
 	attrs      []*value // id, source, type, subject, time, datacontenttype, dataschema, then extensions by name
+	checks     []check
 	data       *dataSpec
 	drop, keep []rule
 	idFallback bool
@@ -72,6 +73,7 @@ type document struct {
 	DataSchema      *valueDoc            `json:"dataschema"`
 	Extensions      map[string]*valueDoc `json:"extensions"`
 	Data            *dataDoc             `json:"data"`
+	Checks          []checkDoc           `json:"checks"`
 	Drop            []ruleDoc            `json:"drop"`
 	Keep            []ruleDoc            `json:"keep"`
 	IDFallback      *string              `json:"idFallback"`
@@ -87,12 +89,23 @@ type valueDoc struct {
 	Default  *string           `json:"default"`
 	Optional bool              `json:"optional"`
 	Format   *string           `json:"format"`
+	Or       *valueDoc         `json:"or"`
+	As       *string           `json:"as"`
 }
 
 type dataDoc struct {
-	Path     *string  `json:"path"`
-	Parse    []string `json:"parse"`
-	Optional bool     `json:"optional"`
+	Path     *string              `json:"path"`
+	Parse    []string             `json:"parse"`
+	Set      map[string]*valueDoc `json:"set"`
+	Optional bool                 `json:"optional"`
+}
+
+type checkDoc struct {
+	Path     string   `json:"path"`
+	Required bool     `json:"required"`
+	Is       []string `json:"is"`
+	OneOf    []string `json:"oneOf"`
+	Items    []string `json:"items"`
 }
 
 type ruleDoc struct {
@@ -174,6 +187,9 @@ func (c *compiler) compile(d *document) (*Mapping, error) {
 		m.attrs = append(m.attrs, v)
 	}
 	if err := c.dataSpec(d.Data); err != nil {
+		return nil, err
+	}
+	if err := c.checks(d.Checks); err != nil {
 		return nil, err
 	}
 	var err error
@@ -279,6 +295,29 @@ func (c *compiler) value(attr, at string, vd *valueDoc) (*value, error) {
 		v.time, v.layout = f, layout
 	} else if at == "mapping.time" {
 		v.time = timeAuto
+	}
+	if vd.As != nil {
+		if !strings.HasPrefix(at, "mapping.data.set.") {
+			return nil, fault.At(at+".as", "only the members data.set writes have a JSON type")
+		}
+		switch *vd.As {
+		case "string":
+		case "number":
+			v.asNumber = true
+		default:
+			return nil, fault.At(at+".as", `must be "string" or "number"`)
+		}
+	}
+	if vd.Or != nil {
+		if vd.Optional || vd.Default != nil {
+			return nil, fault.At(at+".or", "is tried when the value is absent: it cannot follow optional or default")
+		}
+		or, err := c.value(attr, at+".or", vd.Or)
+		if err != nil {
+			return nil, err
+		}
+		or.field, or.time, or.layout = v.field, v.time, v.layout
+		v.or = or
 	}
 	if v.src.kind == refConst && v.time == 0 && vd.Map == nil {
 		if err := checkConst(attr, *vd.Const); err != nil {
@@ -447,9 +486,85 @@ func (c *compiler) dataSpec(d *dataDoc) error {
 			parsed = append(parsed, q)
 			spec.parse = append(spec.parse, c.m.root.add(q, &c.m.slots))
 		}
+		if len(d.Set) > maxExtensions {
+			return fault.At("mapping.data.set", "has %d members, over the limit of %d", len(d.Set), maxExtensions)
+		}
+		names := make([]string, 0, len(d.Set))
+		for name := range d.Set {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			at := "mapping.data.set." + name
+			if d.Set[name] == nil {
+				return fault.At(at, "must be an object")
+			}
+			member := append(append(path{}, p...), step{name: name, index: -1})
+			for _, q := range parsed {
+				if q.under(member) {
+					return fault.At(at, "overlaps %s of data.parse", q)
+				}
+			}
+			v, err := c.value(name, at, d.Set[name])
+			if err != nil {
+				return err
+			}
+			v.field = fieldData
+			spec.set = append(spec.set, setMember{name: name, v: v, slot: c.m.root.add(member, &c.m.slots)})
+		}
 	}
 	spec.slot = c.m.root.add(p, &c.m.slots)
 	c.m.data = spec
+	return nil
+}
+
+// kindBits are the JSON kinds checks name.
+var kindBits = map[string]uint8{
+	"string": 1 << 0, "number": 1 << 1, "integer": 1 << 2, "boolean": 1 << 3,
+	"object": 1 << 4, "array": 1 << 5, "null": 1 << 6,
+}
+
+func kinds(at string, names []string) (uint8, error) {
+	var k uint8
+	for i, n := range names {
+		b, ok := kindBits[n]
+		if !ok {
+			return 0, fault.At(at+"["+strconv.Itoa(i)+"]", "must be string, number, integer, boolean, object, array or null")
+		}
+		k |= b
+	}
+	return k, nil
+}
+
+func (c *compiler) checks(docs []checkDoc) error {
+	if len(docs) > maxExtensions {
+		return fault.At("mapping.checks", "has %d checks, over the limit of %d", len(docs), maxExtensions)
+	}
+	for i, d := range docs {
+		at := "mapping.checks[" + strconv.Itoa(i) + "]"
+		p, msg := parsePath(d.Path)
+		if msg != "" {
+			return fault.At(at+".path", "%s", msg)
+		}
+		ck := check{slot: c.m.root.add(p, &c.m.slots), required: d.Required}
+		var err error
+		if ck.is, err = kinds(at+".is", d.Is); err != nil {
+			return err
+		}
+		if ck.items, err = kinds(at+".items", d.Items); err != nil {
+			return err
+		}
+		if d.OneOf != nil {
+			if len(d.OneOf) == 0 || len(d.OneOf) > maxRules {
+				return fault.At(at+".oneOf", "must hold 1 to %d strings", maxRules)
+			}
+			ck.oneOf = d.OneOf
+		}
+		if !ck.required && ck.is == 0 && ck.items == 0 && ck.oneOf == nil {
+			return fault.At(at, "checks nothing: give required, is, oneOf or items")
+		}
+		c.m.checks = append(c.m.checks, ck)
+	}
 	return nil
 }
 

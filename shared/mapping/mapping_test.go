@@ -41,6 +41,12 @@ func TestCompileRefuses(t *testing.T) {
 		{"bad fallback", `{` + base + `,"idFallback":"uuid"}`, "mapping.idFallback"},
 		{"parse outside data", `{` + base + `,"data":{"path":"$.a","parse":["$.b"]}}`, "mapping.data.parse[0]"},
 		{"malformed", `{` + base, "mapping"},
+		{"or after default", `{` + base + `,"subject":{"path":"$.a","default":"x","or":{"path":"$.b"}}}`, "mapping.subject.or"},
+		{"as off data.set", `{` + base + `,"subject":{"path":"$.a","as":"number"}}`, "mapping.subject.as"},
+		{"bad as", `{` + base + `,"data":{"path":"$","set":{"n":{"path":"$.a","as":"date"}}}}`, "mapping.data.set.n.as"},
+		{"set overlaps parse", `{` + base + `,"data":{"path":"$","parse":["$.m.x"],"set":{"m":{"const":"x"}}}}`, "mapping.data.set.m"},
+		{"empty check", `{` + base + `,"checks":[{"path":"$.a"}]}`, "mapping.checks[0]"},
+		{"bad kind", `{` + base + `,"checks":[{"path":"$.a","is":["text"]}]}`, "mapping.checks[0].is[0]"},
 		{"too large", `{` + base + `,"subject":{"const":"` + strings.Repeat("x", maxDoc) + `"}}`, "mapping"},
 		{"long template", `{` + base + `,"subject":{"template":"` + strings.Repeat("x", maxTemplate+1) + `"}}`, "mapping.subject.template"},
 	}
@@ -106,6 +112,25 @@ func TestApply(t *testing.T) {
 			body: `{"id":1,"env":"prod"}`,
 			want: `{"specversion":"1.0","id":"1","source":"/sources/src_1","type":"t","datacontenttype":"application/json","data":{"id":1,"env":"prod"}}`,
 		},
+		{
+			name: "or, set and an empty optional piece",
+			doc: `{` + base + `,"subject":{"path":"$.a","or":{"path":"$.b"}},"extensions":{"grp":{"template":"g{/$.g}"}},
+				"data":{"path":"$","set":{"sev":{"path":"$.sev","as":"number"},"status":{"path":"$.status","or":{"const":"OPEN"}}}}}`,
+			body: `{"id":1,"b":"from-b","g":"","sev":"3"}`,
+			want: `{"specversion":"1.0","id":"1","source":"/sources/src_1","type":"t","subject":"from-b","datacontenttype":"application/json","grp":"g","data":{"id":1,"b":"from-b","g":"","sev":3,"status":"OPEN"}}`,
+		},
+		{
+			name: "set into an empty object",
+			doc:  `{` + base + `,"idFallback":"hash","data":{"path":"$.d","set":{"x":{"const":"y"}}}}`,
+			body: `{"d":{ }}`,
+			want: `{"specversion":"1.0","id":"` + hashOf(`{"d":{}}`) + `","source":"/sources/src_1","type":"t","datacontenttype":"application/json","data":{"x":"y"}}`,
+		},
+		{name: "set a number that is not", doc: `{` + base + `,"data":{"path":"$","set":{"n":{"path":"$.n","as":"number"}}}}`, body: `{"id":1,"n":"x"}`, errPath: "$.n"},
+		{name: "set into an array", doc: `{` + base + `,"data":{"path":"$.a","set":{"n":{"const":"x"}}}}`, body: `{"id":1,"a":[]}`, errPath: "$.a"},
+		{name: "check required", doc: `{` + base + `,"checks":[{"path":"$.x","required":true}]}`, body: `{"id":1}`, errPath: "$.x"},
+		{name: "check kind", doc: `{` + base + `,"checks":[{"path":"$.x","is":["integer","string"]}]}`, body: `{"id":1,"x":1.5}`, errPath: "$.x"},
+		{name: "check oneOf", doc: `{` + base + `,"checks":[{"path":"$.x","oneOf":["a","b"]}]}`, body: `{"id":1,"x":"c"}`, errPath: "$.x"},
+		{name: "check items", doc: `{` + base + `,"checks":[{"path":"$.x","items":["string"]}]}`, body: `{"id":1,"x":["a",2]}`, errPath: "$.x[1]"},
 		{name: "missing id", doc: `{` + base + `}`, body: `{"x":1}`, errPath: "$.id"},
 		{name: "null id", doc: `{` + base + `}`, body: `{"id":null}`, errPath: "$.id"},
 		{name: "object id", doc: `{` + base + `}`, body: `{"id":{"a":1}}`, errPath: "$.id"},
@@ -160,6 +185,13 @@ func TestContentHashIgnoresWhiteSpace(t *testing.T) {
 	c := (&run{in: Input{Body: []byte(`{"a":"xy","b":[1,2]}`)}}).contentHash()
 	if a != b || a == c || len(a) != 32 {
 		t.Errorf("hashes %s %s %s: want the first two equal, the third different", a, b, c)
+	}
+	// White space inside strings counts, also after escaped quotes and backslashes.
+	d := (&run{in: Input{Body: []byte(`{"a":"x\" y\\", "b":1}`)}}).contentHash()
+	e := (&run{in: Input{Body: []byte(`{"a":"x\"y\\","b":1}`)}}).contentHash()
+	f := (&run{in: Input{Body: []byte(`{"a":"x\" y\\","b":1}`)}}).contentHash()
+	if d == e || d != f {
+		t.Errorf("hashes %s %s %s: want the first and last equal, the second different", d, e, f)
 	}
 }
 

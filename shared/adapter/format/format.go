@@ -14,8 +14,24 @@ const (
 	Generic      = "generic"
 )
 
-// All lists every format, in the order detection tries them (generic last).
-var All = []string{CloudEvents, HuaweiConfig, BKMonitor, Juno, IUAP, Generic}
+// Presets: formats read by a shipped mapping (package mapping), not by Go code. GitHub,
+// GitLab and Standard Webhooks producers name the event in request headers, so Auto
+// never detects them (nor Alertmanager and Grafana, which Generic keeps as they are).
+const (
+	Alertmanager     = "alertmanager"
+	Grafana          = "grafana"
+	GitHub           = "github"
+	GitLab           = "gitlab"
+	StandardWebhooks = "standardwebhooks"
+)
+
+// Presets lists the preset formats, sorted (mapping.Presets()).
+var Presets = []string{Alertmanager, GitHub, GitLab, Grafana, StandardWebhooks}
+
+// All lists every format: those detection tries, in its order (generic last), then the
+// presets.
+var All = []string{CloudEvents, HuaweiConfig, BKMonitor, Juno, IUAP, Generic,
+	Alertmanager, Grafana, GitHub, GitLab, StandardWebhooks}
 
 // Known reports whether f is a format or Auto.
 func Known(f string) bool {
