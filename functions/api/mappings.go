@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 
-	formats "github.com/eventhub/eventhub/shared/adapter/format"
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/mapping"
@@ -18,23 +16,6 @@ import (
 // mappingStore is what the mapping routes need of the store besides the sources.
 type mappingStore interface {
 	ListMappings(ctx context.Context, sourceID string) ([]store.MappingVersion, error)
-}
-
-// knownFormat reports whether a source may name the format: a format, auto, or a
-// preset mapping's name.
-func knownFormat(f string) bool {
-	return formats.Known(f) || slices.Contains(mapping.Presets(), f)
-}
-
-// formatNames lists what a source's format may be, for messages.
-func formatNames() string {
-	names := append([]string{formats.Auto}, formats.All...)
-	for _, p := range mapping.Presets() {
-		if !slices.Contains(names, p) {
-			names = append(names, p)
-		}
-	}
-	return strings.Join(names, ", ")
 }
 
 // isPreset reports whether a shipped mapping reads the format's events.

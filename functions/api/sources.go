@@ -215,8 +215,8 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	case format == "":
 		format = formats.Auto
 	}
-	if !knownFormat(format) {
-		return apigw.Response{}, fault.At("format", "unknown format %q: want %s", in.Format, formatNames())
+	if !formats.Known(format) {
+		return apigw.Response{}, fault.At("format", "unknown format %q: want auto, %s", in.Format, strings.Join(formats.All, ", "))
 	}
 	if err := checkDedupeKeys(in.DedupeKeys); err != nil {
 		return apigw.Response{}, err
