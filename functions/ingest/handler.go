@@ -183,6 +183,7 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	}
 	d := readBody(body)
 	env := d.env
+	inBody := src == nil // authenticated by the token inside the body
 	if src == nil {
 		// BlueKing producers put their data id and token in the body.
 		if env == nil || env.token == "" {
@@ -196,9 +197,20 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	if err != nil {
 		return apigw.Response{}, err
 	}
+	// A source's own mapping, or its format's preset, reads the whole body as one
+	// event, with the request headers it names: the body is the producer's, never a
+	// BlueKing envelope, and cannot have carried the token (it goes on the bus whole).
+	version := sourcemap.Version(src)
+	m, err := h.mappings.For(ctx, src, format, version)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if m != nil && inBody {
+		return apigw.Response{}, fault.New(fault.Unauthorized, "source %s reads its events with a mapping: send its token as Authorization: Bearer <source token> (or post to its /hooks URL), not inside the body", src.ID)
+	}
 	// A body with data_id and data is BlueKing's envelope when it carries the token or
 	// the events are BlueKing's; for any other format it is an event like another.
-	if env != nil && env.token == "" && format != adapter.BKMonitor {
+	if m != nil || env != nil && env.token == "" && format != adapter.BKMonitor {
 		env = nil
 	}
 	if env != nil && env.dataID != src.DataID {
@@ -209,13 +221,6 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 		ContentType: apigw.Header(req, "content-type"),
 		ReceivedAt:  h.now().UTC(),
 		RequestID:   req.RequestContext.RequestID,
-	}
-	// A source's own mapping, or its format's preset, reads the whole body as one
-	// event, with the request headers it names.
-	version := sourcemap.Version(src)
-	m, err := h.mappings.For(ctx, src, format, version)
-	if err != nil {
-		return apigw.Response{}, err
 	}
 	var items []item
 	if m != nil {

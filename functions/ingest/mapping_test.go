@@ -46,12 +46,13 @@ func TestIngestMapped(t *testing.T) {
 	cases := []struct {
 		name      string
 		onInvalid string
+		bodyToken bool // the token in a BlueKing-like body, not the header
 		body      string
 		status    int
 		published int
 		check     func(t *testing.T, r mappedReply, pub *fakeBus)
 	}{
-		{"mapped", "", `{"id":"o-1","kind":"order"}`, 202, 1, func(t *testing.T, r mappedReply, pub *fakeBus) {
+		{"mapped", "", false, `{"id":"o-1","kind":"order"}`, 202, 1, func(t *testing.T, r mappedReply, pub *fakeBus) {
 			want := cloudevent.Key("/sources/src_map", "o-1")
 			if len(r.IDs) != 1 || r.IDs[0] != want {
 				t.Errorf("ids = %v; want [%s]", r.IDs, want)
@@ -61,22 +62,32 @@ func TestIngestMapped(t *testing.T) {
 				t.Errorf("hub = %+v; want mapping version 3, headers only x-shop, key %s", h, want)
 			}
 		}},
-		{"an array is one event", "", `[{"id":"o-1"}]`, 400, 0, func(t *testing.T, r mappedReply, _ *fakeBus) {
+		{"an array is one event", "", false, `[{"id":"o-1"}]`, 400, 0, func(t *testing.T, r mappedReply, _ *fakeBus) {
 			if r.Error == nil || r.Error.Path != "$.id" {
 				t.Errorf("error = %+v; want the path $.id", r.Error)
 			}
 		}},
-		{"dropped", "", `{"id":"p-1","kind":"ping"}`, 202, 0, func(t *testing.T, r mappedReply, _ *fakeBus) {
+		{"envelope-like body is one event", "", false, `{"id":"o-2","kind":"order","data_id":1,"data":[{"a":1}]}`, 202, 1, func(t *testing.T, r mappedReply, pub *fakeBus) {
+			if !strings.Contains(string(pub.events[0].Raw), `"data_id":1`) {
+				t.Errorf("raw = %s; want the whole body", pub.events[0].Raw)
+			}
+		}},
+		{"token in the body", "", true, `{"id":"o-3","kind":"order","data_id":0,"access_token":"ehp_map","data":[{"a":1}]}`, 401, 0, func(t *testing.T, r mappedReply, _ *fakeBus) {
+			if r.Error == nil || !strings.Contains(r.Error.Message, "Bearer") {
+				t.Errorf("error = %+v; want to be told to send the token in the header", r.Error)
+			}
+		}},
+		{"dropped", "", false, `{"id":"p-1","kind":"ping"}`, 202, 0, func(t *testing.T, r mappedReply, _ *fakeBus) {
 			if r.Dropped != 1 || len(r.Results) != 1 || r.Results[0].Dropped != "pings" || r.Accepted != 0 || len(r.IDs) != 0 {
 				t.Errorf("reply = %+v; want one event dropped by pings", r)
 			}
 		}},
-		{"rejected", "", `{"kind":"order"}`, 400, 0, func(t *testing.T, r mappedReply, _ *fakeBus) {
+		{"rejected", "", false, `{"kind":"order"}`, 400, 0, func(t *testing.T, r mappedReply, _ *fakeBus) {
 			if r.Error == nil || r.Error.Path != "$.id" || !strings.Contains(r.Error.Message, "id") {
 				t.Errorf("error = %+v; want the path $.id", r.Error)
 			}
 		}},
-		{"quarantined", store.OnInvalidQuarantine, `{"kind":"order"}`, 202, 1, func(t *testing.T, r mappedReply, pub *fakeBus) {
+		{"quarantined", store.OnInvalidQuarantine, false, `{"kind":"order"}`, 202, 1, func(t *testing.T, r mappedReply, pub *fakeBus) {
 			if r.Quarantined != 1 || r.Results[0].QuarantineID == "" {
 				t.Errorf("reply = %+v; want one quarantined", r)
 			}
@@ -90,6 +101,9 @@ func TestIngestMapped(t *testing.T) {
 			pub := &fakeBus{}
 			req := post("application/json", tc.body)
 			req.Headers["authorization"] = "Bearer ehp_map"
+			if tc.bodyToken {
+				delete(req.Headers, "authorization")
+			}
 			req.Headers["x-shop"] = "eu"
 			req.Headers["x-other"] = "not read"
 			resp, err := mappedHandler(pub, tc.onInvalid).handle(context.Background(), req)
