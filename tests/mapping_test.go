@@ -286,3 +286,29 @@ func TestDocumentedMappingsCompile(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertmanagerPresetHashID: an Alertmanager notification (the preset's id is the
+// content hash) whose text holds <, > and & is stored under the id ingest answered:
+// ingest, the bus and normalize hash the same bytes.
+func TestAlertmanagerPresetHashID(t *testing.T) {
+	needStack(t)
+	var src struct{ ID, Token string }
+	if status := call(t, http.MethodPost, "/sources", local.AdminToken, `{"name":"e2e-alertmanager","format":"alertmanager"}`, &src); status != http.StatusCreated {
+		t.Fatalf("POST /sources alertmanager = %d", status)
+	}
+	rememberSecret(src.Token)
+	marker := fmt.Sprintf("m-%d", time.Now().UnixNano())
+	body := `{"version":"4","groupKey":"{}:{alertname=\"HighCPU\"}","status":"firing","receiver":"eventhub",
+		"groupLabels":{"alertname":"HighCPU"},"commonLabels":{"alertname":"HighCPU","severity":"page"},
+		"commonAnnotations":{"summary":"CPU > 90% & load < 2 on ` + marker + `"},"externalURL":"http://alertmanager:9093",
+		"alerts":[{"status":"firing","labels":{"alertname":"HighCPU","instance":"db-1"},"annotations":{"summary":"CPU > 90%"},
+		"startsAt":"2026-12-02T06:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"c0ffee"}]}`
+	status, out, raw := sendMapped(t, "/events", src.Token, nil, body)
+	if status != http.StatusAccepted || len(out.IDs) != 1 {
+		t.Fatalf("POST /events = %d %s; want 202 with one id", status, raw)
+	}
+	stored := waitStored(t, out.IDs[0])
+	if !strings.Contains(string(stored.Event), `"type":"io.prometheus.alertmanager.firing"`) || !strings.Contains(string(stored.Event), `"subject":"HighCPU"`) {
+		t.Errorf("stored %s; want the firing notification", stored.Event)
+	}
+}

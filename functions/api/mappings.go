@@ -10,6 +10,7 @@ import (
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/mapping"
+	"github.com/eventhub/eventhub/shared/sourcemap"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -104,11 +105,8 @@ func (h *handler) dryRun(ctx context.Context, req *apigw.Request) (apigw.Respons
 	for k, v := range in.Headers {
 		headers[strings.ToLower(strings.TrimSpace(k))] = v
 	}
-	var body bytes.Buffer
-	if err := json.Compact(&body, in.Payload); err != nil {
-		return apigw.Response{}, fault.At("payload", "malformed JSON: %v", err)
-	}
-	res, err := m.Apply(mapping.Input{Body: body.Bytes(), Headers: headers, SourceID: src.ID})
+	// The bytes ingest would read (a content hash gives the id the event would get).
+	res, err := m.Apply(mapping.Input{Body: sourcemap.Body(in.Payload), Headers: headers, SourceID: src.ID})
 	if err != nil {
 		e, ok := fault.As(err)
 		if !ok {
