@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -156,4 +157,51 @@ func TestHookSecrets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzHooks posts arbitrary bodies and credential headers to /hooks/{sourceId}: the
+// answer is JSON and never a 5xx; a source that verifies signatures accepts a request
+// only when its credential is the one its producer would send for that body; nothing
+// refused reaches the bus.
+func FuzzHooks(f *testing.F) {
+	gh := `{"action":"opened","repository":{"full_name":"o/r"}}`
+	f.Add(0, gh, inbound.Sign(inbound.GitHub, ghSecret, "", now, []byte(gh))[inbound.HeaderGitHubSignature], "issues", "d-1", "")
+	f.Add(1, `{"object_kind":"push"}`, glSecret, "", "", "")
+	f.Add(2, `{"type":"invoice.paid"}`, "v1,AAAA", "msg_1", "1614265330", "")
+	f.Add(3, ce("h"), "", "", "", "Bearer "+token)
+	f.Add(0, "[", "sha256=", "\x00", "", "Bearer")
+	sources := []string{"src_gh", "src_gl", "src_sw", "src_1", "src_nope"}
+	f.Fuzz(func(t *testing.T, which int, body, credential, a, b, authorization string) {
+		if which < 0 {
+			return
+		}
+		id := sources[which%len(sources)]
+		headers := map[string]string{"authorization": authorization, "x-github-event": a, "x-github-delivery": b}
+		switch id {
+		case "src_gh":
+			headers[inbound.HeaderGitHubSignature] = credential
+		case "src_gl":
+			headers[inbound.HeaderGitLabToken] = credential
+		case "src_sw":
+			headers[inbound.HeaderWebhookSig], headers[inbound.HeaderWebhookID], headers[inbound.HeaderWebhookTime] = credential, a, b
+		}
+		pub := &fakeBus{}
+		resp, err := newHookHandler(pub).handle(context.Background(), hook(id, headers, body))
+		if err != nil {
+			t.Fatalf("handle = %v", err)
+		}
+		if resp.StatusCode >= 500 || !json.Valid([]byte(resp.Body)) {
+			t.Fatalf("status %d, answer %s", resp.StatusCode, resp.Body)
+		}
+		if resp.StatusCode == http.StatusUnauthorized && len(pub.entries) != 0 {
+			t.Fatalf("a refused request published %d entries", len(pub.entries))
+		}
+		if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusMultiStatus {
+			src := hookSources[id]
+			if src != nil && inbound.Verifies(src.Format) && inbound.Verify(src.Format, src.InboundSecret, headers, []byte(body), now) != nil &&
+				inbound.Verify(src.Format, src.PrevInboundSecret, headers, []byte(body), now) != nil {
+				t.Fatalf("%s accepted %q with %v", id, body, headers)
+			}
+		}
+	})
 }
