@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -93,9 +94,13 @@ type run struct {
 	buf   []byte
 	name  []byte
 	hash  string
+	last  *ref
 	edits []edit
-	dec   jsontext.Decoder
-	rd    bytes.Buffer
+	// decided is, for each attribute of the mapping in order, the reference that
+	// decided its value, to name in an error of the event's validation.
+	decided []*ref
+	dec     jsontext.Decoder
+	rd      bytes.Buffer
 }
 
 var runs = sync.Pool{New: func() any { return new(run) }}
@@ -107,8 +112,9 @@ func (m *Mapping) Apply(in Input) (Result, error) {
 	r := runs.Get().(*run)
 	defer func() {
 		if cap(r.buf) <= 64<<10 {
-			r.in = Input{}
-			r.hash = ""
+			r.in, r.hash, r.decided = Input{}, "", r.decided[:0]
+			r.rd.Reset()
+			r.dec.Reset(&r.rd)
 			runs.Put(r)
 		}
 	}()
@@ -385,11 +391,13 @@ func (r *run) event() (*cloudevent.Event, error) {
 	m := r.m
 	ev := &cloudevent.Event{SpecVersion: cloudevent.SpecVersion}
 	fields := [...]*string{&ev.ID, &ev.Source, &ev.Type, &ev.Subject, &ev.Time, &ev.DataContentType, &ev.DataSchema}
+	r.decided = r.decided[:0]
 	for _, v := range m.attrs {
 		text, ok, err := r.value(v)
 		if err != nil {
 			return nil, err
 		}
+		r.decided = append(r.decided, r.last)
 		if !ok {
 			continue
 		}
@@ -418,8 +426,14 @@ func (r *run) event() (*cloudevent.Event, error) {
 	}
 	if err := ev.Validate(); err != nil {
 		if e, ok := fault.As(err); ok {
-			e.Message = e.Path + ": " + e.Message
-			e.Path = "mapping." + e.Path
+			attr := e.Path
+			e.Message, e.Path = attr+": "+e.Message, "$"
+			for i, v := range m.attrs {
+				if v.attr == attr {
+					e.Path = r.where(r.decided[i])
+					break
+				}
+			}
 		}
 		return nil, err
 	}
@@ -427,6 +441,7 @@ func (r *run) event() (*cloudevent.Event, error) {
 }
 
 // value evaluates one attribute: its text, or ok false when it is optional and absent.
+// r.last is left at the reference that decided it.
 func (r *run) value(v *value) (string, bool, error) {
 	r.buf = r.buf[:0]
 	var decided *ref // the reference that decided, for errors
@@ -466,6 +481,7 @@ func (r *run) value(v *value) (string, bool, error) {
 	if present && v.field == 0 && len(r.buf) == 0 && r.m.idFallback {
 		present = false // an empty id falls back as a missing one does
 	}
+	r.last = decided
 	if !present && v.or != nil {
 		return r.value(v.or)
 	}
@@ -535,6 +551,9 @@ func (r *run) ref(v *value, f ref) (bool, error) {
 		}
 		if !ok {
 			return false, nil
+		}
+		if !utf8.ValidString(h) {
+			return false, fault.At("header:"+f.header, "%s: must be valid UTF-8", v.attr)
 		}
 		r.buf = append(r.buf, h...)
 	case refPath:

@@ -7,6 +7,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,22 +153,16 @@ func (c *compiler) compile(d *document) (*Mapping, error) {
 			}
 			continue
 		}
-		v, err := c.value(name, "mapping."+name, vd)
+		v, err := c.value(name, "mapping."+name, i, vd)
 		if err != nil {
 			return nil, err
 		}
-		v.field = i
 		m.attrs = append(m.attrs, v)
 	}
 	if len(d.Extensions) > maxExtensions {
 		return nil, fault.At("mapping.extensions", "has %d attributes, over the limit of %d", len(d.Extensions), maxExtensions)
 	}
-	names := make([]string, 0, len(d.Extensions))
-	for name := range d.Extensions {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(d.Extensions)) {
 		at := "mapping.extensions." + name
 		if !extensionName(name) {
 			return nil, fault.At(at, "extension names are 1 to 20 lower-case letters and digits")
@@ -179,11 +174,10 @@ func (c *compiler) compile(d *document) (*Mapping, error) {
 		if vd == nil {
 			return nil, fault.At(at, "must be an object")
 		}
-		v, err := c.value(name, at, vd)
+		v, err := c.value(name, at, fieldExtension, vd)
 		if err != nil {
 			return nil, err
 		}
-		v.field = fieldExtension
 		m.attrs = append(m.attrs, v)
 	}
 	if err := c.dataSpec(d.Data); err != nil {
@@ -216,10 +210,7 @@ func (c *compiler) compile(d *document) (*Mapping, error) {
 		m.idFallback = true
 		m.hash = true
 	}
-	for h := range c.headers {
-		m.headers = append(m.headers, h)
-	}
-	slices.Sort(m.headers)
+	m.headers = slices.Sorted(maps.Keys(c.headers))
 	return m, nil
 }
 
@@ -235,9 +226,10 @@ func extensionName(s string) bool {
 	return true
 }
 
-// value compiles the document of one attribute; at is its place in the document.
-func (c *compiler) value(attr, at string, vd *valueDoc) (*value, error) {
-	v := &value{attr: attr, optional: vd.Optional, vmap: vd.Map}
+// value compiles the document of one attribute; at is its place in the document,
+// field the attribute's (an index in specAttrs, fieldExtension or fieldData).
+func (c *compiler) value(attr, at string, field int, vd *valueDoc) (*value, error) {
+	v := &value{attr: attr, field: field, optional: vd.Optional, vmap: vd.Map}
 	n := 0
 	if vd.Path != nil {
 		n++
@@ -312,11 +304,11 @@ func (c *compiler) value(attr, at string, vd *valueDoc) (*value, error) {
 		if vd.Optional || vd.Default != nil {
 			return nil, fault.At(at+".or", "is tried when the value is absent: it cannot follow optional or default")
 		}
-		or, err := c.value(attr, at+".or", vd.Or)
+		or, err := c.value(attr, at+".or", field, vd.Or)
 		if err != nil {
 			return nil, err
 		}
-		or.field, or.time, or.layout = v.field, v.time, v.layout
+		or.time, or.layout = v.time, v.layout
 		v.or = or
 	}
 	if v.src.kind == refConst && v.time == 0 && vd.Map == nil {
@@ -489,12 +481,7 @@ func (c *compiler) dataSpec(d *dataDoc) error {
 		if len(d.Set) > maxExtensions {
 			return fault.At("mapping.data.set", "has %d members, over the limit of %d", len(d.Set), maxExtensions)
 		}
-		names := make([]string, 0, len(d.Set))
-		for name := range d.Set {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(d.Set)) {
 			at := "mapping.data.set." + name
 			if d.Set[name] == nil {
 				return fault.At(at, "must be an object")
@@ -505,11 +492,10 @@ func (c *compiler) dataSpec(d *dataDoc) error {
 					return fault.At(at, "overlaps %s of data.parse", q)
 				}
 			}
-			v, err := c.value(name, at, d.Set[name])
+			v, err := c.value(name, at, fieldData, d.Set[name])
 			if err != nil {
 				return err
 			}
-			v.field = fieldData
 			spec.set = append(spec.set, setMember{name: name, v: v, slot: c.m.root.add(member, &c.m.slots)})
 		}
 	}

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"embed"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -46,10 +47,5 @@ func Preset(name string) (*Mapping, bool) {
 
 // Presets lists the names of the shipped mappings, sorted.
 func Presets() []string {
-	var names []string
-	for name := range presets() {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(presets()))
 }
