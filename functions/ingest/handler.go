@@ -49,10 +49,12 @@ type sourceLookup interface {
 	Source(ctx context.Context, token string) (*store.Source, error)
 }
 
-type appLookup interface {
-	Source(ctx context.Context, appID string) (*store.Source, error)
+// cachedLookup finds sources by a key (an iuap appId, a source id) through a cache
+// (store.SourceCache).
+type cachedLookup interface {
+	Source(ctx context.Context, key string) (*store.Source, error)
 	// Fresh reads the source again, past any cache.
-	Fresh(ctx context.Context, appID string) (*store.Source, error)
+	Fresh(ctx context.Context, key string) (*store.Source, error)
 }
 
 // limiter is each source's rate limit (ratelimit.Limiter).
@@ -73,8 +75,8 @@ type publisher interface {
 
 type handler struct {
 	sources sourceLookup     // by token
-	byID    sourceLookup     // by id (POST /hooks/{sourceId})
-	apps    appLookup        // by iuap appId
+	byID    cachedLookup     // by id (POST /hooks/{sourceId})
+	apps    cachedLookup     // by iuap appId
 	owners  ownership.Others // what other sources own, for transitional sources
 	schemas catalog.Lookup   // nil: no catalog checks
 	limits  limiter          // nil: no rate limits

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
@@ -40,15 +41,15 @@ func (h *handler) hookSource(ctx context.Context, req *apigw.Request, body []byt
 	}
 	if inbound.Verifies(src.Format) {
 		headers := lowerHeaders(req.Headers)
-		now := h.now()
-		ok := false
-		for _, secret := range src.InboundSecrets(now) {
-			if inbound.Verify(src.Format, secret, headers, body, now) == nil {
-				ok = true
+		if !verified(src, headers, body, h.now()) {
+			// The secret may have been rotated since the source was cached: read it
+			// again before refusing.
+			if src, err = h.byID.Fresh(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
 			}
-		}
-		if !ok {
-			return nil, errHook
+			if src == nil || !inbound.Verifies(src.Format) || !verified(src, headers, body, h.now()) {
+				return nil, errHook
+			}
 		}
 	} else {
 		token := auth.Bearer(apigw.Header(req, "authorization"))
@@ -71,6 +72,18 @@ func (h *handler) hookSource(ctx context.Context, req *apigw.Request, body []byt
 		return nil, fault.New(fault.Forbidden, "source %s is disabled", src.ID)
 	}
 	return src, nil
+}
+
+// verified reports whether the request carries the credential of one of the source's
+// inbound secrets.
+func verified(src *store.Source, headers map[string]string, body []byte, now time.Time) bool {
+	ok := false
+	for _, secret := range src.InboundSecrets(now) {
+		if inbound.Verify(src.Format, secret, headers, body, now) == nil {
+			ok = true
+		}
+	}
+	return ok
 }
 
 // lowerHeaders returns the request's headers by lower-case name (API Gateway's HTTP

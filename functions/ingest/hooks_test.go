@@ -32,7 +32,7 @@ var hookSources = map[string]*store.Source{
 
 func newHookHandler(pub *fakeBus) *handler {
 	h := newTestHandler(pub)
-	h.byID = knownSources(hookSources)
+	h.byID = appFunc(knownSources(hookSources))
 	return h
 }
 
@@ -131,6 +131,25 @@ func TestHookBearer(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusAccepted || len(pub.events) != 1 || pub.events[0].Hub.SourceID != "src_1" {
 		t.Fatalf("status %d %s, %d entries; want 202 and one Event Received of src_1", resp.StatusCode, resp.Body, len(pub.events))
+	}
+}
+
+// TestHookRotatedSecret: a warm ingest that cached a source before its secret was
+// rotated reads it again before refusing the new secret's signature.
+func TestHookRotatedSecret(t *testing.T) {
+	body := []byte(`{"zen":"x"}`)
+	old := *hookSources["src_gh"]
+	rotated := old
+	rotated.InboundSecret = "ehs_rotated-secret-0123456789"
+	h := newHookHandler(&fakeBus{})
+	h.byID = staleApps{cached: &old, fresh: &rotated}
+	req := hook("src_gh", inbound.Sign(inbound.GitHub, rotated.InboundSecret, "", now, body), string(body))
+	if src, err := h.hookSource(context.Background(), &req, body); err != nil || src.InboundSecret != rotated.InboundSecret {
+		t.Errorf("hookSource with the rotated secret = %v, %v; want the fresh source", src, err)
+	}
+	req = hook("src_gh", inbound.Sign(inbound.GitHub, "ehs_never-the-secret-000", "", now, body), string(body))
+	if _, err := h.hookSource(context.Background(), &req, body); err != errHook {
+		t.Errorf("hookSource with a wrong secret = %v; want errHook", err)
 	}
 }
 
