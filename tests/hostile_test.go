@@ -153,6 +153,7 @@ func TestHostileInput(t *testing.T) {
 	add("disabled source", events(off.Token, jsonCT, []byte(valid)), 403, "")
 	add("unknown ?format=", hostile{method: "POST", path: "/events?format=xml", header: map[string]string{"Authorization": "Bearer " + ce.Token, "Content-Type": jsonCT}, body: []byte(valid)}, 400, "format")
 	add("duplicate id member", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"a","source":"/h","type":"t","id":"b"}`)), 400, "id")
+	add("name repeated in data", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"d","source":"/h","type":"t","data":{"user":{"role":"viewer","role":"admin"}}}`)), 400, "data.user.role")
 	add("schema violated", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"s","source":"/h","type":"`+typ+`","data":{"n":10}}`)), 400, "data.n")
 	add("schema: data missing", events(ce.Token, jsonCT, []byte(`{"specversion":"1.0","id":"s2","source":"/h","type":"`+typ+`"}`)), 400, "data")
 

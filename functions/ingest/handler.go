@@ -277,6 +277,14 @@ func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta, src *st
 		return
 	}
 	e, ok := fault.As(err)
+	if ok && e.Line > 0 && it.sent != nil {
+		// The adapter located the error in the compacted body: locate it in the body as
+		// the producer sent it (read again only on this failure).
+		if _, _, serr := adapter.Parse(it.format, it.sent, meta); serr != nil {
+			err = serr
+			e, ok = fault.As(err)
+		}
+	}
 	if !ok || e.Code == fault.Forbidden || src.OnInvalid != store.OnInvalidQuarantine {
 		it.err = at(it.prefix, err)
 		return

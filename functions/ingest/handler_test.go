@@ -415,6 +415,8 @@ func TestIngestStatus(t *testing.T) {
 		{name: "missing id", body: `{"specversion":"1.0","source":"/test","type":"t"}`, status: 400, code: fault.Invalid, path: "id", msg: "missing"},
 		{name: "missing type", body: `{"specversion":"1.0","id":"a","source":"/test"}`, status: 400, code: fault.Invalid, path: "type", msg: "missing"},
 		{name: "numeric id", body: `{"specversion":"1.0","id":7,"source":"/test","type":"t"}`, status: 400, code: fault.Invalid, path: "id", msg: "string"},
+		{name: "repeated id", body: `{"specversion":"1.0","id":"a","source":"/test","type":"t","id":"b"}`, status: 400, code: fault.Invalid, path: "id", msg: "more than once", line: 1, col: 64},
+		{name: "name repeated in data", body: "{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/test\",\"type\":\"t\",\n\"data\":{\"user\":{\"role\":\"viewer\",\"role\":\"admin\"}}}", status: 400, code: fault.Invalid, path: "data.user.role", msg: "more than once", line: 2, col: 40},
 		{name: "wrong specversion", body: `{"specversion":"0.3","id":"a","source":"/test","type":"t"}`, status: 400, code: fault.Invalid, path: "specversion", msg: "0.3"},
 		{name: "empty body", body: "", status: 400, code: fault.Invalid, msg: "empty body"},
 		{name: "blank body", body: " \n\t", status: 400, code: fault.Invalid, msg: "empty body"},

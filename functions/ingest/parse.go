@@ -26,6 +26,7 @@ import (
 type item struct {
 	prefix string // "[i]" inside a batch, "" for a single event
 	raw    json.RawMessage
+	sent   []byte // a single event's body as sent, when raw is it compacted
 	format string
 	event  *cloudevent.Event // already read (binary mode)
 	binary bool              // a CloudEvent in binary mode: its attributes are ce-* headers
@@ -86,7 +87,7 @@ func split(req *apigw.Request, format string, body []byte, d doc, env *envelope)
 	if len(body) > maxEvent {
 		return nil, fault.New(fault.TooLarge, "event is %d bytes; the limit is %d", len(body), maxEvent)
 	}
-	return []item{{raw: compact(body), format: format}}, nil
+	return []item{{raw: compact(body), sent: body, format: format}}, nil
 }
 
 // whole reads a request body that a mapping reads: one JSON value, whatever it is (a

@@ -11,9 +11,9 @@ import (
 	"github.com/eventhub/eventhub/shared/adapter/huaweiconfig"
 	"github.com/eventhub/eventhub/shared/adapter/iuap"
 	"github.com/eventhub/eventhub/shared/adapter/juno"
-	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 	"github.com/eventhub/eventhub/shared/mapping"
 )
 
@@ -51,7 +51,7 @@ func Parse(format string, raw []byte, m Meta) (*cloudevent.Event, string, error)
 		ev, err := preset(format, p, raw, m)
 		return ev, format, err
 	}
-	o, err := member.Decode(raw)
+	o, err := jsonobject.Decode(raw)
 	if err != nil {
 		return nil, format, err
 	}
@@ -63,7 +63,7 @@ func Parse(format string, raw []byte, m Meta) (*cloudevent.Event, string, error)
 }
 
 // FromObject runs the adapter of the format on a decoded object.
-func FromObject(format string, o *member.Object, m Meta) (*cloudevent.Event, error) {
+func FromObject(format string, o *jsonobject.Object, m Meta) (*cloudevent.Event, error) {
 	switch format {
 	case CloudEvents:
 		return cloudevents.FromObject(o)
@@ -100,7 +100,7 @@ func preset(format string, p *mapping.Mapping, raw []byte, m Meta) (*cloudevent.
 
 // Detect names the format of a decoded event by the members that only that format
 // sends; anything unrecognised is Generic.
-func Detect(o *member.Object) string {
+func Detect(o *jsonobject.Object) string {
 	switch {
 	case o.Has("specversion"):
 		return CloudEvents

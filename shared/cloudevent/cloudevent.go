@@ -13,8 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/eventhub/eventhub/shared/fault"
-	"github.com/eventhub/eventhub/shared/rawjson"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // SpecVersion is the only CloudEvents version eventhub accepts.
@@ -22,6 +24,8 @@ const SpecVersion = "1.0"
 
 // Event is a CloudEvent. Extensions holds every attribute that is not a context
 // attribute defined by the spec, with its JSON value (string, number or boolean).
+// Extensions and Data hold valid JSON, as Parse, FromFields' and FromMembers'
+// callers and the adapters read it: MarshalJSON does not read them again.
 type Event struct {
 	SpecVersion     string
 	ID              string
@@ -39,37 +43,15 @@ type Event struct {
 }
 
 // Parse decodes and validates one CloudEvent in the structured JSON format. Errors are
-// *fault.Error values naming the attribute or locating the syntax error.
+// *fault.Error values naming the attribute or locating the syntax error; an object
+// that repeats a member name, at any depth, is refused.
 func Parse(data []byte) (*Event, error) {
-	if m, ok := scanMembers(data); ok {
-		return m.event("")
-	}
-	// What the fast path declines: encoding/json locates the error precisely.
-	var fields map[string]json.RawMessage
-	if err := decodeObject(data, &fields); err != nil {
+	o, err := jsonobject.Decode(data)
+	if err != nil {
 		return nil, err
 	}
-	return FromFields(fields, "")
-}
-
-func decodeObject(data []byte, v *map[string]json.RawMessage) error {
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 {
-		return fault.New(fault.Invalid, "empty body: expected a JSON object")
-	}
-	if err := fault.UTF8(data); err != nil {
-		return err
-	}
-	if trimmed[0] != '{' {
-		if !json.Valid(trimmed) {
-			return fault.JSON(data, json.Unmarshal(data, new(any)))
-		}
-		return fault.At("$", "must be a JSON object")
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fault.JSON(data, err)
-	}
-	return nil
+	var buf [32]jsonobject.Member
+	return FromMembers(o.AppendMembers(buf[:0]), "")
 }
 
 // FromFields builds and validates an event from its decoded top-level members. prefix is
@@ -82,9 +64,9 @@ func FromFields(fields map[string]json.RawMessage, prefix string) (*Event, error
 	return m.event(prefix)
 }
 
-// FromMembers is FromFields for the members of an object in the order sent (a
-// repeated name keeps its last value), as rawjson.Object splits it.
-func FromMembers(ms []rawjson.Member, prefix string) (*Event, error) {
+// FromMembers is FromFields for the members of an object in the order sent, as
+// jsonobject reads them (a repeated name keeps its last value).
+func FromMembers(ms []jsonobject.Member, prefix string) (*Event, error) {
 	var m members
 	var ext [16]member
 	m.ext = ext[:0]
@@ -104,12 +86,10 @@ func (m *members) event(prefix string) (*Event, error) {
 			}
 			return "", nil
 		}
-		s, ok := rawjson.PlainString(raw)
-		if !ok {
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return "", fault.At(prefix+name, "must be a string")
-			}
+		if jsontext.Value(raw).Kind() != '"' {
+			return "", fault.At(prefix+name, "must be a string")
 		}
+		s := string(jsonobject.Unquote(raw))
 		if required && s == "" {
 			return "", fault.At(prefix+name, "must not be empty")
 		}
@@ -297,10 +277,11 @@ func validName(s string) bool {
 }
 
 // MarshalJSON writes the event in the structured JSON format with a stable member order:
-// the spec's attributes, the extensions by name, then data.
+// the spec's attributes, the extensions by name, then data, without whitespace. JSON
+// values are copied as they are unless they have whitespace to remove.
 func (e *Event) MarshalJSON() ([]byte, error) {
-	// The size without escapes, and eight bytes of slack for AppendCompact.
-	size := 2 + 8
+	// The size without escapes.
+	size := 2
 	for _, a := range [...]struct {
 		name int
 		v    string
@@ -322,7 +303,7 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 	}
 	b := make([]byte, 0, size)
 	b = append(b, '{')
-	// str writes a member with its name as AppendString quotes it.
+	// str writes a member with its name as AppendQuote quotes it.
 	str := func(quotedName, v string) {
 		if v == "" {
 			return
@@ -332,23 +313,17 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 		}
 		b = append(b, quotedName...)
 		b = append(b, ':')
-		b = rawjson.AppendString(b, v)
+		b = jsonobject.AppendQuote(b, v)
 	}
 	raw := func(name string, v []byte) error {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = rawjson.AppendString(b, name)
+		b = jsonobject.AppendQuote(b, name)
 		b = append(b, ':')
-		var ok bool
-		if b, ok = rawjson.AppendCompact(b, v); !ok {
-			var c bytes.Buffer
-			if err := json.Compact(&c, v); err != nil {
-				return err
-			}
-			b = append(b, c.Bytes()...) // not reached for valid JSON
-		}
-		return nil
+		var err error
+		b, err = jsonobject.AppendCompact(b, v)
+		return err
 	}
 	str(`"specversion"`, e.SpecVersion)
 	str(`"id"`, e.ID)
@@ -397,9 +372,8 @@ func (e *Event) Extension(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s, true
+	if v := jsontext.Value(bytes.TrimSpace(raw)); v.Kind() == '"' && v.IsValid() {
+		return string(jsonobject.Unquote(v)), true
 	}
 	return strings.TrimSpace(string(raw)), true
 }

@@ -36,7 +36,7 @@ func TestParse(t *testing.T) {
 		{name: "array", in: `[1]`, path: "$", message: "object"},
 		{name: "empty", in: ` `, message: "empty"},
 		{name: "broken", in: `{"id": ""regionid1"}`, message: "malformed JSON"},
-		{name: "invalid utf-8", in: "{\"id\":\"\xff\"}", message: "UTF-8"},
+		{name: "invalid utf-8", in: "{\"id\":\"\xff\"}", path: "id", message: "UTF-8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

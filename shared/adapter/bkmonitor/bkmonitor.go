@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"strconv"
 
-	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // Constants of the mapping.
@@ -23,7 +23,7 @@ var required = []string{"alert_name", "event_id", "description", "metric", "cate
 
 // Parse reads one BlueKing event sent by no plugin instance in particular (dataID 0).
 func Parse(raw []byte) (*cloudevent.Event, error) {
-	o, err := member.Decode(raw)
+	o, err := jsonobject.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // plugin instance that sent the event, which its token proves, so that no other
 // producer can publish under it. Without a data id (dataID 0) the source is
 // "bkmonitor", or "bkmonitor/<bk_biz_id>", which no producer source owns.
-func FromObject(o *member.Object, dataID int64) (*cloudevent.Event, error) {
+func FromObject(o *jsonobject.Object, dataID int64) (*cloudevent.Event, error) {
 	var id, targetType, target []byte
 	for _, name := range required {
 		v, err := o.Text(name, name != "description")
@@ -64,14 +64,14 @@ func FromObject(o *member.Object, dataID int64) (*cloudevent.Event, error) {
 		raw, _ := o.Raw("severity")
 		return nil, fault.At("severity", "must be 1 (fatal), 2 (warning) or 3 (reminder), got %s", raw)
 	}
-	var st member.Strings
+	var st jsonobject.Strings
 	var buf [256]byte
 	st.B = buf[:0]
 	if st.B, err = o.AppendTime(st.B, "time", true); err != nil {
 		return nil, err
 	}
 	iTime := st.End()
-	if _, err := o.Time("anomaly_time", false); err != nil {
+	if _, err := o.AppendTime(nil, "anomaly_time", false); err != nil {
 		return nil, err
 	}
 	status, err := o.Text("status", false)
@@ -108,10 +108,10 @@ func FromObject(o *member.Object, dataID int64) (*cloudevent.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	sets := [2]member.Set{{Name: "severity", Value: severities[sev-1]}}
+	sets := [2]jsonobject.Set{{Name: "severity", Value: severities[sev-1]}}
 	n := 1
 	if !o.Has("status") {
-		sets[1] = member.Set{Name: "status", Value: defaultStatus}
+		sets[1] = jsonobject.Set{Name: "status", Value: defaultStatus}
 		n++
 	}
 	st.B = append(st.B, id...)
@@ -146,5 +146,5 @@ func FromObject(o *member.Object, dataID int64) (*cloudevent.Event, error) {
 // The values Compose writes: severity as a number, and the default status.
 var (
 	severities    = [3]json.RawMessage{json.RawMessage("1"), json.RawMessage("2"), json.RawMessage("3")}
-	defaultStatus = member.Quote(DefaultStatus)
+	defaultStatus = jsonobject.Quote(DefaultStatus)
 )

@@ -4,7 +4,6 @@
 package cloudevents
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"mime"
@@ -12,15 +11,16 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/eventhub/eventhub/shared/adapter/member"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
-	"github.com/eventhub/eventhub/shared/rawjson"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // Parse reads one event in the structured JSON format.
 func Parse(raw []byte) (*cloudevent.Event, error) {
-	o, err := member.Decode(raw)
+	o, err := jsonobject.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -28,11 +28,11 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 }
 
 // FromObject reads a structured event from its decoded members.
-func FromObject(o *member.Object) (*cloudevent.Event, error) {
+func FromObject(o *jsonobject.Object) (*cloudevent.Event, error) {
 	if !o.Has("specversion") {
 		return nil, fault.At("specversion", "required attribute is missing: send a CloudEvent (structured mode)")
 	}
-	var buf [32]rawjson.Member
+	var buf [32]jsonobject.Member
 	return cloudevent.FromMembers(o.AppendMembers(buf[:0]), "")
 }
 
@@ -66,14 +66,14 @@ func Binary(header map[string]string, contentType string, body []byte) (*cloudev
 		if _, dup := fields[name]; dup {
 			return nil, fault.At("ce-"+name, "header appears more than once")
 		}
-		fields[name] = member.Quote(v)
+		fields[name] = jsonobject.Quote(v)
 	}
 	if _, ok := fields["specversion"]; !ok {
 		return nil, fault.At("ce-specversion", "required header is missing")
 	}
 	ct := strings.TrimSpace(contentType)
 	if ct != "" {
-		fields["datacontenttype"] = member.Quote(ct)
+		fields["datacontenttype"] = jsonobject.Quote(ct)
 	}
 	if len(body) > 0 {
 		data, isBase64, err := binaryData(ct, body)
@@ -105,20 +105,26 @@ func binaryData(contentType string, body []byte) (data json.RawMessage, isBase64
 		if err := fault.UTF8(body); err != nil {
 			return nil, false, err
 		}
-		if !json.Valid(body) {
+		if !json.Valid(body) { // encoding/json's words for a syntax error, as before
 			return nil, false, fault.JSON(body, json.Unmarshal(body, new(any)))
 		}
-		var b bytes.Buffer
-		_ = json.Compact(&b, body)
-		return b.Bytes(), false, nil
-	case mt == "" && json.Valid(body):
-		var b bytes.Buffer
-		_ = json.Compact(&b, body)
-		return b.Bytes(), false, nil
+		c, err := jsonobject.Compact(body) // a name repeated: refused as in structured mode
+		if err != nil {
+			if e, ok := fault.As(err); ok && e.Path != "" {
+				d := *e
+				d.Path = "data." + e.Path
+				return nil, false, &d
+			}
+			return nil, false, err
+		}
+		return c, false, nil
+	case mt == "" && jsontext.Value(body).IsValid():
+		c, err := jsonobject.Compact(body)
+		return c, false, err
 	case (strings.HasPrefix(mt, "text/") || mt == "application/xml" || mt == "") && utf8.Valid(body):
-		return member.Quote(string(body)), false, nil
+		return jsonobject.Quote(string(body)), false, nil
 	}
-	return member.Quote(base64.StdEncoding.EncodeToString(body)), true, nil
+	return jsonobject.Quote(base64.StdEncoding.EncodeToString(body)), true, nil
 }
 
 // headerValue reads a ce-* header value as the HTTP binding and the reference SDKs

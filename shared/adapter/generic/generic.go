@@ -3,8 +3,8 @@
 package generic
 
 import (
-	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // Constants of the mapping.
@@ -16,7 +16,7 @@ const (
 // Parse reads one JSON object. source is the CloudEvents source to give it (the
 // producer's registered source, "/sources/<id>"); "" gives DefaultSource.
 func Parse(raw []byte, source string) (*cloudevent.Event, error) {
-	o, err := member.Decode(raw)
+	o, err := jsonobject.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func Parse(raw []byte, source string) (*cloudevent.Event, error) {
 
 // FromObject maps an object: a digest of its content → id (so the same content sent
 // twice is stored once), source → source, "eventhub.generic" → type, the object → data.
-func FromObject(o *member.Object, source string) (*cloudevent.Event, error) {
+func FromObject(o *jsonobject.Object, source string) (*cloudevent.Event, error) {
 	if source == "" {
 		source = DefaultSource
 	}

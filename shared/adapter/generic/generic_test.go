@@ -19,5 +19,9 @@ func FuzzGeneric(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := parse(raw)
 		golden.Check(t, parse, raw, ev, err)
+		golden.Oracle(t, raw, err)
+		if err == nil && ev.ID != "gen-"+golden.ContentID(raw) {
+			t.Fatalf("id of %q = %s; encoding/json's content id gen-%s", raw, ev.ID, golden.ContentID(raw))
+		}
 	})
 }

@@ -6,12 +6,16 @@ package golden
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
@@ -122,6 +126,40 @@ func Check(t *testing.T, parse Parser, raw []byte, ev *cloudevent.Event, err err
 	if err2 != nil || again.Key() != ev.Key() {
 		t.Fatalf("second parse = %v, %v; want the same key %s", again, err2, ev.Key())
 	}
+}
+
+// Oracle holds an adapter's reading of the JSON raw to encoding/json and json/v2: it
+// takes only a JSON object that encoding/json reads and RFC 7493 allows (jsontext:
+// valid UTF-8, no name repeated at any depth); and what it refuses as malformed
+// (an error without a path) one of them refuses too.
+func Oracle(t *testing.T, raw []byte, err error) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	uerr := json.Unmarshal(raw, &m)
+	strict := jsontext.Value(raw).IsValid()
+	if err == nil {
+		if uerr != nil || m == nil || !strict {
+			t.Fatalf("adapter accepts %q; encoding/json: %v (object: %v); RFC 7493 valid: %v", raw, uerr, m != nil, strict)
+		}
+		return
+	}
+	if e, ok := fault.As(err); ok && e.Path == "" && uerr == nil && m != nil && strict {
+		t.Fatalf("adapter refuses %q as malformed (%v); encoding/json and jsontext read it", raw, err)
+	}
+}
+
+// ContentID is the content id of the JSON value raw as encoding/json computes it: the
+// oracle of the ids that adapters derive from content.
+func ContentID(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	canon := raw
+	if dec.Decode(&v) == nil {
+		canon, _ = json.Marshal(v)
+	}
+	sum := sha256.Sum256(append(bytes.Clone(canon), 0))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Seeds adds every testdata/*.input of dir to the fuzz corpus.

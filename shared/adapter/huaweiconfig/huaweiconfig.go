@@ -3,9 +3,9 @@
 package huaweiconfig
 
 import (
-	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // Constants of the mapping.
@@ -47,7 +47,7 @@ var rules = map[string]detailRule{
 
 // Parse reads one notification.
 func Parse(raw []byte) (*cloudevent.Event, error) {
-	o, err := member.Decode(raw)
+	o, err := jsonobject.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // id (notifications carry no id; a resend is stored once), "huaweicloud.config/<domain_id>"
 // → source, "huaweicloud.config.<notification_type>" → type, the resource id, snapshot
 // id or object key → subject, notification_creation_time → time, the notification → data.
-func FromObject(o *member.Object) (*cloudevent.Event, error) {
+func FromObject(o *jsonobject.Object) (*cloudevent.Event, error) {
 	nt, err := o.Text("notification_type", true)
 	if err != nil {
 		return nil, err
@@ -71,9 +71,9 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st member.Strings
+	var st jsonobject.Strings
 	var buf [256]byte
-	if st.B, err = member.AppendParseTime(buf[:0], when); err != nil {
+	if st.B, err = jsonobject.AppendParseTime(buf[:0], when); err != nil {
 		return nil, fault.At("notification_creation_time", "must be an ISO 8601 timestamp")
 	}
 	iTime := st.End()
@@ -107,7 +107,7 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 			return nil, err
 		}
 		var buf [64]byte
-		if _, err := member.AppendParseTime(buf[:0], t); err != nil {
+		if _, err := jsonobject.AppendParseTime(buf[:0], t); err != nil {
 			return nil, fault.At(d.Path(name), "must be an ISO 8601 timestamp")
 		}
 	}

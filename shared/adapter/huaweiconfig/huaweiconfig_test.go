@@ -19,5 +19,9 @@ func FuzzHuaweiConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := parse(raw)
 		golden.Check(t, parse, raw, ev, err)
+		golden.Oracle(t, raw, err)
+		if err == nil && ev.ID != "hwc-"+golden.ContentID(raw) {
+			t.Fatalf("id of %q = %s; encoding/json's content id hwc-%s", raw, ev.ID, golden.ContentID(raw))
+		}
 	})
 }

@@ -14,10 +14,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
-	"github.com/eventhub/eventhub/shared/rawjson"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // Source is the CloudEvents source prefix of iuap events: "iuap/<appId>".
@@ -32,7 +31,7 @@ var limits = [...]struct {
 // Parse reads an iuap event: a JSON object of the request's form fields and of its
 // appId and ts query parameters, every value a string.
 func Parse(raw []byte) (*cloudevent.Event, error) {
-	o, err := member.Decode(raw)
+	o, err := jsonobject.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -43,15 +42,15 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // have no id of their own; a resent request is stored once), "iuap/<appId>" → source,
 // "<sourceID>:<eventType>" → type, tenantCode → subject, ts (Unix milliseconds) →
 // time, and every field → data, userObject decoded when it is a JSON object or array.
-func FromObject(o *member.Object) (*cloudevent.Event, error) {
-	var msBuf [8]rawjson.Member
+func FromObject(o *jsonobject.Object) (*cloudevent.Event, error) {
+	var msBuf [8]jsonobject.Member
 	ms := o.AppendMembers(msBuf[:0])
 	var textBuf [8][]byte
 	texts := textBuf[:0] // of each field, in order; null is ""
 	for _, m := range ms {
 		switch m.Value[0] {
 		case '"':
-			texts = append(texts, member.Unquote(m.Value))
+			texts = append(texts, jsonobject.Unquote(m.Value))
 		case 'n':
 			texts = append(texts, nil)
 		default:
@@ -94,10 +93,10 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 		}
 		return nil, fault.At("tenantCode", "must not be blank")
 	}
-	var setBuf [1]member.Set
+	var setBuf [1]jsonobject.Set
 	sets := setBuf[:0]
-	if structured, ok := member.EmbeddedText(field("userObject")); ok {
-		sets = append(sets, member.Set{Name: "userObject", Value: structured})
+	if structured, ok := jsonobject.EmbeddedText(field("userObject")); ok {
+		sets = append(sets, jsonobject.Set{Name: "userObject", Value: structured})
 	}
 
 	// The id: the digest of the fields sorted by name, as name and value parts.
@@ -124,14 +123,14 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	// The event's strings, made with one allocation.
 	var strBuf [192]byte
 	t := append(strBuf[:0], "iuap-"...)
-	t = member.AppendDigestOf(t, parts)
+	t = jsonobject.AppendDigestOf(t, parts)
 	idEnd := len(t)
 	t = append(append(append(t, field("sourceID")...), ':'), field("eventType")...)
 	typeEnd := len(t)
 	t = append(t, field("tenantCode")...)
 	subjectEnd := len(t)
 	if !when.IsZero() {
-		t = member.AppendRFC3339(t, when)
+		t = when.AppendFormat(t, time.RFC3339Nano)
 	}
 	timeEnd := len(t)
 	if app := field("appId"); len(app) > 0 {

@@ -19,5 +19,6 @@ func FuzzIUAP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := parse(raw)
 		golden.Check(t, parse, raw, ev, err)
+		golden.Oracle(t, raw, err)
 	})
 }

@@ -3,9 +3,9 @@
 package juno
 
 import (
-	"github.com/eventhub/eventhub/shared/adapter/member"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // Source is the CloudEvents source prefix of Juno events: "juno/<source>".
@@ -16,7 +16,7 @@ var text = []string{"app_name", "zone_code", "env", "host_name", "operator_type"
 
 // Parse reads one Juno message.
 func Parse(raw []byte) (*cloudevent.Event, error) {
-	o, err := member.Decode(raw)
+	o, err := jsonobject.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func Parse(raw []byte) (*cloudevent.Event, error) {
 // FromObject maps a decoded Juno message: id → id, "juno/"+source → source,
 // operation → type, app_name → subject, create_time (Unix seconds) → time, and the
 // whole message → data, with metadata decoded when it is a JSON object or array.
-func FromObject(o *member.Object) (*cloudevent.Event, error) {
+func FromObject(o *jsonobject.Object) (*cloudevent.Event, error) {
 	id, err := o.ScalarText("id", true)
 	if err != nil {
 		return nil, err
@@ -35,7 +35,7 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st member.Strings
+	var st jsonobject.Strings
 	var buf [256]byte
 	st.B = buf[:0]
 	if st.B, err = o.AppendTime(st.B, "create_time", true); err != nil {
@@ -61,13 +61,13 @@ func FromObject(o *member.Object) (*cloudevent.Event, error) {
 			return nil, err
 		}
 	}
-	var setBuf [1]member.Set
+	var setBuf [1]jsonobject.Set
 	sets := setBuf[:0]
 	if raw, ok := o.Raw("metadata"); ok {
 		switch raw[0] {
 		case '"':
-			if structured, ok := member.EmbeddedText(member.Unquote(raw)); ok {
-				sets = append(sets, member.Set{Name: "metadata", Value: structured})
+			if structured, ok := jsonobject.EmbeddedText(jsonobject.Unquote(raw)); ok {
+				sets = append(sets, jsonobject.Set{Name: "metadata", Value: structured})
 			}
 		case '{', '[':
 		default:

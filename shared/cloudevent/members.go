@@ -1,17 +1,6 @@
 package cloudevent
 
-import (
-	"bytes"
-	"encoding/json"
-	"unicode/utf8"
-
-	"github.com/eventhub/eventhub/shared/rawjson"
-)
-
-// This file is the fast path of Parse. It reads exactly what encoding/json would, and
-// for everything else (a syntax error, an escaped member name, nesting deeper than
-// encoding/json allows) it declines, so that the encoding/json path produces the same
-// result or error.
+import "encoding/json"
 
 // The attributes the spec defines, and data, by index.
 const (
@@ -57,8 +46,7 @@ func attrIndex(name string) int {
 }
 
 // members are the top-level members of an event object: the spec's attributes by
-// index (nil when absent) and the extensions. As when encoding/json decodes into a
-// map, a repeated name keeps its last value.
+// index (nil when absent) and the extensions. A repeated name keeps its last value.
 type members struct {
 	attrs [nAttrs]json.RawMessage
 	ext   []member
@@ -81,22 +69,4 @@ func (m *members) set(name []byte, raw json.RawMessage) {
 		}
 	}
 	m.ext = append(m.ext, member{string(name), raw})
-}
-
-// scanMembers reads data as one JSON object, as json.Unmarshal into a
-// map[string]json.RawMessage would. ok is false for anything it does not read
-// exactly as encoding/json does; the values are slices of a copy of data.
-func scanMembers(data []byte) (m members, ok bool) {
-	if !utf8.Valid(data) {
-		return m, false
-	}
-	data = bytes.Clone(data) // the event keeps slices of it
-	fields, ok := rawjson.Object(data)
-	if !ok {
-		return m, false
-	}
-	for _, f := range fields {
-		m.set(f.Name, f.Value)
-	}
-	return m, true
 }
