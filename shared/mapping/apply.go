@@ -16,8 +16,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/eventhub/eventhub/shared/cloudevent"
-	"github.com/eventhub/eventhub/shared/jsonobject"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // fieldExtension marks a value that fills an extension attribute, fieldData one that
@@ -686,7 +686,6 @@ func (r *run) contentHash() string {
 	}
 	return r.hash
 }
-
 
 // appendRFC3339 appends t, parsed from s, as RFC 3339 writes it: s itself when it is
 // already written so (in UTC, "Z", fractions without trailing zeros).
