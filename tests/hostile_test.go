@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eventhub/eventhub/shared/adapter/iuap"
+	"github.com/eventhub/eventhub/shared/inbound"
 )
 
 // hostile is one malformed or hostile request and the answer it must get.
@@ -280,6 +281,26 @@ func TestHostileInput(t *testing.T) {
 	} {
 		add(fmt.Sprintf("%s %s... (1,100-character id)", r.method, r.path[:16]), admin(r.method, r.path), 404, "")
 	}
+	// Webhook producers on /hooks/{sourceId}: a credential that does not authenticate
+	// is 401, whatever its shape; a signed body is held to what its source reads.
+	gh := register(t, `{"name":"hostile github","format":"github"}`)
+	rememberSecret(gh.Token, gh.InboundSecret)
+	hookReq := func(path, ct, sig string, body []byte) hostile {
+		h := map[string]string{"Content-Type": ct, "X-GitHub-Event": "issues", "X-GitHub-Delivery": "hostile-1"}
+		if sig != "" {
+			h["X-Hub-Signature-256"] = sig
+		}
+		return hostile{method: "POST", path: path, header: h, body: body}
+	}
+	ghSign := func(body []byte) string {
+		return inbound.Sign(inbound.GitHub, gh.InboundSecret, "", time.Now(), body)[inbound.HeaderGitHubSignature]
+	}
+	issue := []byte(`{"action":"opened","repository":{"full_name":"o/r"}}`)
+	add("/hooks with a 1,100-character source id", hookReq("/hooks/"+longID, jsonCT, ghSign(issue), issue), 401, "")
+	add("/hooks with a 64 KB signature", hookReq("/hooks/"+gh.ID, jsonCT, "sha256="+strings.Repeat("ab", 32<<10), issue), 401, "")
+	add("/hooks signed for another body", hookReq("/hooks/"+gh.ID, jsonCT, ghSign(issue[1:]), issue), 401, "")
+	add("/hooks with GitHub's form encoding", hookReq("/hooks/"+gh.ID, "application/x-www-form-urlencoded", ghSign([]byte("payload=%7B%7D")), []byte("payload=%7B%7D")), 415, "")
+	add("/hooks with signed broken JSON", hookReq("/hooks/"+gh.ID, jsonCT, ghSign(issue[:20]), issue[:20]), 400, "")
 	longCursor := base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"p":"` + strings.Repeat("9", 1100) + `#k"}`))
 	for _, p := range []string{"/events", "/quarantine", "/alerts"} {
 		g := admin("GET", p+"?cursor="+longCursor)

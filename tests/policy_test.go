@@ -34,11 +34,12 @@ func fn(id string) string    { return "arn:" + id }
 //
 // Where each comes from (shared/store methods, through the interfaces each handler
 // declares):
-//   - ingest: SourceByTokenHash, SourceByAppID (GetItem); ListTypes (Query);
+//   - ingest: SourceByTokenHash, SourceByAppID, GetSource (/hooks/{sourceId})
+//     (GetItem); ListTypes (Query);
 //     PutClaim for an oversized Event Received (PutItem); CountIngest, the console's
 //     counters (UpdateItem)
-//   - normalize: GetClaim (GetItem), PutClaim (PutItem), ListTypes (Query),
-//     Quarantine (a transaction of puts)
+//   - normalize: GetClaim, GetSource, GetMapping (a mapping version) (GetItem),
+//     PutClaim (PutItem), ListTypes (Query), Quarantine (a transaction of puts)
 //   - persist: PutEvent (PutItem, UpdateItem), GetClaim, PutClaim,
 //     SourceDedupeKeys (GetItem), FoldAlert (Query; a transaction of an update and a put)
 //   - notify: ListSubscriptions, SubscriptionsVersion (Query, GetItem), GetEvent,
@@ -49,7 +50,8 @@ func fn(id string) string    { return "arn:" + id }
 //     (retries, dead letters) and ChangeMessageVisibility (handler.soon)
 //   - api: every item type: GetItem, PutItem, UpdateItem, DeleteItem, Query on the
 //     table and its indexes, BatchGetItem (listings), transactions of puts, updates
-//     and deletes (CreateSource, RotateToken); SQS SendMessage (retries, replay jobs),
+//     and deletes (CreateSource, RotateToken; a source's mapping version is put in
+//     its transaction); ListMappings (Query); SQS SendMessage (retries, replay jobs),
 //     ReceiveMessage and DeleteMessage (redrives), GetQueueAttributes (the console's
 //     dead-letter depths); lambda Invoke (pipeline redrive)
 //   - replay: GetReplay (GetItem), ListEvents (Query on the indexes, BatchGetItem),

@@ -26,6 +26,8 @@ type registered struct {
 	SigningKey string `json:"signingKey"`
 	AppID      string `json:"appId"`
 	DataID     int64  `json:"dataId"`
+	// InboundSecret is the secret of a github, gitlab or standardwebhooks source.
+	InboundSecret string `json:"inboundSecret"`
 }
 
 // register creates a producer source with the body's settings.

@@ -35,8 +35,8 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("smoke: %v\n%s", err, log.String())
 	}
 	// Every format sent and read back, the delivery, the trace, the cleanup.
-	if len(checks) != 20 {
-		t.Errorf("%d checks ran; want 20:\n%s", len(checks), log.String())
+	if len(checks) != 22 {
+		t.Errorf("%d checks ran; want 22:\n%s", len(checks), log.String())
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -29,6 +29,7 @@ type adminStore interface {
 	DeleteSubscription(ctx context.Context, id string) error
 	subscriptionStore // subscriptions.go
 	sourceStore       // sources.go
+	mappingStore      // mappings.go
 	typeStore         // types.go
 	statsStore        // stats.go
 }

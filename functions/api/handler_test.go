@@ -30,6 +30,8 @@ type memStore struct {
 	types     map[string]store.EventType
 	err       error
 	dlv       memDeliveries // subscriptions_test.go
+	// mappingLog is every mapping version a source write saved (mappings_test.go).
+	mappingLog []store.MappingVersion
 }
 
 func newMemStore() *memStore {
@@ -104,7 +106,14 @@ func (m *memStore) CreateSource(_ context.Context, src store.Source) error {
 		return m.err
 	}
 	m.sources = append(m.sources, src)
+	m.logMapping(src)
 	return nil
+}
+
+func (m *memStore) logMapping(src store.Source) {
+	if len(src.Mapping) > 0 {
+		m.mappingLog = append(m.mappingLog, store.MappingVersion{SourceID: src.ID, Version: src.MappingVersion, Mapping: src.Mapping})
+	}
 }
 
 func (m *memStore) ListSources(context.Context) ([]store.Source, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/sourcemap"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -67,11 +68,14 @@ func (h *handler) resubmit(ctx context.Context, req *apigw.Request) (apigw.Respo
 		return apigw.Response{}, fault.New(fault.Conflict, "quarantined %s kept only the beginning of its %d-byte payload: it cannot be re-submitted", q.ID, q.RawBytes)
 	}
 	format := in.Format
-	if format == "" && q.SourceID != "" {
-		src, err := h.ev.store.GetSource(ctx, q.SourceID)
+	var src *store.Source
+	if q.SourceID != "" {
+		src, err = h.ev.store.GetSource(ctx, q.SourceID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return apigw.Response{}, err
 		}
+	}
+	if format == "" {
 		// "auto" is detected at ingest; the format ingest detected is the quarantine's.
 		if src != nil && src.Format != "auto" {
 			format = src.Format
@@ -89,6 +93,12 @@ func (h *handler) resubmit(ctx context.Context, req *apigw.Request) (apigw.Respo
 		return apigw.Response{}, fault.At("format", "iuap events are accepted only through the signed route; this event came as %q", q.Format)
 	}
 	hub := bus.Hub{SourceID: q.SourceID, Format: format, ReceivedAt: h.now().UTC(), RequestID: req.RequestContext.RequestID, Signed: signed && format == formats.IUAP}
+	if src != nil && in.Format == "" {
+		// The source's mapping as it is now (fixed since, perhaps) reads the event,
+		// with the headers it came with.
+		hub.MappingVersion = sourcemap.Version(src)
+	}
+	hub.Headers = q.Headers
 	// Recorded first, so that the timeline shows the re-submission before what the
 	// pipeline then does with it.
 	if err := h.ev.store.MarkResubmitted(ctx, q.ID, format); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -16,6 +17,7 @@ import (
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/auth"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/inbound"
 	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/store"
 )
@@ -61,6 +63,12 @@ type sourceInput struct {
 	OnInvalid  string           `json:"onInvalid"`
 	Owns       *ownership.Set   `json:"owns"`
 	RateLimit  *store.RateLimit `json:"rateLimit"`
+	// InboundSecret is the secret the producer of a github, gitlab or
+	// standardwebhooks source authenticates with on /hooks/{id}; made when not given.
+	InboundSecret string `json:"inboundSecret"`
+	// Mapping is the source's own mapping document (shared/mapping), which reads its
+	// events instead of the format's adapter.
+	Mapping json.RawMessage `json:"mapping"`
 }
 
 type sourcePatch struct {
@@ -70,6 +78,9 @@ type sourcePatch struct {
 	OnInvalid  *string         `json:"onInvalid"`
 	Owns       *ownership.Set  `json:"owns"`
 	RateLimit  json.RawMessage `json:"rateLimit"` // null: back to the default
+	// Mapping replaces the source's mapping (saved as its next version); null
+	// removes it (events are read by the format again).
+	Mapping json.RawMessage `json:"mapping"`
 	// Version, when given, must be the source's current version (409 otherwise):
 	// a client that read the source changes what it read.
 	Version *int64 `json:"version"`
@@ -129,7 +140,7 @@ func onInvalid(v string) (string, error) {
 }
 
 type sourceRotation struct {
-	Credential string `json:"credential"` // "token" (default) or "signingKey"
+	Credential string `json:"credential"` // "token" (default), "signingKey" or "inboundSecret"
 	Grace      string `json:"grace"`      // how long the old one keeps working
 }
 
@@ -143,6 +154,13 @@ type sourceView struct {
 	Signing      bool          `json:"signing"`
 	Token        string        `json:"token,omitempty"`
 	SigningKey   string        `json:"signingKey,omitempty"`
+	// HookPath is the source's own ingest path, POST /hooks/{id}: where producers that
+	// cannot send a bearer token post, authenticated by their signature or token.
+	HookPath string `json:"hookPath"`
+	// HasInboundSecret says the source has an inbound secret; InboundSecret is the
+	// secret itself, only when it is made (creation, rotation).
+	HasInboundSecret bool   `json:"hasInboundSecret,omitempty"`
+	InboundSecret    string `json:"inboundSecret,omitempty"`
 }
 
 func viewSource(s store.Source) sourceView {
@@ -150,7 +168,8 @@ func viewSource(s store.Source) sourceView {
 		owns := ownedLists(*s.Owns)
 		s.Owns = &owns
 	}
-	return sourceView{Source: s, Owned: ownedLists(s.Owned()), Transitional: s.Transitional(), Signing: s.SigningKey != ""}
+	return sourceView{Source: s, Owned: ownedLists(s.Owned()), Transitional: s.Transitional(), Signing: s.SigningKey != "",
+		HookPath: "/hooks/" + s.ID, HasInboundSecret: s.InboundSecret != ""}
 }
 
 // ownedLists shows a set's lists as arrays, empty ones too.
@@ -166,11 +185,13 @@ func ownedLists(set ownership.Set) ownership.Set {
 
 func (h *handler) sourceRoutes() map[string]route {
 	return map[string]route{
-		"POST /sources":             h.createSource,
-		"GET /sources":              h.listSources,
-		"GET /sources/{id}":         h.getSource,
-		"PATCH /sources/{id}":       h.patchSource,
-		"POST /sources/{id}/rotate": h.rotateSource,
+		"POST /sources":              h.createSource,
+		"GET /sources":               h.listSources,
+		"GET /sources/{id}":          h.getSource,
+		"PATCH /sources/{id}":        h.patchSource,
+		"POST /sources/{id}/rotate":  h.rotateSource,
+		"POST /sources/{id}/dry-run": h.dryRun,
+		"GET /sources/{id}/mappings": h.listMappings,
 	}
 }
 
@@ -183,8 +204,15 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	if name == "" {
 		return apigw.Response{}, fault.At("name", "required")
 	}
+	doc, _, err := compileMapping(in.Mapping)
+	if err != nil {
+		return apigw.Response{}, err
+	}
 	format := in.Format
-	if format == "" {
+	switch {
+	case format == "" && doc != nil:
+		format = formats.Generic // a mapping reads the events; the format only names the route and credentials
+	case format == "":
 		format = formats.Auto
 	}
 	if !formats.Known(format) {
@@ -196,6 +224,10 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	invalid, err := onInvalid(in.OnInvalid)
 	if err != nil {
 		return apigw.Response{}, err
+	}
+	if in.OnInvalid == "" && (doc != nil || isPreset(format)) {
+		// A webhook producer cannot act on a 4xx: what its mapping cannot read is kept.
+		invalid = store.OnInvalidQuarantine
 	}
 	if err := checkOwns(in.Owns); err != nil {
 		return apigw.Response{}, err
@@ -218,7 +250,11 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 		Enabled:    true,
 		DataID:     in.DataID,
 		DedupeKeys: in.DedupeKeys,
+		Mapping:    doc,
 		CreatedAt:  h.now().UTC(),
+	}
+	if doc != nil {
+		src.MappingVersion = 1
 	}
 	switch {
 	case in.DataID < 0:
@@ -238,6 +274,17 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	if in.Signing || format == formats.IUAP {
 		src.SigningKey = newSigningKey()
 	}
+	switch {
+	case inbound.Verifies(format) && in.InboundSecret == "":
+		src.InboundSecret = inbound.NewSecret(format)
+	case inbound.Verifies(format):
+		if why := inbound.CheckSecret(format, in.InboundSecret); why != "" {
+			return apigw.Response{}, fault.At("inboundSecret", "%s", why)
+		}
+		src.InboundSecret = in.InboundSecret
+	case in.InboundSecret != "":
+		return apigw.Response{}, fault.At("inboundSecret", "a %s source authenticates with its token: only github, gitlab and standardwebhooks sources have an inbound secret", format)
+	}
 	token := auth.NewToken(auth.ProducerPrefix)
 	src.TokenHash = auth.Hash(token)
 	if err := h.store.CreateSource(ctx, src); err != nil {
@@ -250,7 +297,7 @@ func (h *handler) createSource(ctx context.Context, req *apigw.Request) (apigw.R
 	}
 	src.Version = 1
 	v := viewSource(src)
-	v.Token, v.SigningKey = token, src.SigningKey
+	v.Token, v.SigningKey, v.InboundSecret = token, src.SigningKey, src.InboundSecret
 	resp := apigw.JSON(http.StatusCreated, v)
 	resp.Headers["location"] = "/sources/" + src.ID
 	return resp, nil
@@ -336,6 +383,19 @@ func (h *handler) patchSource(ctx context.Context, req *apigw.Request) (apigw.Re
 			return apigw.Response{}, err
 		}
 	}
+	if len(in.Mapping) > 0 {
+		doc, _, err := compileMapping(in.Mapping)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		if !bytes.Equal(doc, src.Mapping) {
+			// A new version: events already received keep theirs.
+			src.Mapping = doc
+			if doc != nil {
+				src.MappingVersion++
+			}
+		}
+	}
 	if err := h.store.UpdateSource(ctx, src); err != nil {
 		return apigw.Response{}, err
 	}
@@ -388,8 +448,28 @@ func (h *handler) rotateSource(ctx context.Context, req *apigw.Request) (apigw.R
 		v := viewSource(*src)
 		v.SigningKey = src.SigningKey
 		return apigw.JSON(http.StatusOK, v), nil
+	case "inboundSecret":
+		src, err := h.store.GetSource(ctx, id)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		if !inbound.Verifies(src.Format) {
+			return apigw.Response{}, fault.At("credential", "a %s source has no inbound secret: only github, gitlab and standardwebhooks sources do", src.Format)
+		}
+		if grace > 0 && src.InboundSecret != "" {
+			src.PrevInboundSecret, src.PrevInboundSecretUntil = src.InboundSecret, now.Add(grace)
+		} else {
+			src.PrevInboundSecret, src.PrevInboundSecretUntil = "", time.Time{}
+		}
+		src.InboundSecret = inbound.NewSecret(src.Format)
+		if err := h.store.UpdateSource(ctx, src); err != nil {
+			return apigw.Response{}, err
+		}
+		v := viewSource(*src)
+		v.InboundSecret = src.InboundSecret
+		return apigw.JSON(http.StatusOK, v), nil
 	}
-	return apigw.Response{}, fault.At("credential", "must be \"token\" or \"signingKey\"")
+	return apigw.Response{}, fault.At("credential", "must be \"token\", \"signingKey\" or \"inboundSecret\"")
 }
 
 // newSigningKey returns a random 256-bit key for HMAC signatures.

@@ -40,6 +40,7 @@ func (m *memStore) UpdateSource(_ context.Context, src *store.Source) error {
 			}
 			src.Version++
 			m.sources[i] = *src
+			m.logMapping(*src)
 			return nil
 		}
 	}

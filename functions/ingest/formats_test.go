@@ -23,7 +23,7 @@ import (
 	"github.com/eventhub/eventhub/shared/store"
 )
 
-// appFunc is an appLookup made of a function.
+// appFunc is a cachedLookup made of a function.
 type appFunc func(ctx context.Context, appID string) (*store.Source, error)
 
 func (f appFunc) Source(ctx context.Context, appID string) (*store.Source, error) {

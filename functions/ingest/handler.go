@@ -14,9 +14,11 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/mapping"
 	"github.com/eventhub/eventhub/shared/metrics"
 	"github.com/eventhub/eventhub/shared/ownership"
 	"github.com/eventhub/eventhub/shared/ratelimit"
+	"github.com/eventhub/eventhub/shared/sourcemap"
 	"github.com/eventhub/eventhub/shared/store"
 	"github.com/eventhub/eventhub/shared/trace"
 )
@@ -47,10 +49,12 @@ type sourceLookup interface {
 	Source(ctx context.Context, token string) (*store.Source, error)
 }
 
-type appLookup interface {
-	Source(ctx context.Context, appID string) (*store.Source, error)
+// cachedLookup finds sources by a key (an iuap appId, a source id) through a cache
+// (store.SourceCache).
+type cachedLookup interface {
+	Source(ctx context.Context, key string) (*store.Source, error)
 	// Fresh reads the source again, past any cache.
-	Fresh(ctx context.Context, appID string) (*store.Source, error)
+	Fresh(ctx context.Context, key string) (*store.Source, error)
 }
 
 // limiter is each source's rate limit (ratelimit.Limiter).
@@ -71,16 +75,20 @@ type publisher interface {
 
 type handler struct {
 	sources sourceLookup     // by token
-	apps    appLookup        // by iuap appId
+	byID    cachedLookup     // by id (POST /hooks/{sourceId})
+	apps    cachedLookup     // by iuap appId
 	owners  ownership.Others // what other sources own, for transitional sources
 	schemas catalog.Lookup   // nil: no catalog checks
 	limits  limiter          // nil: no rate limits
 	counts  counter          // nil: no console counters
 	pub     publisher
-	now     func() time.Time
-	newID   func() string // quarantine ids
-	log     *slog.Logger
-	metrics *metrics.Emitter // nil: no metric lines
+	// mappings finds the mapping that reads a source's events (its own, or its
+	// format's preset).
+	mappings *sourcemap.Cache
+	now      func() time.Time
+	newID    func() string // quarantine ids
+	log      *slog.Logger
+	metrics  *metrics.Emitter // nil: no metric lines
 	// traces is the fraction of requests whose trace X-Ray records (trace.Sample):
 	// ingest starts every trace, and decides for the whole pipeline.
 	traces float64
@@ -93,12 +101,16 @@ type result struct {
 	ID           string       `json:"id,omitempty"`
 	QuarantineID string       `json:"quarantineId,omitempty"`
 	Error        *fault.Error `json:"error,omitempty"`
+	// Dropped is the name of the mapping's rule that dropped the event ("keep" when
+	// it matched none of the keep rules): it is not stored.
+	Dropped string `json:"dropped,omitempty"`
 }
 
 type response struct {
 	Accepted    int      `json:"accepted"`
 	Rejected    int      `json:"rejected"`
 	Quarantined int      `json:"quarantined,omitempty"`
+	Dropped     int      `json:"dropped,omitempty"`
 	IDs         []string `json:"ids"`
 	Results     []result `json:"results"`
 }
@@ -150,10 +162,10 @@ func (t *tally) emit(ctx context.Context, m *metrics.Emitter, name, dim string) 
 }
 
 func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
-	token := auth.Bearer(apigw.Header(req, "authorization"))
 	var src *store.Source
 	var err error
-	if token != "" {
+	hook := req.RouteKey == routeHooks
+	if token := auth.Bearer(apigw.Header(req, "authorization")); token != "" && !hook {
 		if src, err = h.authenticate(ctx, token); err != nil {
 			return apigw.Response{}, err
 		}
@@ -165,8 +177,15 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	if len(body) > maxBody {
 		return apigw.Response{}, fault.New(fault.TooLarge, "request body is %d bytes; the limit is %d", len(body), maxBody)
 	}
+	if hook {
+		// The signature covers the body: it is checked on the bytes as they came.
+		if src, err = h.hookSource(ctx, req, body); err != nil {
+			return apigw.Response{}, err
+		}
+	}
 	d := readBody(body)
 	env := d.env
+	inBody := src == nil // authenticated by the token inside the body
 	if src == nil {
 		// BlueKing producers put their data id and token in the body.
 		if env == nil || env.token == "" {
@@ -180,20 +199,24 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 	if err != nil {
 		return apigw.Response{}, err
 	}
+	// A source's own mapping, or its format's preset, reads the whole body as one
+	// event, with the request headers it names: the body is the producer's, never a
+	// BlueKing envelope, and cannot have carried the token (it goes on the bus whole).
+	version := sourcemap.Version(src)
+	m, err := h.mappings.For(ctx, src, format, version)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if m != nil && inBody {
+		return apigw.Response{}, fault.New(fault.Unauthorized, "source %s reads its events with a mapping: send its token as Authorization: Bearer <source token> (or post to its /hooks URL), not inside the body", src.ID)
+	}
 	// A body with data_id and data is BlueKing's envelope when it carries the token or
 	// the events are BlueKing's; for any other format it is an event like another.
-	if env != nil && env.token == "" && format != adapter.BKMonitor {
+	if m != nil || env != nil && env.token == "" && format != adapter.BKMonitor {
 		env = nil
 	}
 	if env != nil && env.dataID != src.DataID {
 		return apigw.Response{}, &fault.Error{Code: fault.Unauthorized, Path: "data_id", Message: "data_id does not belong to this token's source"}
-	}
-	items, err := split(req, format, body, d, env)
-	if err != nil {
-		return apigw.Response{}, err
-	}
-	if err := h.limit(ctx, src, len(items)); err != nil {
-		return apigw.Response{}, err
 	}
 	hub := bus.Hub{
 		SourceID:    src.ID,
@@ -201,10 +224,24 @@ func (h *handler) ingest(ctx context.Context, req *apigw.Request) (apigw.Respons
 		ReceivedAt:  h.now().UTC(),
 		RequestID:   req.RequestContext.RequestID,
 	}
+	var items []item
+	if m != nil {
+		hub.MappingVersion = version
+		hub.Headers = sourcemap.Headers(m, func(name string) string { return apigw.Header(req, name) })
+		items, err = whole(req, format, body, d, m)
+	} else {
+		items, err = split(req, format, body, d, env)
+	}
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if err := h.limit(ctx, src, len(items)); err != nil {
+		return apigw.Response{}, err
+	}
 	meta := adapter.Meta{SourceID: src.ID, DataID: src.DataID}
 	for i := range items {
 		if items[i].err == nil {
-			h.read(ctx, &items[i], meta, src)
+			h.read(ctx, &items[i], meta, src, hub.Headers)
 		}
 	}
 	return h.publish(ctx, src, hub, items)
@@ -234,8 +271,8 @@ func (h *handler) format(req *apigw.Request, src *store.Source) (string, error) 
 // makes the canonical event again from the same bytes. A source that quarantines
 // what it cannot read keeps the item, with the reason, instead of rejecting it; an
 // event it may not publish is refused all the same.
-func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta, src *store.Source) {
-	err := h.check(ctx, it, meta, src)
+func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta, src *store.Source, headers map[string]string) {
+	err := h.check(ctx, it, meta, src, headers)
 	if err == nil {
 		return
 	}
@@ -264,9 +301,20 @@ func (h *handler) read(ctx context.Context, it *item, meta adapter.Meta, src *st
 // errUnsigned refuses iuap events anywhere but on the signed route.
 var errUnsigned = &fault.Error{Code: fault.Forbidden, Message: "an iuap event: iuap events are accepted only on the signed route POST /event/eventmanager/sendEventMsg.do"}
 
-func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta, src *store.Source) error {
+func (h *handler) check(ctx context.Context, it *item, meta adapter.Meta, src *store.Source, headers map[string]string) error {
 	if it.format == adapter.IUAP && !it.signed {
 		return errUnsigned
+	}
+	if it.mapping != nil {
+		res, err := it.mapping.Apply(mapping.Input{Body: it.raw, Headers: headers, SourceID: src.ID})
+		if err != nil {
+			return err
+		}
+		if res.Dropped != "" {
+			it.dropped = res.Dropped
+			return nil
+		}
+		it.event = res.Event
 	}
 	if it.event == nil {
 		ev, format, err := adapter.Parse(it.format, it.raw, meta)
@@ -322,6 +370,13 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 	var accepted, rejected tally
 	for i := range items {
 		it := &items[i]
+		if it.dropped != "" {
+			resp.Results[i].Dropped = it.dropped
+			resp.Dropped++
+			h.log.InfoContext(ctx, "dropped", "sourceId", src.ID, "rule", it.dropped)
+			h.metrics.Emit(ctx, []metrics.Dimension{metrics.Dim(metrics.Rule, metrics.RuleOf(src.ID, it.dropped))}, metrics.CountBy(metrics.Dropped, 1, metrics.Rule))
+			continue
+		}
 		if it.err != nil {
 			if e, ok := fault.As(it.err); ok {
 				resp.Results[i].Error = e
@@ -354,12 +409,13 @@ func (h *handler) publish(ctx context.Context, src *store.Source, hub bus.Hub, i
 	h.count(ctx, resp.Accepted, resp.Rejected)
 	status := http.StatusAccepted
 	switch {
+	case resp.Accepted == 0 && resp.Rejected == 0: // every event dropped by a rule
 	case resp.Accepted == 0:
 		status = rejectedStatus(resp.Results)
 	case resp.Rejected > 0:
 		status = http.StatusMultiStatus
 	}
-	if resp.Accepted == 0 && len(items) == 1 {
+	if resp.Accepted == 0 && resp.Rejected == 1 && len(items) == 1 {
 		// A single rejected event reads better as a plain error.
 		e := resp.Results[0].Error
 		return apigw.JSON(apigw.Status(e), apigw.ErrorBody{Error: e}), nil

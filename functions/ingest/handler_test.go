@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/ownership"
+	"github.com/eventhub/eventhub/shared/sourcemap"
 	"github.com/eventhub/eventhub/shared/store"
 	"github.com/eventhub/eventhub/shared/trace"
 )
@@ -78,11 +80,12 @@ var testSources = map[string]*store.Source{
 
 func newTestHandler(pub *fakeBus) *handler {
 	return &handler{
-		sources: knownSources(testSources),
-		pub:     pub,
-		now:     func() time.Time { return now },
-		newID:   func() string { return "0001" },
-		log:     slog.New(slog.DiscardHandler),
+		sources:  knownSources(testSources),
+		mappings: sourcemap.New(nil),
+		pub:      pub,
+		now:      func() time.Time { return now },
+		newID:    func() string { return "0001" },
+		log:      slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -263,7 +266,7 @@ func TestIngestPublishedEntry(t *testing.T) {
 		ReceivedAt:  now.UTC(),
 		RequestID:   "req-1",
 	}
-	if d.Hub != want {
+	if !reflect.DeepEqual(d.Hub, want) {
 		t.Errorf("hub = %+v; want %+v", d.Hub, want)
 	}
 	if d.Hub.ReceivedAt.Location() != time.UTC {

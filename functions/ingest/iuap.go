@@ -124,7 +124,7 @@ func (h *handler) sendEventMsg(ctx context.Context, req *apigw.Request) (string,
 		fields[k] = v
 	}
 	it := item{raw: formJSON(fields), format: adapter.IUAP, signed: true}
-	h.read(ctx, &it, adapter.Meta{SourceID: src.ID}, src)
+	h.read(ctx, &it, adapter.Meta{SourceID: src.ID}, src, nil)
 	if it.err != nil {
 		return "", it.err
 	}

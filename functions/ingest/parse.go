@@ -17,6 +17,8 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/mapping"
+	"github.com/eventhub/eventhub/shared/sourcemap"
 )
 
 // item is one event of a request: its raw JSON and format, then its key once read, or
@@ -29,8 +31,12 @@ type item struct {
 	event  *cloudevent.Event // already read (binary mode)
 	binary bool              // a CloudEvent in binary mode: its attributes are ce-* headers
 	signed bool              // came through the signed iuap route
-	key    string
-	err    error
+	// mapping reads the event instead of the format's adapter: the source's own, or
+	// its format's preset. dropped is the name of its rule that dropped the event.
+	mapping *mapping.Mapping
+	dropped string
+	key     string
+	err     error
 	// quarantine is set, instead of err, when the source quarantines what it cannot
 	// read (store.OnInvalidQuarantine).
 	quarantine *bus.Quarantine
@@ -82,6 +88,25 @@ func split(req *apigw.Request, format string, body []byte, d doc, env *envelope)
 		return nil, fault.New(fault.TooLarge, "event is %d bytes; the limit is %d", len(body), maxEvent)
 	}
 	return []item{{raw: compact(body), sent: body, format: format}}, nil
+}
+
+// whole reads a request body that a mapping reads: one JSON value, whatever it is (a
+// webhook's payload, arrays too), never a batch.
+func whole(req *apigw.Request, format string, body []byte, d doc, m *mapping.Mapping) ([]item, error) {
+	mt := apigw.MediaType(req)
+	if _, ok := jsonTypes[mt]; !ok && !strings.HasSuffix(mt, "+json") {
+		return nil, fault.New(fault.UnsupportedMedia, "content type %q is not supported: a mapped source's producer sends JSON (for GitHub, choose the content type application/json)", mt)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fault.New(fault.Invalid, "empty body: expected a JSON value")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(body) > maxEvent {
+		return nil, fault.New(fault.TooLarge, "event is %d bytes; the limit is %d", len(body), maxEvent)
+	}
+	return []item{{raw: sourcemap.Body(body), format: format, mapping: m}}, nil
 }
 
 func batch(raws []json.RawMessage, format, path string) ([]item, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/pattern/patterntest"
+	"github.com/eventhub/eventhub/shared/sourcemap"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -56,8 +57,9 @@ func BenchmarkNormalize(b *testing.B) {
 			rec := bus.ReceivedDetail{Raw: json.RawMessage(raw), Format: format, Hub: bus.Hub{SourceID: "src_1"}}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
+			h := &handler{mappings: sourcemap.New(nil)}
 			for b.Loop() {
-				ev, _, err := normalize(rec, &store.Source{ID: "src_1"})
+				ev, _, _, err := h.normalize(context.Background(), rec, &store.Source{ID: "src_1"})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -15,8 +15,10 @@ import (
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/mapping"
 	"github.com/eventhub/eventhub/shared/metrics"
 	"github.com/eventhub/eventhub/shared/ownership"
+	"github.com/eventhub/eventhub/shared/sourcemap"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -40,6 +42,7 @@ type handler struct {
 	owners     ownership.Others // what other sources own, for transitional sources
 	schemas    catalog.Lookup   // nil: no catalog checks
 	pub        publisher
+	mappings   *sourcemap.Cache // the sources' mappings by version, and the presets
 	now        func() time.Time
 	log        *slog.Logger
 	metrics    *metrics.Emitter // nil: no metric lines
@@ -70,9 +73,19 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	if err != nil {
 		return err
 	}
-	ev, format, err := normalize(rec, src)
+	ev, format, dropped, err := h.normalize(ctx, rec, src)
 	if err != nil {
+		if _, ok := fault.As(err); !ok {
+			return err
+		}
 		return h.quarantineRaw(ctx, qid, rec.Hub, rec.Raw, err.Error())
+	}
+	if dropped != "" {
+		// What ingest let through is dropped here only when it was re-submitted from
+		// quarantine under a mapping that now drops it.
+		h.log.InfoContext(ctx, "dropped", "eventKey", rec.Hub.Key, "sourceId", src.ID, "rule", dropped)
+		h.metrics.Emit(ctx, []metrics.Dimension{metrics.Dim(metrics.Rule, metrics.RuleOf(src.ID, dropped))}, metrics.CountBy(metrics.Dropped, 1, metrics.Rule))
+		return nil
 	}
 	// The source as mapped is checked against the producer's owned values as they are
 	// now, before anything is stored: what ingest let through may have been disowned
@@ -121,13 +134,39 @@ func (h *handler) handle(ctx context.Context, in events.EventBridgeEvent) error 
 	return nil
 }
 
-// normalize runs the adapter of the event's format, the same code ingest ran to accept
-// it and compute its key; "auto" detects the format as ingest does.
-func normalize(rec bus.ReceivedDetail, src *store.Source) (*cloudevent.Event, string, error) {
-	if rec.Format == "" || !adapter.Known(rec.Format) {
-		return nil, rec.Format, fault.New(fault.Invalid, "unknown format %q", rec.Format)
+// normalize reads the event as ingest did to accept it and compute its key: with the
+// source's mapping at the version the event was received under (cached: versions
+// never change), or its format's preset, or else the adapter of the event's format
+// ("auto" detects the format as ingest does). dropped names the mapping's rule that
+// dropped the event. Errors that are not faults are the store's, to retry.
+func (h *handler) normalize(ctx context.Context, rec bus.ReceivedDetail, src *store.Source) (ev *cloudevent.Event, format, dropped string, err error) {
+	m, err := h.mappings.For(ctx, src, rec.Format, rec.Hub.MappingVersion)
+	if err != nil {
+		return nil, rec.Format, "", err
 	}
-	return adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: src.ID, DataID: src.DataID})
+	if m != nil {
+		res, err := m.Apply(mapping.Input{Body: rec.Raw, Headers: rec.Hub.Headers, SourceID: src.ID})
+		if err != nil {
+			return nil, rec.Format, "", asFault(err)
+		}
+		return res.Event, rec.Format, res.Dropped, nil
+	}
+	if rec.Format == "" || !adapter.Known(rec.Format) {
+		return nil, rec.Format, "", fault.New(fault.Invalid, "unknown format %q", rec.Format)
+	}
+	ev, format, err = adapter.Parse(rec.Format, rec.Raw, adapter.Meta{SourceID: src.ID, DataID: src.DataID})
+	return ev, format, "", asFault(err)
+}
+
+// asFault makes an error of reading an event a fault: the event's, to quarantine.
+func asFault(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := fault.As(err); ok {
+		return err
+	}
+	return fault.New(fault.Invalid, "%v", err)
 }
 
 func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.Hub, raw json.RawMessage, reason string) error {
@@ -142,6 +181,7 @@ func (h *handler) quarantineRaw(ctx context.Context, busEventID string, hub bus.
 		Format:   hub.Format,
 		Reason:   reason,
 		Raw:      raw,
+		Headers:  hub.Headers,
 	}
 	q.ReceivedAt = hub.ReceivedAt // the event's timeline starts when it was received
 	if err := h.quarantine.Quarantine(ctx, q); err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/ownership"
+	"github.com/eventhub/eventhub/shared/sourcemap"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -124,6 +126,7 @@ func newFixture() *fixture {
 		claims:     f.claims,
 		quarantine: f.quar,
 		sources:    sourceFunc(anySource),
+		mappings:   sourcemap.New(savedMappings),
 		pub:        f.pub,
 		now:        func() time.Time { return now },
 		log:        slog.New(slog.DiscardHandler),
@@ -162,7 +165,7 @@ func TestNormalizePublishes(t *testing.T) {
 	}
 	wantHub := hub(mseKey)
 	wantHub.NormalizedAt = now.UTC()
-	if d.Hub != wantHub {
+	if !reflect.DeepEqual(d.Hub, wantHub) {
 		t.Errorf("hub = %+v; want %+v", d.Hub, wantHub)
 	}
 	if d.Hub.NormalizedAt.Location() != time.UTC {
@@ -344,7 +347,7 @@ func TestNormalizeFixture(t *testing.T) {
 		t.Errorf("normalized fixture event = %s; events/persist-normalized.json carries %s", got.Event, next.Detail.Event)
 	}
 	got.Hub.NormalizedAt = next.Detail.Hub.NormalizedAt
-	if got.Hub != next.Detail.Hub {
+	if !reflect.DeepEqual(got.Hub, next.Detail.Hub) {
 		t.Errorf("normalized fixture hub = %+v; events/persist-normalized.json carries %+v", got.Hub, next.Detail.Hub)
 	}
 }

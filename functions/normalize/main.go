@@ -15,6 +15,7 @@ import (
 	"github.com/eventhub/eventhub/shared/bus"
 	"github.com/eventhub/eventhub/shared/catalog"
 	"github.com/eventhub/eventhub/shared/ownership"
+	"github.com/eventhub/eventhub/shared/sourcemap"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -34,6 +35,7 @@ func main() {
 		owners:     ownership.NewIndex(st.Owners, 30*time.Second, time.Now),
 		schemas:    catalog.New(st, 5*time.Second, time.Now),
 		pub:        bus.NewPublisher(eventbridge.NewFromConfig(cfg), busName, st),
+		mappings:   sourcemap.New(st.GetMapping),
 		now:        time.Now,
 		log:        boot.Logger(),
 		metrics:    boot.Metrics(),

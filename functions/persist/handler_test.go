@@ -163,7 +163,7 @@ func TestPersistNewEvent(t *testing.T) {
 	}
 	wantHub := hub()
 	wantHub.StoredAt = now.UTC()
-	if string(d.Event) != event || d.Hub != wantHub {
+	if string(d.Event) != event || !reflect.DeepEqual(d.Hub, wantHub) {
 		t.Errorf("Event Stored detail = {%s %+v}; want {%s %+v}", d.Event, d.Hub, event, wantHub)
 	}
 }
@@ -315,7 +315,7 @@ func TestPersistFixture(t *testing.T) {
 		t.Fatalf("events/notify-stored.json: %v", err)
 	}
 	got := f.pub.entries[0].Detail.(bus.EventDetail)
-	if !jsonEqual(t, got.Event, next.Detail.Event) || got.Hub != next.Detail.Hub {
+	if !jsonEqual(t, got.Event, next.Detail.Event) || !reflect.DeepEqual(got.Hub, next.Detail.Hub) {
 		t.Errorf("Event Stored from the fixture = {%s %+v}; events/notify-stored.json carries {%s %+v}", got.Event, got.Hub, next.Detail.Event, next.Detail.Hub)
 	}
 }

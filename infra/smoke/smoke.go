@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/eventhub/eventhub/shared/adapter/iuap"
+	"github.com/eventhub/eventhub/shared/inbound"
 )
 
 // Config says where the stack is and what the smoke test may use.
@@ -112,6 +113,9 @@ type source struct {
 	SigningKey string `json:"signingKey"`
 	AppID      string `json:"appId"`
 	DataID     int64  `json:"dataId"`
+	// InboundSecret and HookPath: a github source's webhook secret and its own URL.
+	InboundSecret string `json:"inboundSecret"`
+	HookPath      string `json:"hookPath"`
 }
 
 // sent is an event the smoke test sent and expects stored.
@@ -123,7 +127,7 @@ func (r *run) steps() {
 	if !r.check("admin token accepted", func() error { return r.call(http.MethodGet, "/subscriptions", nil, http.StatusOK, nil) }) {
 		return
 	}
-	var auto, bk, iu source
+	var auto, bk, iu, gh source
 	namespaced := true // the run may publish Juno and Huawei events
 	ok := r.check("producer sources created", func() error {
 		dataID := 1_000_000_000 + time.Now().UnixNano()%1_000_000_000
@@ -151,6 +155,7 @@ func (r *run) steps() {
 			{fmt.Sprintf(`{"name":%q,"format":"auto","owns":{}}`, r.id), &auto},
 			{fmt.Sprintf(`{"name":"%s bkmonitor","format":"bkmonitor","dataId":%d}`, r.id, dataID), &bk},
 			{fmt.Sprintf(`{"name":"%s iuap","format":"iuap","appId":%q}`, r.id, strings.ToUpper(strings.ReplaceAll(r.id, "-", "_"))), &iu},
+			{fmt.Sprintf(`{"name":"%s github","format":"github"}`, r.id), &gh},
 		} {
 			if s.into == &auto && namespaced {
 				continue
@@ -166,7 +171,7 @@ func (r *run) steps() {
 		return
 	}
 	var events []sent
-	for _, p := range r.producers(auto, bk, iu) {
+	for _, p := range r.producers(auto, bk, iu, gh) {
 		if !namespaced && (p.format == "juno" || p.format == "huaweiconfig") {
 			continue
 		}
@@ -199,7 +204,7 @@ type producer struct {
 	send         func() (string, error)
 }
 
-func (r *run) producers(auto, bk, iu source) []producer {
+func (r *run) producers(auto, bk, iu, gh source) []producer {
 	now := time.Now().UTC()
 	n := strconv.FormatInt(now.UnixNano(), 10)
 	bearer := func(contentType, query string, body string) func() (string, error) {
@@ -220,7 +225,28 @@ func (r *run) producers(auto, bk, iu source) []producer {
 			return r.ingest("", "/api/v1/events", "application/json", body)
 		}},
 		{"iuap (sendEventMsg.do)", "iuap", func() (string, error) { return r.iuap(iu, now) }},
+		{"github (/hooks, signed)", "github", func() (string, error) { return r.github(gh, now) }},
 	}
+}
+
+// github posts a GitHub issues delivery to the github source's /hooks URL, signed
+// with its webhook secret as GitHub signs it.
+func (r *run) github(src source, now time.Time) (string, error) {
+	body := []byte(fmt.Sprintf(`{"action":"opened","issue":{"number":1,"title":%q},"repository":{"full_name":"eventhub/smoke"},"sender":{"login":"smoke"}}`, r.id))
+	h := inbound.Sign(inbound.GitHub, src.InboundSecret, "", now, body)
+	h["Content-Type"] = "application/json"
+	h["X-GitHub-Event"] = "issues"
+	h["X-GitHub-Delivery"] = r.id + "-gh"
+	var out struct {
+		IDs []string `json:"ids"`
+	}
+	if err := r.do(http.MethodPost, src.HookPath, h, body, http.StatusAccepted, &out); err != nil {
+		return "", err
+	}
+	if len(out.IDs) != 1 {
+		return "", fmt.Errorf("POST %s accepted %d events; want 1", src.HookPath, len(out.IDs))
+	}
+	return out.IDs[0], nil
 }
 
 // ingest posts events and returns the key of the first accepted one.

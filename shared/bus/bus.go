@@ -60,6 +60,12 @@ type Hub struct {
 	// Signed is set by ingest on an event that came through the signed iuap route,
 	// the only one whose events may carry an iuap identity.
 	Signed bool `json:"signed,omitempty"`
+	// Headers are the request headers the event's mapping reads (lower-case names),
+	// and only those: a mapping cannot read a header that carries a credential.
+	Headers map[string]string `json:"headers,omitempty"`
+	// MappingVersion is the version of the source's own mapping the event was received
+	// under, which normalize applies (0: the source had none; its format reads it).
+	MappingVersion int64 `json:"mappingVersion,omitempty"`
 }
 
 // Quarantine is what ingest tells normalize about an event it accepted although it

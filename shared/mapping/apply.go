@@ -2,8 +2,6 @@ package mapping
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // fieldExtension marks a value that fills an extension attribute, fieldData one that
@@ -677,51 +676,15 @@ type edit struct {
 
 func notSpace(r rune) bool { return r != ' ' && r != '\t' && r != '\r' && r != '\n' }
 
-// contentHash is the id of a payload that has none: 32 hex digits of the SHA-256 of
-// its JSON with insignificant white space removed, so that the same payload sent
-// twice, however indented, has the same id.
+// contentHash is the id of a payload that has none: the content id eventhub's generic
+// events have always had (jsonobject.ContentID), which neither white space, member
+// order nor the escapes a JSON encoder chooses change, so that the same payload is the
+// same id at ingest, off the bus in normalize, and sent again by the producer.
 func (r *run) contentHash() string {
-	if r.hash != "" {
-		return r.hash
+	if r.hash == "" {
+		r.hash = jsonobject.ContentID(r.in.Body)
 	}
-	h := sha256.New()
-	body := r.in.Body
-	from := 0
-	for i := 0; i < len(body); {
-		switch body[i] {
-		case '"':
-			i = stringEnd(body, i)
-			continue
-		case ' ', '\t', '\r', '\n':
-			h.Write(body[from:i])
-			from = i + 1
-		}
-		i++
-	}
-	h.Write(body[from:])
-	var sum [sha256.Size]byte
-	r.hash = hex.EncodeToString(h.Sum(sum[:0])[:16])
 	return r.hash
-}
-
-// stringEnd returns the index after the JSON string that starts at b[i].
-func stringEnd(b []byte, i int) int {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return len(b)
-		}
-		j += k
-		back := j - 1
-		for back > i && b[back] == '\\' {
-			back--
-		}
-		j++
-		if (j-2-back)%2 == 0 {
-			return j
-		}
-	}
 }
 
 // appendRFC3339 appends t, parsed from s, as RFC 3339 writes it: s itself when it is

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 )
 
 // base is the smallest valid document; tests add members to it.
@@ -183,19 +184,30 @@ func hashOf(compact string) string {
 	return r.contentHash()
 }
 
-func TestContentHashIgnoresWhiteSpace(t *testing.T) {
-	a := (&run{in: Input{Body: []byte("{\n  \"a\": \"x y\",\t\"b\": [1, 2]\n}")}}).contentHash()
-	b := (&run{in: Input{Body: []byte(`{"a":"x y","b":[1,2]}`)}}).contentHash()
-	c := (&run{in: Input{Body: []byte(`{"a":"xy","b":[1,2]}`)}}).contentHash()
-	if a != b || a == c || len(a) != 32 {
-		t.Errorf("hashes %s %s %s: want the first two equal, the third different", a, b, c)
+func TestContentHash(t *testing.T) {
+	hash := func(body string) string { return (&run{in: Input{Body: []byte(body)}}).contentHash() }
+	tests := []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"white space between tokens", "{\n  \"a\": \"x y\",\t\"b\": [1, 2]\n}", `{"a":"x y","b":[1,2]}`, true},
+		{"member order", `{"a":1,"b":2}`, `{"b":2,"a":1}`, true},
+		{"escapes an encoder chose", `{"t":"CPU > 90% & <2"}`, `{"t":"CPU \u003e 90% \u0026 \u003c2"}`, true},
+		{"white space inside a string", `{"a":"x y"}`, `{"a":"xy"}`, false},
+		{"after an escaped quote", `{"a":"x\" y\\", "b":1}`, `{"a":"x\"y\\","b":1}`, false},
+		{"array order", `{"b":[1,2]}`, `{"b":[2,1]}`, false},
 	}
-	// White space inside strings counts, also after escaped quotes and backslashes.
-	d := (&run{in: Input{Body: []byte(`{"a":"x\" y\\", "b":1}`)}}).contentHash()
-	e := (&run{in: Input{Body: []byte(`{"a":"x\"y\\","b":1}`)}}).contentHash()
-	f := (&run{in: Input{Body: []byte(`{"a":"x\" y\\","b":1}`)}}).contentHash()
-	if d == e || d != f {
-		t.Errorf("hashes %s %s %s: want the first and last equal, the second different", d, e, f)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := hash(tc.a), hash(tc.b)
+			if len(a) != 32 || (a == b) != tc.same {
+				t.Errorf("hash(%s) = %s, hash(%s) = %s; want equal: %v", tc.a, a, tc.b, b, tc.same)
+			}
+			if a != jsonobject.ContentID([]byte(tc.a)) {
+				t.Errorf("hash(%s) = %s; want the generic adapter's content id", tc.a, a)
+			}
+		})
 	}
 }
 

@@ -37,7 +37,12 @@ const (
 	Format      = "Format"      // the producer format (adapter) of the event
 	Reason      = "Reason"      // why ingest rejected an event: its error code
 	StatusClass = "StatusClass" // how a delivery attempt failed: 4xx, 5xx, timeout, network...
+	Rule        = "Rule"        // the mapping rule that dropped an event, as RuleOf names it
 )
+
+// RuleOf is the Rule dimension's value of a source's drop rule: "<sourceId>/<rule>"
+// (one dimension, as each metric here is broken down by one).
+func RuleOf(sourceID, rule string) string { return sourceID + "/" + rule }
 
 // Metrics, by the function that emits them (docs/operating.md has the full table).
 const (
@@ -45,6 +50,7 @@ const (
 	Rejected          = "Rejected"          // ingest: events (or whole requests) refused, by Reason
 	Normalized        = "Normalized"        // normalize: Event Normalized published, by Format
 	Quarantined       = "Quarantined"       // normalize: events kept in quarantine, by Format
+	Dropped           = "EventsDropped"     // ingest, normalize: events a mapping's rule dropped, by Rule
 	Stored            = "Stored"            // persist: events stored for the first time, by Format
 	Duplicates        = "Duplicates"        // persist: producers' repeats of stored events, by Format
 	ReceivedToStored  = "ReceivedToStored"  // persist: ms from ingest's receipt to the store

@@ -29,10 +29,13 @@ type Quarantined struct {
 	RawPacked  []byte          `dynamodbav:"rawz,omitempty" json:"-"` // deflated, when that is smaller
 	// RawBytes is the size of a payload too large to keep whole: Raw is then a JSON
 	// string of its beginning (RawTruncated).
-	RawBytes      int       `dynamodbav:"rawBytes,omitempty" json:"rawBytes,omitempty"`
-	RawTruncated  bool      `dynamodbav:"rawTruncated,omitempty" json:"rawTruncated,omitempty"`
-	Resubmits     int       `dynamodbav:"resubmits,omitempty" json:"resubmits,omitempty"`
-	ResubmittedAt time.Time `dynamodbav:"resubmittedAt,omitempty" json:"resubmittedAt,omitzero"`
+	RawBytes     int  `dynamodbav:"rawBytes,omitempty" json:"rawBytes,omitempty"`
+	RawTruncated bool `dynamodbav:"rawTruncated,omitempty" json:"rawTruncated,omitempty"`
+	// Headers are the request headers the source's mapping read (bus.Hub.Headers),
+	// kept so that a re-submission maps the event as it came.
+	Headers       map[string]string `dynamodbav:"headers,omitempty" json:"headers,omitempty"`
+	Resubmits     int               `dynamodbav:"resubmits,omitempty" json:"resubmits,omitempty"`
+	ResubmittedAt time.Time         `dynamodbav:"resubmittedAt,omitempty" json:"resubmittedAt,omitzero"`
 }
 
 type quarantineItem struct {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -46,6 +47,22 @@ type Source struct {
 	// it read (0: an item written before versions, without the attribute).
 	Version int64 `dynamodbav:"version,omitempty" json:"version"`
 
+	// Mapping is the source's own mapping document (shared/mapping), which replaces
+	// its format's adapter; MappingVersion is the version it was saved as. Every saved
+	// document is also kept as an immutable MappingVersion item, so that an event is
+	// normalized with the version it was received under (bus.Hub.MappingVersion). A
+	// removed mapping keeps counting: the next one gets a new version.
+	Mapping        json.RawMessage `dynamodbav:"mapping,omitempty" json:"mapping,omitempty"`
+	MappingVersion int64           `dynamodbav:"mappingVersion,omitempty" json:"mappingVersion,omitempty"`
+
+	// InboundSecret is what the producers of a preset that cannot send a bearer token
+	// authenticate with on POST /hooks/{sourceId} (shared/inbound): GitHub's webhook
+	// secret, GitLab's token, a Standard Webhooks whsec_ key. Like the signing key, it
+	// is kept in the clear, only in this table, and is shown only when it is made.
+	InboundSecret          string    `dynamodbav:"inboundSecret,omitempty" json:"-"`
+	PrevInboundSecret      string    `dynamodbav:"prevInboundSecret,omitempty" json:"-"`
+	PrevInboundSecretUntil time.Time `dynamodbav:"prevInboundSecretUntil,omitempty" json:"-"`
+
 	SigningKey          string    `dynamodbav:"signingKey,omitempty" json:"-"`
 	PrevSigningKey      string    `dynamodbav:"prevSigningKey,omitempty" json:"-"`
 	PrevSigningKeyUntil time.Time `dynamodbav:"prevSigningKeyUntil,omitempty" json:"-"`
@@ -78,6 +95,19 @@ func (s *Source) SigningKeys(now time.Time) []string {
 		keys = append(keys, s.PrevSigningKey)
 	}
 	return keys
+}
+
+// InboundSecrets returns the inbound secrets a producer may use at now: the current
+// one, and the previous one during its grace period after a rotation.
+func (s *Source) InboundSecrets(now time.Time) []string {
+	var out []string
+	if s.InboundSecret != "" {
+		out = append(out, s.InboundSecret)
+	}
+	if s.PrevInboundSecret != "" && now.Before(s.PrevInboundSecretUntil) {
+		out = append(out, s.PrevInboundSecret)
+	}
+	return out
 }
 
 // Identity is what names the source to the ownership rules.
@@ -161,6 +191,9 @@ const maxOwnershipTries = 5
 // Conflict naming the clash.
 func (s *Store) CreateSource(ctx context.Context, src Source) error {
 	src.Version = 1
+	if len(src.Mapping) > 0 {
+		src.MappingVersion = 1
+	}
 	sav, err := attributevalue.MarshalMap(sourceItem{keyAttrs{pkSources, src.ID}, src})
 	if err != nil {
 		return fmt.Errorf("encode source %s: %w", src.ID, err)
@@ -180,8 +213,15 @@ func (s *Store) CreateSource(ctx context.Context, src Source) error {
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: aav, ConditionExpression: ptr("attribute_not_exists(pk)")}})
 	}
+	if len(src.Mapping) > 0 {
+		put, err := s.mappingPut(&src)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+	}
 	err = s.withOwnership(ctx, &src, items)
-	if failed(err, 2) {
+	if src.AppID != "" && failed(err, 2) {
 		return &fault.Error{Code: fault.Conflict, Path: "appId", Message: fmt.Sprintf("appId %q is already used by another source", src.AppID)}
 	}
 	if err != nil {
@@ -340,7 +380,18 @@ func (s *Store) UpdateSource(ctx context.Context, src *Source) error {
 	if err != nil {
 		return err
 	}
-	err = s.withOwnership(ctx, &next, []types.TransactWriteItem{{Put: put}})
+	items := []types.TransactWriteItem{{Put: put}}
+	if len(next.Mapping) > 0 {
+		mput, err := s.mappingPut(&next)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: mput})
+	}
+	err = s.withOwnership(ctx, &next, items)
+	if len(items) > 1 && failed(err, 1) {
+		return fault.New(fault.Conflict, "source %s: mapping version %d is already saved with another document; a changed mapping needs the next version", src.ID, next.MappingVersion)
+	}
 	if failed(err, 0) {
 		if _, gerr := s.GetSource(ctx, src.ID); gerr != nil {
 			return gerr
@@ -352,6 +403,68 @@ func (s *Store) UpdateSource(ctx context.Context, src *Source) error {
 	}
 	*src = next
 	return nil
+}
+
+// MappingVersion is one saved version of a source's mapping document, immutable once
+// written.
+type MappingVersion struct {
+	SourceID  string          `dynamodbav:"sourceId" json:"sourceId"`
+	Version   int64           `dynamodbav:"version" json:"version"`
+	Mapping   json.RawMessage `dynamodbav:"mapping" json:"mapping"`
+	CreatedAt time.Time       `dynamodbav:"createdAt" json:"createdAt"`
+}
+
+type mappingItem struct {
+	keyAttrs
+	MappingVersion
+}
+
+// pkMapping is the partition of a source's mapping versions; their sort keys,
+// zero-padded, list them in order.
+const pkMapping = "MAPPING#"
+
+func mappingSK(version int64) string { return fmt.Sprintf("V#%012d", version) }
+
+// mappingPut writes the source's current mapping as its version's item: a version is
+// written once, and written again only with the same document (a later update of
+// the source that keeps its mapping), so it never changes.
+func (s *Store) mappingPut(src *Source) (*types.Put, error) {
+	av, err := attributevalue.MarshalMap(mappingItem{keyAttrs{pkMapping + src.ID, mappingSK(src.MappingVersion)}, MappingVersion{
+		SourceID: src.ID, Version: src.MappingVersion, Mapping: src.Mapping, CreatedAt: s.now().UTC(),
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("encode mapping of %s: %w", src.ID, err)
+	}
+	return &types.Put{
+		TableName:                 &s.table,
+		Item:                      av,
+		ConditionExpression:       ptr("attribute_not_exists(pk) OR mapping = :doc"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":doc": &types.AttributeValueMemberB{Value: src.Mapping}},
+	}, nil
+}
+
+// GetMapping returns version v of the source's mapping.
+func (s *Store) GetMapping(ctx context.Context, sourceID string, v int64) (*MappingVersion, error) {
+	if !validItemKey(sourceID) || v < 1 {
+		return nil, fmt.Errorf("mapping %.64s v%d: %w", sourceID, v, ErrNotFound)
+	}
+	var it mappingItem
+	if err := s.get(ctx, pkMapping+sourceID, mappingSK(v), &it); err != nil {
+		return nil, fmt.Errorf("mapping %s v%d: %w", sourceID, v, err)
+	}
+	return &it.MappingVersion, nil
+}
+
+// ListMappings returns every saved version of the source's mapping, oldest first.
+func (s *Store) ListMappings(ctx context.Context, sourceID string) ([]MappingVersion, error) {
+	if !validItemKey(sourceID) {
+		return []MappingVersion{}, nil
+	}
+	out, err := listAll(ctx, s, pkMapping+sourceID, func(it *mappingItem) MappingVersion { return it.MappingVersion })
+	if err != nil {
+		return nil, fmt.Errorf("mappings of %s: %w", sourceID, err)
+	}
+	return out, nil
 }
 
 // versionedPut is the put of a source conditional on the version read.

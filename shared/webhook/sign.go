@@ -4,14 +4,14 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventhub/eventhub/shared/inbound"
 )
 
 // SecretPrefix marks a Standard Webhooks signing secret.
@@ -42,13 +42,7 @@ func Sign(secrets []string, msgID string, at time.Time, body []byte) (string, er
 		if err != nil {
 			return "", err
 		}
-		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(msgID))
-		mac.Write([]byte{'.'})
-		mac.Write([]byte(stamp))
-		mac.Write([]byte{'.'})
-		mac.Write(body)
-		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(inbound.StandardSignature(key, msgID, stamp, body)))
 	}
 	return strings.Join(sigs, " "), nil
 }
