@@ -251,20 +251,25 @@ func composed(raw []byte, n int, spans []span) bool {
 	return n == 0
 }
 
-func kindOf(v []byte) string {
-	switch jsontext.Value(v).Kind() {
-	case '[':
-		return "an array"
+func kindOf(v []byte) string { return KindName(jsontext.Value(v).Kind()) }
+
+// KindName names a kind of JSON value for an error message: "a string", "null", ...
+func KindName(k jsontext.Kind) string {
+	switch k {
 	case '"':
 		return "a string"
+	case '0':
+		return "a number"
 	case 't', 'f':
 		return "a boolean"
 	case 'n':
 		return "null"
 	case '{':
 		return "an object"
+	case '[':
+		return "an array"
 	}
-	return "a number"
+	return "a JSON value"
 }
 
 func (o *Object) join(name string) string { return joinPath(o.path, name) }

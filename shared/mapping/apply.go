@@ -364,7 +364,7 @@ func isKind(where string, raw jsontext.Value, want uint8) error {
 			names = append(names, article(n))
 		}
 	}
-	return fault.At(where, "must be %s, not %s", strings.Join(names, " or "), kindName(raw.Kind()))
+	return fault.At(where, "must be %s, not %s", strings.Join(names, " or "), jsonobject.KindName(raw.Kind()))
 }
 
 func article(kind string) string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
+	"github.com/eventhub/eventhub/shared/jsonobject"
 	"github.com/eventhub/eventhub/shared/pattern"
 )
 
@@ -619,7 +620,7 @@ func docError(doc []byte, err error) error {
 		case errors.Is(sem.Err, json.ErrUnknownName):
 			return fault.At(at, "unknown member")
 		case sem.JSONKind != 0 && sem.GoType != nil:
-			return fault.At(at, "must be %s, not %s", goKind(sem.GoType.String()), kindName(sem.JSONKind))
+			return fault.At(at, "must be %s, not %s", goKind(sem.GoType.String()), jsonobject.KindName(sem.JSONKind))
 		case sem.Err != nil:
 			return fault.At(at, "%s", sem.Err)
 		}
@@ -649,24 +650,6 @@ func goKind(t string) string {
 	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "*mapping."), strings.HasPrefix(t, "mapping."):
 		return "an object"
 	case strings.HasPrefix(t, "[]"):
-		return "an array"
-	}
-	return "a JSON value"
-}
-
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case '"':
-		return "a string"
-	case '0':
-		return "a number"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	case '{':
-		return "an object"
-	case '[':
 		return "an array"
 	}
 	return "a JSON value"
