@@ -105,9 +105,6 @@ func binaryData(contentType string, body []byte) (data json.RawMessage, isBase64
 		if err := fault.UTF8(body); err != nil {
 			return nil, false, err
 		}
-		if !json.Valid(body) { // encoding/json's words for a syntax error, as before
-			return nil, false, fault.JSON(body, json.Unmarshal(body, new(any)))
-		}
 		c, err := jsonobject.Compact(body) // a name repeated: refused as in structured mode
 		if err != nil {
 			if e, ok := fault.As(err); ok && e.Path != "" {
