@@ -45,13 +45,14 @@ type Meta struct {
 
 // Parse reads one event of the format (Auto detects it) and returns the canonical
 // CloudEvent and the format it was read as. Errors are *fault.Error values whose path
-// names the member of raw that is wrong.
+// names the member of raw that is wrong. The event may keep slices of raw, which the
+// caller must not change afterwards.
 func Parse(format string, raw []byte, m Meta) (*cloudevent.Event, string, error) {
 	if p, ok := mapping.Preset(format); ok {
 		ev, err := preset(format, p, raw, m)
 		return ev, format, err
 	}
-	o, err := jsonobject.Decode(raw)
+	o, err := jsonobject.DecodeShared(raw)
 	if err != nil {
 		return nil, format, err
 	}

@@ -26,7 +26,7 @@ func AppendContentID(dst, raw []byte) []byte {
 	defer putScratch(scratch)
 	if canon, ok := appendCanonical((*scratch)[:0], raw); ok {
 		*scratch = canon
-		return appendDigestOwned(dst, canon)
+		return AppendDigestOwned(dst, canon)
 	}
 	// Invalid JSON, or a name repeated (encoding/json keeps the last): encoding/json
 	// writes the form itself.
@@ -48,16 +48,17 @@ func AppendContentID(dst, raw []byte) []byte {
 func AppendDigestOf(dst, b []byte) []byte {
 	if len(b) < 256 {
 		var buf [256]byte
-		return appendDigestOwned(dst, append(buf[:0], b...))
+		return AppendDigestOwned(dst, append(buf[:0], b...))
 	}
 	scratch := getScratch()
 	defer putScratch(scratch)
 	*scratch = append((*scratch)[:0], b...)
-	return appendDigestOwned(dst, *scratch)
+	return AppendDigestOwned(dst, *scratch)
 }
 
-// appendDigestOwned is AppendDigestOf for a b that may be appended to.
-func appendDigestOwned(dst, b []byte) []byte {
+// AppendDigestOwned is AppendDigestOf for a b whose spare capacity may be written:
+// it digests b without copying it.
+func AppendDigestOwned(dst, b []byte) []byte {
 	sum := sha256.Sum256(append(b, 0)) // Digest's separator
 	return hex.AppendEncode(dst, sum[:16])
 }

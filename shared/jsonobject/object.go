@@ -63,7 +63,16 @@ func Decode(raw []byte) (*Object, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, fault.New(fault.Invalid, "empty body: expected a JSON object")
 	}
-	return decode(bytes.Clone(raw), "", true)
+	return DecodeShared(bytes.Clone(raw))
+}
+
+// DecodeShared is Decode without the copy: the object, and what is made of it, keep
+// slices of raw, which the caller must not change afterwards.
+func DecodeShared(raw []byte) (*Object, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, fault.New(fault.Invalid, "empty body: expected a JSON object")
+	}
+	return decode(raw, "", true)
 }
 
 // reader is a jsontext decoder kept for the next object: a new one costs more than a

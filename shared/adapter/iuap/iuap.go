@@ -123,7 +123,7 @@ func FromObject(o *jsonobject.Object) (*cloudevent.Event, error) {
 	// The event's strings, made with one allocation.
 	var strBuf [192]byte
 	t := append(strBuf[:0], "iuap-"...)
-	t = jsonobject.AppendDigestOf(t, parts)
+	t = jsonobject.AppendDigestOwned(t, parts)
 	idEnd := len(t)
 	t = append(append(append(t, field("sourceID")...), ':'), field("eventType")...)
 	typeEnd := len(t)
