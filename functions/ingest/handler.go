@@ -76,6 +76,7 @@ type publisher interface {
 type handler struct {
 	sources sourceLookup     // by token
 	byID    cachedLookup     // by id (POST /hooks/{sourceId})
+	rereads rereads          // of byID, after a signature failed
 	apps    cachedLookup     // by iuap appId
 	owners  ownership.Others // what other sources own, for transitional sources
 	schemas catalog.Lookup   // nil: no catalog checks

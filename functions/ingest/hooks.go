@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eventhub/eventhub/shared/apigw"
@@ -43,7 +44,11 @@ func (h *handler) hookSource(ctx context.Context, req *apigw.Request, body []byt
 		headers := lowerHeaders(req.Headers)
 		if !verified(src, headers, body, h.now()) {
 			// The secret may have been rotated since the source was cached: read it
-			// again before refusing.
+			// again before refusing, at most once a second for a source, so that
+			// forged signatures do not each cost a read.
+			if !h.rereads.allow(id, h.now()) {
+				return nil, errHook
+			}
 			if src, err = h.byID.Fresh(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, err
 			}
@@ -72,6 +77,27 @@ func (h *handler) hookSource(ctx context.Context, req *apigw.Request, body []byt
 		return nil, fault.New(fault.Forbidden, "source %s is disabled", src.ID)
 	}
 	return src, nil
+}
+
+// rereads bounds the reads past the cache that failed signatures cause: one a second
+// for each source. The zero value is ready to use.
+type rereads struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// allow reports whether the source key may be read again at now, and if so notes it.
+func (r *rereads) allow(key string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.last[key]; ok && now.Sub(t) < time.Second && !now.Before(t) {
+		return false
+	}
+	if r.last == nil || len(r.last) >= 10000 {
+		r.last = map[string]time.Time{}
+	}
+	r.last[key] = now
+	return true
 }
 
 // verified reports whether the request carries the credential of one of the source's

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -150,6 +151,42 @@ func TestHookRotatedSecret(t *testing.T) {
 	req = hook("src_gh", inbound.Sign(inbound.GitHub, "ehs_never-the-secret-000", "", now, body), string(body))
 	if _, err := h.hookSource(context.Background(), &req, body); err != errHook {
 		t.Errorf("hookSource with a wrong secret = %v; want errHook", err)
+	}
+}
+
+// countingApps is staleApps that counts the reads past the cache.
+type countingApps struct {
+	staleApps
+	fresh *int
+}
+
+func (c countingApps) Fresh(ctx context.Context, key string) (*store.Source, error) {
+	*c.fresh++
+	return c.staleApps.Fresh(ctx, key)
+}
+
+// TestHookForgedSignaturesReadOncePerSecond: wrong signatures are refused, and read
+// the source past the cache at most once a second, however many arrive.
+func TestHookForgedSignaturesReadOncePerSecond(t *testing.T) {
+	body := []byte(`{"zen":"x"}`)
+	src := *hookSources["src_gh"]
+	reads := 0
+	at := now
+	h := newHookHandler(&fakeBus{})
+	h.now = func() time.Time { return at }
+	h.byID = countingApps{staleApps{cached: &src, fresh: &src}, &reads}
+	for _, tc := range []struct {
+		after time.Duration
+		reads int
+	}{{0, 1}, {0, 1}, {500 * time.Millisecond, 1}, {1100 * time.Millisecond, 2}, {1200 * time.Millisecond, 2}} {
+		at = now.Add(tc.after)
+		req := hook("src_gh", inbound.Sign(inbound.GitHub, "ehs_never-the-secret-000", "", at, body), string(body))
+		if _, err := h.hookSource(context.Background(), &req, body); err != errHook {
+			t.Errorf("at +%v: hookSource with a wrong secret = %v; want errHook", tc.after, err)
+		}
+		if reads != tc.reads {
+			t.Errorf("at +%v: %d reads past the cache; want %d", tc.after, reads, tc.reads)
+		}
 	}
 }
 
