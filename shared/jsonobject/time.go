@@ -52,6 +52,12 @@ func AppendParseTime(dst, text []byte) ([]byte, error) {
 	if f >= 1e12 {
 		f /= 1000
 	}
+	return AppendUnix(dst, f)
+}
+
+// AppendUnix appends the time f Unix seconds (to the millisecond) as RFC 3339 in UTC,
+// or says why f is not a time between 1970 and 9999.
+func AppendUnix(dst []byte, f float64) ([]byte, error) {
 	if f < 0 || f > maxUnix {
 		return dst, fmt.Errorf("must be a Unix time between 1970 and 9999")
 	}

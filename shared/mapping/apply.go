@@ -696,9 +696,6 @@ func appendRFC3339(dst []byte, t time.Time, s string) []byte {
 	return t.AppendFormat(dst, time.RFC3339Nano)
 }
 
-// Unix seconds between 1970 and 9999.
-const maxUnix = 253402300799
-
 // appendTime reads text in the format and appends it in RFC 3339.
 func appendTime(dst, text []byte, format int, layout string) ([]byte, error) {
 	s := string(bytes.TrimSpace(text))
@@ -735,10 +732,5 @@ func appendTime(dst, text []byte, format int, layout string) ([]byte, error) {
 	if format == timeUnixMS || (format == timeAuto && f >= 1e12) {
 		f /= 1000
 	}
-	if f < 0 || f > maxUnix {
-		return dst, fmt.Errorf("must be a Unix time between 1970 and 9999")
-	}
-	sec, frac := math.Modf(f)
-	t := time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC()
-	return t.AppendFormat(dst, time.RFC3339Nano), nil
+	return jsonobject.AppendUnix(dst, f)
 }
