@@ -610,8 +610,9 @@ func (r *run) data() (json.RawMessage, error) {
 		if err != nil {
 			continue
 		}
-		v := jsontext.Value(bytes.TrimSpace(text))
-		if len(v) == 0 || (v[0] != '{' && v[0] != '[') || v.Compact() != nil {
+		// As the adapters do: JSON text that repeats a name stays a string.
+		v, ok := jsonobject.EmbeddedText(text)
+		if !ok {
 			continue
 		}
 		edits = append(edits, edit{p.start, p.end, v})

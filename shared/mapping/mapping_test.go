@@ -101,6 +101,12 @@ func TestApply(t *testing.T) {
 			want: `{"specversion":"1.0","id":"1","source":"/sources/src_1","type":"t","datacontenttype":"application/json","data":{"id":1,"meta":{"a":[1,2]},"note":"plain"}}`,
 		},
 		{
+			name: "embedded JSON that repeats a name stays a string",
+			doc:  `{` + base + `,"data":{"path":"$","parse":["$.meta"]}}`,
+			body: `{"id":1,"meta":"[{\"k\":1,\"k\":2}]"}`,
+			want: `{"specversion":"1.0","id":"1","source":"/sources/src_1","type":"t","datacontenttype":"application/json","data":{"id":1,"meta":"[{\"k\":1,\"k\":2}]"}}`,
+		},
+		{
 			name: "drop", doc: `{` + base + `,"drop":[{"name":"ignore-pings","pattern":{"zen":[{"exists":true}]}}]}`,
 			body: `{"zen":"hi"}`, want: "dropped:ignore-pings",
 		},
