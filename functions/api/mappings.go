@@ -10,7 +10,6 @@ import (
 	"github.com/eventhub/eventhub/shared/apigw"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/mapping"
-	"github.com/eventhub/eventhub/shared/sourcemap"
 	"github.com/eventhub/eventhub/shared/store"
 )
 
@@ -106,7 +105,7 @@ func (h *handler) dryRun(ctx context.Context, req *apigw.Request) (apigw.Respons
 		headers[strings.ToLower(strings.TrimSpace(k))] = v
 	}
 	// The bytes ingest would read (a content hash gives the id the event would get).
-	res, err := m.Apply(mapping.Input{Body: sourcemap.Body(in.Payload), Headers: headers, SourceID: src.ID})
+	res, err := m.Apply(mapping.Input{Body: in.Payload, Headers: headers, SourceID: src.ID})
 	if err != nil {
 		e, ok := fault.As(err)
 		if !ok {

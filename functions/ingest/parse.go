@@ -18,7 +18,6 @@ import (
 	"github.com/eventhub/eventhub/shared/cloudevent"
 	"github.com/eventhub/eventhub/shared/fault"
 	"github.com/eventhub/eventhub/shared/mapping"
-	"github.com/eventhub/eventhub/shared/sourcemap"
 )
 
 // item is one event of a request: its raw JSON and format, then its key once read, or
@@ -106,7 +105,7 @@ func whole(req *apigw.Request, format string, body []byte, d doc, m *mapping.Map
 	if len(body) > maxEvent {
 		return nil, fault.New(fault.TooLarge, "event is %d bytes; the limit is %d", len(body), maxEvent)
 	}
-	return []item{{raw: sourcemap.Body(body), format: format, mapping: m}}, nil
+	return []item{{raw: body, format: format, mapping: m}}, nil
 }
 
 func batch(raws []json.RawMessage, format, path string) ([]item, error) {

@@ -5,7 +5,6 @@
 package sourcemap
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"sync"
@@ -107,20 +106,4 @@ func Headers(m *mapping.Mapping, header func(name string) string) map[string]str
 		}
 	}
 	return out
-}
-
-// Body is a payload in the form a mapping reads it at ingest, in a dry run and, off
-// the bus, in normalize: compact, with <, >, &, U+2028 and U+2029 escaped as
-// encoding/json writes a raw value into a bus entry. A mapping's content hash
-// ({"hash": true}, the Alertmanager and Grafana ids) is taken over these bytes, so
-// every stage must see the same ones. A value that is not JSON is returned as it is.
-func Body(raw []byte) []byte {
-	var c bytes.Buffer
-	if err := json.Compact(&c, raw); err != nil {
-		return raw
-	}
-	var e bytes.Buffer
-	e.Grow(c.Len())
-	json.HTMLEscape(&e, c.Bytes())
-	return e.Bytes()
 }

@@ -68,32 +68,3 @@ func TestFor(t *testing.T) {
 		t.Errorf("For(v1) without a loader = %v; want an Invalid fault", err)
 	}
 }
-
-// TestBody: a payload in Body's form comes off a bus entry (encoding/json) byte for
-// byte as it went on, so a content hash is the same at ingest and in normalize.
-func TestBody(t *testing.T) {
-	for _, raw := range []string{
-		`{"a": "x > 90% & y < 2", "b": [1, 2.50, "\u2028"], "c": "\u003c"}`,
-		`[ {"k":"v"} ]`,
-		`"text"`,
-	} {
-		body := Body([]byte(raw))
-		entry, err := json.Marshal(struct{ Raw json.RawMessage }{body})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back struct{ Raw json.RawMessage }
-		if err := json.Unmarshal(entry, &back); err != nil {
-			t.Fatal(err)
-		}
-		if string(back.Raw) != string(body) {
-			t.Errorf("Body(%s) = %s; off the bus %s", raw, body, back.Raw)
-		}
-		if again := Body(body); string(again) != string(body) {
-			t.Errorf("Body(Body(%s)) = %s; want %s", raw, again, body)
-		}
-	}
-	if got := string(Body([]byte("not json"))); got != "not json" {
-		t.Errorf("Body(not json) = %q", got)
-	}
-}
